@@ -1,0 +1,57 @@
+"""The per-request context: the database, the caller and the request's DataLoaders."""
+
+from dataclasses import dataclass
+
+import strawberry
+from strawberry.dataloader import DataLoader
+
+from app import store
+from app.store import Database, MessageDoc, ThreadDoc
+
+LOCAL_ORGANIZATION = "org_local"
+LOCAL_USER = "user_local"
+
+
+@dataclass
+class Context:
+    db: Database
+    organization_id: str
+    user_id: str
+    threads: DataLoader[str, ThreadDoc | None]
+    messages: DataLoader[str, MessageDoc | None]
+    message_counts: DataLoader[str, int]
+
+    def changed(self, thread_id: str, thread: ThreadDoc | None) -> None:
+        """Update what this request has cached about a thread it has just written to."""
+        self.threads.prime(thread_id, thread, force=True)
+        self.message_counts.clear_all()
+
+
+Info = strawberry.Info[Context, None]
+
+
+def build_context(
+    db: Database, *, organization_id: str = LOCAL_ORGANIZATION, user_id: str = LOCAL_USER
+) -> Context:
+    async def load_threads(ids: list[str]) -> list[ThreadDoc | None]:
+        found = await store.get_threads(db, organization_id=organization_id, ids=ids)
+        return [found.get(thread_id) for thread_id in ids]
+
+    async def load_messages(ids: list[str]) -> list[MessageDoc | None]:
+        found = await store.get_messages(db, organization_id=organization_id, ids=ids)
+        return [found.get(message_id) for message_id in ids]
+
+    async def load_message_counts(ids: list[str]) -> list[int]:
+        counts = await store.count_messages_by_thread(
+            db, organization_id=organization_id, thread_ids=ids
+        )
+        return [counts.get(thread_id, 0) for thread_id in ids]
+
+    return Context(
+        db=db,
+        organization_id=organization_id,
+        user_id=user_id,
+        threads=DataLoader(load_fn=load_threads),
+        messages=DataLoader(load_fn=load_messages),
+        message_counts=DataLoader(load_fn=load_message_counts),
+    )

@@ -1,0 +1,172 @@
+"""Paging rules and keyset cursors. Pure: no I/O.
+
+A listing is ordered by a key of one or more stored fields (unique within the listing). A cursor
+is the key of an item, so inserting or deleting items never shifts a page: a page is "the N
+items after this key", never "items N to 2N".
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Generic, TypeVar
+
+from app.errors import InvalidInput
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+CURSOR_VERSION = 1
+
+KeyValue = int | str | datetime
+Key = tuple[KeyValue, ...]
+T = TypeVar("T")
+
+_EPOCH = datetime(1970, 1, 1)
+_MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """How a listing is ordered: its cursor kind, key fields and their value types."""
+
+    kind: str
+    fields: tuple[str, ...]
+    types: tuple[type[int] | type[str] | type[datetime], ...]
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    size: int
+    forward: bool
+    descending: bool
+    after: Key | None = None
+    before: Key | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    items: list[T]
+    keys: list[Key]
+    # None when the answer needs another query: it is computed only if a client asks.
+    has_next: bool | None
+    has_previous: bool | None
+
+
+def page_request(
+    ordering: Ordering,
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    limit: int | None,
+    descending: bool,
+) -> PageRequest:
+    if limit is not None:
+        if first is not None:
+            raise InvalidInput("limit", "Give either first or limit, not both.")
+        first, first_name = limit, "limit"
+    else:
+        first_name = "first"
+    if first is not None and last is not None:
+        raise InvalidInput(first_name, f"Give either {first_name} or last, not both.")
+    for name, size in ((first_name, first), ("last", last)):
+        if size is not None and not 1 <= size <= MAX_PAGE_SIZE:
+            raise InvalidInput(name, f"{name} must be between 1 and {MAX_PAGE_SIZE}.")
+    return PageRequest(
+        size=last or first or DEFAULT_PAGE_SIZE,
+        forward=last is None,
+        descending=descending,
+        after=None if after is None else decode_cursor(after, ordering, field="after"),
+        before=None if before is None else decode_cursor(before, ordering, field="before"),
+    )
+
+
+def encode_cursor(ordering: Ordering, key: Key) -> str:
+    values = [_ms(value) if isinstance(value, datetime) else value for value in key]
+    raw = json.dumps([CURSOR_VERSION, ordering.kind, *values], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: Ordering, *, field: str) -> Key:
+    invalid = InvalidInput(field, f"{field} is not a valid cursor for this list.")
+    if len(cursor) > 512:
+        raise invalid
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (ValueError, binascii.Error):
+        raise invalid from None
+    if not isinstance(decoded, list) or decoded[:2] != [CURSOR_VERSION, ordering.kind]:
+        raise invalid
+    values = decoded[2:]
+    if len(values) != len(ordering.types):
+        raise invalid
+    key: list[KeyValue] = []
+    for value, expected in zip(values, ordering.types, strict=True):
+        if expected is str and isinstance(value, str) and 0 < len(value) <= 128:
+            key.append(value)
+        elif expected is int and type(value) is int and 0 <= value < 2**62:
+            key.append(value)
+        elif expected is datetime and type(value) is int and 0 <= value <= _MAX_MS:
+            key.append(_EPOCH + timedelta(milliseconds=value))
+        else:
+            raise invalid
+    return tuple(key)
+
+
+def _ms(value: datetime) -> int:
+    naive = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return (naive - _EPOCH) // timedelta(milliseconds=1)
+
+
+def beyond(fields: Sequence[str], key: Key, *, ascending: bool, inclusive: bool = False) -> Any:
+    """A filter for the items whose key comes after `key` in the given direction."""
+    op = "$gt" if ascending else "$lt"
+    clauses: list[dict[str, Any]] = []
+    for index, name in enumerate(fields):
+        clause: dict[str, Any] = dict(zip(fields[:index], key[:index], strict=True))
+        clause[name] = {op: key[index]}
+        clauses.append(clause)
+    if inclusive:
+        clauses.append(dict(zip(fields, key, strict=True)))
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def query_plan(ordering: Ordering, request: PageRequest) -> tuple[list[Any], list[tuple[str, int]]]:
+    """The extra filter clauses and the sort of the query that fetches a page (limit size+1)."""
+    ascending = not request.descending
+    clauses = []
+    if request.after is not None:
+        clauses.append(beyond(ordering.fields, request.after, ascending=ascending))
+    if request.before is not None:
+        clauses.append(beyond(ordering.fields, request.before, ascending=not ascending))
+    scan_ascending = ascending if request.forward else not ascending
+    direction = 1 if scan_ascending else -1
+    return clauses, [(name, direction) for name in ordering.fields]
+
+
+def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:
+    """The page from the items fetched by `query_plan` (at most size+1, in scan order)."""
+    more = len(items) > request.size
+    items, keys = items[: request.size], keys[: request.size]
+    if request.forward:
+        return Page(items, keys, has_next=more, has_previous=None if request.after else False)
+    items.reverse()
+    keys.reverse()
+    return Page(items, keys, has_next=None if request.before else False, has_previous=more)
+
+
+def outside_plan(ordering: Ordering, request: PageRequest, *, previous: bool) -> Any:
+    """A filter for the items on the far side of the cursor the client paged from.
+
+    `previous`: items at or before `after` (for hasPreviousPage when paging forward);
+    otherwise items at or after `before` (for hasNextPage when paging backward).
+    """
+    ascending = not request.descending
+    key = request.after if previous else request.before
+    assert key is not None
+    return beyond(ordering.fields, key, ascending=not ascending if previous else ascending,
+                  inclusive=True)

@@ -1,0 +1,324 @@
+"""The schema: queries and mutations wiring input rules, the store and the types together.
+
+Export target: `app.schema:schema`.
+"""
+
+import asyncio
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from graphql import GraphQLError
+from strawberry import UNSET
+from strawberry.schema.config import StrawberryConfig
+from strawberry.types import ExecutionContext
+
+from app import store, validation
+from app.context import Info
+from app.errors import ErrorCodes, InvalidInput, is_unexpected
+from app.types import (
+    SCALARS,
+    After,
+    Before,
+    Connection,
+    First,
+    Last,
+    Limit,
+    Message,
+    MessageInput,
+    Metadata,
+    Node,
+    Order,
+    SortOrder,
+    Thread,
+    ThreadFilter,
+    ThreadState,
+    ToolResourcesInput,
+    connection,
+    optional_metadata,
+)
+
+T = TypeVar("T")
+
+
+def _not_null(value: T | None, *, field: str) -> T:
+    if value is None:
+        raise InvalidInput(field, f"{field} cannot be null.")
+    return value
+
+
+async def _visible_message(info: Info, message_id: str) -> Message | None:
+    doc = await info.context.messages.load(message_id)
+    if doc is None or await info.context.threads.load(doc["threadId"]) is None:
+        return None
+    return Message.from_doc(doc)
+
+
+async def _node(info: Info, node_id: str) -> Node | None:
+    if node_id.startswith(validation.MESSAGE_PREFIX):
+        return await _visible_message(info, node_id)
+    doc = await info.context.threads.load(node_id)
+    return None if doc is None else Thread.from_doc(doc)
+
+
+@strawberry.type(description="Reads.")
+class Query:
+    @strawberry.field(description="A thread by id; null if there is none.")
+    async def thread(self, info: Info, id: strawberry.ID) -> Thread | None:
+        doc = await info.context.threads.load(validation.thread_id(id, field="id"))
+        return None if doc is None else Thread.from_doc(doc)
+
+    @strawberry.field(description="A message by id; null if there is none.")
+    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
+        return await _visible_message(info, validation.message_id(id, field="id"))
+
+    @strawberry.field(description="A thread or message by id; null if there is none.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await _node(info, validation.node_id(id, field="id"))
+
+    @strawberry.field(description="Threads or messages by id (at most 100), null where none.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        validation.count(ids, field="ids", max_items=validation.MAX_NODE_IDS)
+        checked = [validation.node_id(i, field=f"ids.{n}") for n, i in enumerate(ids)]
+        return list(await asyncio.gather(*(_node(info, node_id) for node_id in checked)))
+
+    @strawberry.field(description="Your threads, newest first unless `order: ASC`.")
+    async def threads(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+        limit: Limit = None,
+        order: Order = SortOrder.DESC,
+        filter: Annotated[
+            ThreadFilter | None, strawberry.argument(description="Conditions on the threads.")
+        ] = None,
+    ) -> Connection[Thread]:
+        conditions = filter or ThreadFilter()
+        listing = store.thread_listing(
+            organization_id=info.context.organization_id,
+            metadata=optional_metadata(conditions.metadata, field="filter.metadata"),
+            state=None if conditions.state is None else conditions.state.value,
+            visible_in_ui=conditions.visible_in_ui,
+            assistant_id=conditions.assistant_id,
+            user_id=conditions.user_id,
+        )
+        return await connection(
+            info, listing, Thread.from_doc, first=first, after=after, last=last,
+            before=before, limit=limit, order=order,
+        )
+
+
+@strawberry.input(description="A new thread, optionally with its first messages.")
+class CreateThreadInput:
+    messages: list[MessageInput] | None = strawberry.field(
+        default=None, description="Up to 100 messages, kept in this order."
+    )
+    metadata: Metadata | None = strawberry.field(default=None, description="Key-value pairs.")
+    title: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    tool_resources: ToolResourcesInput | None = strawberry.field(
+        default=None, description="Resources for the assistant's tools."
+    )
+    assistant_id: str | None = strawberry.field(default=None, description="Bound assistant.")
+    visible_in_ui: bool = strawberry.field(default=True, description="Whether UIs list it.")
+
+
+@strawberry.input(description="Changes to a thread: absent fields stay, null clears.")
+class UpdateThreadInput:
+    id: strawberry.ID = strawberry.field(description="The thread.")
+    title: str | None = strawberry.field(default=UNSET, description="New title; null clears.")
+    metadata: Metadata | None = strawberry.field(
+        default=UNSET, description="Replaces the whole map; {} clears it."
+    )
+    tool_resources: ToolResourcesInput | None = strawberry.field(
+        default=UNSET, description="Replaces the tool resources; null clears."
+    )
+    assistant_id: str | None = strawberry.field(default=UNSET, description="null unbinds.")
+    visible_in_ui: bool | None = strawberry.field(default=UNSET, description="UI visibility.")
+    state: ThreadState | None = strawberry.field(default=UNSET, description="Lifecycle state.")
+
+
+@strawberry.input(description="The thread to delete, with all its messages.")
+class DeleteThreadInput:
+    id: strawberry.ID = strawberry.field(description="The thread.")
+
+
+@strawberry.input(description="A message to add to a thread.")
+class CreateMessageInput(MessageInput):
+    thread_id: strawberry.ID = strawberry.field(description="The thread to add it to.")
+
+
+@strawberry.input(description="New metadata for a message.")
+class UpdateMessageInput:
+    id: strawberry.ID = strawberry.field(description="The message.")
+    metadata: Metadata = strawberry.field(description="Replaces the whole map; {} clears it.")
+
+
+@strawberry.input(description="The message to delete.")
+class DeleteMessageInput:
+    id: strawberry.ID = strawberry.field(description="The message.")
+
+
+@strawberry.type(description="The created thread.")
+class CreateThreadPayload:
+    thread: Thread = strawberry.field(description="The new thread.")
+
+
+@strawberry.type(description="The updated thread.")
+class UpdateThreadPayload:
+    thread: Thread = strawberry.field(description="The thread after the change.")
+
+
+@strawberry.type(description="What was deleted.")
+class DeleteThreadPayload:
+    id: strawberry.ID = strawberry.field(description="The deleted thread's id.")
+    deleted: bool = strawberry.field(description="Always true: failures are errors.")
+
+
+@strawberry.type(description="The created message and its thread.")
+class CreateMessagePayload:
+    message: Message = strawberry.field(description="The new message.")
+    thread: Thread = strawberry.field(description="Its thread, after the change.")
+
+
+@strawberry.type(description="The updated message.")
+class UpdateMessagePayload:
+    message: Message = strawberry.field(description="The message after the change.")
+
+
+@strawberry.type(description="What was deleted, and the thread it was in.")
+class DeleteMessagePayload:
+    id: strawberry.ID = strawberry.field(description="The deleted message's id.")
+    deleted: bool = strawberry.field(description="Always true: failures are errors.")
+    thread: Thread = strawberry.field(description="Its thread, after the change.")
+
+
+def _thread_changes(change: UpdateThreadInput) -> dict[str, Any]:
+    changes: dict[str, Any] = {}
+    if change.title is not UNSET:
+        changes["title"] = validation.title(change.title, field="input.title")
+    if change.metadata is not UNSET:
+        metadata = _not_null(change.metadata, field="input.metadata")
+        changes["metadata"] = validation.metadata(metadata, field="input.metadata")
+    if change.tool_resources is not UNSET:
+        tools = change.tool_resources
+        changes["toolResources"] = None if tools is None else tools.to_doc(
+            field="input.toolResources"
+        )
+    if change.assistant_id is not UNSET:
+        changes["assistantId"] = validation.reference(
+            change.assistant_id, field="input.assistantId"
+        )
+    if change.visible_in_ui is not UNSET:
+        changes["visibleInUi"] = _not_null(change.visible_in_ui, field="input.visibleInUi")
+    if change.state is not UNSET:
+        changes["state"] = _not_null(change.state, field="input.state").value
+    return changes
+
+
+@strawberry.type(description="Writes. Each takes one input object and returns a payload.")
+class Mutation:
+    @strawberry.mutation(description="Create a thread, with up to 100 first messages.")
+    async def create_thread(self, info: Info, input: CreateThreadInput) -> CreateThreadPayload:
+        messages = input.messages or []
+        validation.count(messages, field="input.messages", max_items=validation.MAX_THREAD_MESSAGES)
+        doc = await store.create_thread(
+            info.context.db,
+            organization_id=info.context.organization_id,
+            user_id=info.context.user_id,
+            title=validation.title(input.title, field="input.title"),
+            metadata=optional_metadata(input.metadata, field="input.metadata") or {},
+            tool_resources=None if input.tool_resources is None else input.tool_resources.to_doc(
+                field="input.toolResources"
+            ),
+            assistant_id=validation.reference(input.assistant_id, field="input.assistantId"),
+            visible_in_ui=input.visible_in_ui,
+            messages=[
+                message.to_new_message(field=f"input.messages.{index}")
+                for index, message in enumerate(messages)
+            ],
+        )
+        return CreateThreadPayload(thread=Thread.from_doc(doc))
+
+    @strawberry.mutation(description="Change a thread. ARCHIVED threads only take `state`.")
+    async def update_thread(self, info: Info, input: UpdateThreadInput) -> UpdateThreadPayload:
+        thread_id = validation.thread_id(input.id, field="input.id")
+        doc = await store.update_thread(
+            info.context.db, organization_id=info.context.organization_id,
+            thread_id=thread_id, changes=_thread_changes(input),
+        )
+        info.context.changed(thread_id, doc)
+        return UpdateThreadPayload(thread=Thread.from_doc(doc))
+
+    @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
+    async def delete_thread(self, info: Info, input: DeleteThreadInput) -> DeleteThreadPayload:
+        thread_id = validation.thread_id(input.id, field="input.id")
+        await store.delete_thread(
+            info.context.db, organization_id=info.context.organization_id, thread_id=thread_id
+        )
+        info.context.changed(thread_id, None)
+        return DeleteThreadPayload(id=strawberry.ID(thread_id), deleted=True)
+
+    @strawberry.mutation(description="Add a message to an ACTIVE thread.")
+    async def create_message(
+        self, info: Info, input: CreateMessageInput
+    ) -> CreateMessagePayload:
+        thread_id = validation.thread_id(input.thread_id, field="input.threadId")
+        message, thread = await store.create_message(
+            info.context.db,
+            organization_id=info.context.organization_id,
+            user_id=info.context.user_id,
+            thread_id=thread_id,
+            message=input.to_new_message(field="input"),
+        )
+        info.context.changed(thread_id, thread)
+        return CreateMessagePayload(
+            message=Message.from_doc(message), thread=Thread.from_doc(thread)
+        )
+
+    @strawberry.mutation(description="Replace a message's metadata (not in ARCHIVED threads).")
+    async def update_message(
+        self, info: Info, input: UpdateMessageInput
+    ) -> UpdateMessagePayload:
+        doc = await store.update_message(
+            info.context.db,
+            organization_id=info.context.organization_id,
+            message_id=validation.message_id(input.id, field="input.id"),
+            metadata=validation.metadata(input.metadata, field="input.metadata"),
+        )
+        info.context.messages.prime(doc["_id"], doc, force=True)
+        return UpdateMessagePayload(message=Message.from_doc(doc))
+
+    @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
+    async def delete_message(
+        self, info: Info, input: DeleteMessageInput
+    ) -> DeleteMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        thread = await store.delete_message(
+            info.context.db, organization_id=info.context.organization_id, message_id=message_id
+        )
+        info.context.messages.prime(message_id, None, force=True)
+        info.context.changed(thread["_id"], thread)
+        return DeleteMessagePayload(
+            id=strawberry.ID(message_id), deleted=True, thread=Thread.from_doc(thread)
+        )
+
+
+class ThreadsSchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log only what is unexpected: client errors are answers, not incidents."""
+        unexpected = [error for error in errors if is_unexpected(error)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+schema = ThreadsSchema(
+    query=Query,
+    mutation=Mutation,
+    types=[Thread, Message],
+    extensions=[ErrorCodes],
+    config=StrawberryConfig(scalar_map=SCALARS),
+)

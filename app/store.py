@@ -1,0 +1,445 @@
+"""Every MongoDB query, and the collection names. The only module that imports Motor.
+
+Functions are keyword-only and take the caller's organization, which goes into every filter.
+They return plain documents and raise errors.NotFound / errors.Conflict; they know nothing of
+GraphQL. Standalone MongoDB has no multi-document transactions, so each write is one atomic
+single-document (or single-filter) operation, ordered so that a crash between two of them
+leaves nothing visible that is half-done; `finish_interrupted_writes` completes the rest.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, NotRequired, TypedDict, cast
+
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
+from pymongo import ASCENDING, IndexModel, ReturnDocument
+
+from app.errors import Conflict, NotFound
+from app.pagination import Key, Ordering, Page, PageRequest, outside_plan, page_of, query_plan
+from app.validation import MESSAGE_PREFIX, THREAD_PREFIX
+
+Database = AsyncIOMotorDatabase[dict[str, Any]]
+
+THREADS = "threads"
+MESSAGES = "messages"
+
+ACTIVE, LOCKED, ARCHIVED = "active", "locked", "archived"
+# A thread being created with its messages, or being deleted, is hidden until done.
+CREATING, DELETING = "creating", "deleting"
+VISIBLE: dict[str, Any] = {"hidden": None}
+
+THREAD_ORDER = Ordering(kind="thread", fields=("createdAt", "_id"), types=(datetime, str))
+MESSAGE_ORDER = Ordering(kind="message", fields=("seq",), types=(int,))
+
+
+class ThreadDoc(TypedDict):
+    _id: str
+    organizationId: str
+    userId: str
+    createdAt: datetime
+    updatedAt: datetime
+    title: str | None
+    metadata: dict[str, str]
+    toolResources: dict[str, Any] | None
+    assistantId: str | None
+    visibleInUi: bool
+    state: str
+    status: str
+    seq: int
+    hidden: NotRequired[str]
+
+
+class MessageDoc(TypedDict):
+    _id: str
+    organizationId: str
+    userId: str
+    threadId: str
+    seq: int
+    createdAt: datetime
+    role: str
+    content: list[dict[str, Any]]
+    status: str
+    assistantId: str | None
+    runId: str | None
+    metadata: dict[str, str]
+
+
+class NewMessage(TypedDict):
+    role: str
+    content: list[dict[str, Any]]
+    metadata: dict[str, str]
+    assistantId: str | None
+    runId: str | None
+
+
+def open_database(uri: str, name: str, *, timeout_ms: int) -> Database:
+    client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+        uri, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard"
+    )
+    return client[name]
+
+
+def close_database(db: Database) -> None:
+    db.client.close()
+
+
+async def ensure_indexes(db: Database) -> None:
+    await db[THREADS].create_indexes(
+        [
+            IndexModel([("organizationId", ASCENDING), ("createdAt", ASCENDING), ("_id", ASCENDING)]),
+            IndexModel(
+                [
+                    ("organizationId", ASCENDING),
+                    ("userId", ASCENDING),
+                    ("createdAt", ASCENDING),
+                    ("_id", ASCENDING),
+                ]
+            ),
+            IndexModel([("hidden", ASCENDING)], sparse=True),
+        ]
+    )
+    await db[MESSAGES].create_indexes(
+        [
+            IndexModel(
+                [("organizationId", ASCENDING), ("threadId", ASCENDING), ("seq", ASCENDING)],
+                unique=True,
+            )
+        ]
+    )
+
+
+async def finish_interrupted_writes(db: Database, *, creating_older_than: timedelta) -> int:
+    """Remove threads whose deletion was interrupted, or whose creation was long ago abandoned."""
+    cutoff = now() - creating_older_than
+    finished = 0
+    async for doc in db[THREADS].find({"hidden": {"$in": [CREATING, DELETING]}}):
+        if doc["hidden"] == CREATING and doc["createdAt"] > cutoff:
+            continue
+        await _remove_thread(db, organization_id=doc["organizationId"], thread_id=doc["_id"])
+        finished += 1
+    return finished
+
+
+def now() -> datetime:
+    """The current UTC time at the millisecond precision MongoDB stores, without tzinfo."""
+    moment = datetime.now(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}{uuid.uuid4()}"
+
+
+# Metadata is stored as a list of {k, v} pairs, so that any key (with dots, a leading `$`)
+# is a plain value: never a path or an operator, and matchable with an index.
+def _pairs(metadata: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"k": key, "v": value} for key, value in metadata.items()]
+
+
+def _metadata_filter(metadata: Mapping[str, str] | None) -> dict[str, Any]:
+    return {"metadata": {"$all": _pairs(metadata)}} if metadata else {}
+
+
+def _thread(doc: Mapping[str, Any]) -> ThreadDoc:
+    return cast(ThreadDoc, {**doc, "metadata": {p["k"]: p["v"] for p in doc["metadata"]}})
+
+
+def _message(doc: Mapping[str, Any]) -> MessageDoc:
+    return cast(MessageDoc, {**doc, "metadata": {p["k"]: p["v"] for p in doc["metadata"]}})
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A filtered, ordered set of documents that pages, counts and probes are taken from."""
+
+    collection: str
+    filter: dict[str, Any]
+    ordering: Ordering
+
+
+def thread_listing(
+    *,
+    organization_id: str,
+    metadata: Mapping[str, str] | None = None,
+    state: str | None = None,
+    visible_in_ui: bool | None = None,
+    assistant_id: str | None = None,
+    user_id: str | None = None,
+) -> Listing:
+    query: dict[str, Any] = {"organizationId": organization_id, **VISIBLE}
+    if user_id is not None:
+        query["userId"] = user_id
+    query["state"] = state if state is not None else {"$ne": ARCHIVED}
+    if visible_in_ui is not None:
+        query["visibleInUi"] = visible_in_ui
+    if assistant_id is not None:
+        query["assistantId"] = assistant_id
+    return Listing(THREADS, {**query, **_metadata_filter(metadata)}, THREAD_ORDER)
+
+
+def message_listing(
+    *,
+    organization_id: str,
+    thread_id: str,
+    metadata: Mapping[str, str] | None = None,
+    role: str | None = None,
+) -> Listing:
+    query: dict[str, Any] = {"organizationId": organization_id, "threadId": thread_id}
+    if role is not None:
+        query["role"] = role
+    return Listing(MESSAGES, {**query, **_metadata_filter(metadata)}, MESSAGE_ORDER)
+
+
+def _and(query: dict[str, Any], clauses: Iterable[Any]) -> dict[str, Any]:
+    extra = list(clauses)
+    return {"$and": [query, *extra]} if extra else query
+
+
+async def fetch_page(db: Database, listing: Listing, request: PageRequest) -> Page[Any]:
+    clauses, sort = query_plan(listing.ordering, request)
+    cursor = db[listing.collection].find(_and(listing.filter, clauses)).sort(sort)
+    docs = await cursor.limit(request.size + 1).to_list(None)
+    decode = _thread if listing.collection == THREADS else _message
+    keys: list[Key] = [tuple(doc[name] for name in listing.ordering.fields) for doc in docs]
+    return page_of(request, [decode(doc) for doc in docs], keys)
+
+
+async def count(db: Database, listing: Listing) -> int:
+    return await db[listing.collection].count_documents(listing.filter)
+
+
+async def exists_outside(
+    db: Database, listing: Listing, request: PageRequest, *, previous: bool
+) -> bool:
+    clause = outside_plan(listing.ordering, request, previous=previous)
+    found = await db[listing.collection].find_one(
+        _and(listing.filter, [clause]), projection={"_id": 1}
+    )
+    return found is not None
+
+
+async def get_threads(
+    db: Database, *, organization_id: str, ids: list[str]
+) -> dict[str, ThreadDoc]:
+    query = {"_id": {"$in": ids}, "organizationId": organization_id, **VISIBLE}
+    docs = await db[THREADS].find(query).limit(len(ids)).to_list(None)
+    return {doc["_id"]: _thread(doc) for doc in docs}
+
+
+async def get_messages(
+    db: Database, *, organization_id: str, ids: list[str]
+) -> dict[str, MessageDoc]:
+    query = {"_id": {"$in": ids}, "organizationId": organization_id}
+    docs = await db[MESSAGES].find(query).limit(len(ids)).to_list(None)
+    return {doc["_id"]: _message(doc) for doc in docs}
+
+
+async def count_messages_by_thread(
+    db: Database, *, organization_id: str, thread_ids: list[str]
+) -> dict[str, int]:
+    pipeline = [
+        {"$match": {"organizationId": organization_id, "threadId": {"$in": thread_ids}}},
+        {"$group": {"_id": "$threadId", "count": {"$sum": 1}}},
+    ]
+    rows = await db[MESSAGES].aggregate(pipeline).to_list(None)
+    return {row["_id"]: row["count"] for row in rows}
+
+
+def _message_doc(
+    message: NewMessage, *, organization_id: str, user_id: str, thread_id: str, seq: int,
+    created_at: datetime,
+) -> dict[str, Any]:
+    return {
+        "_id": new_id(MESSAGE_PREFIX),
+        "organizationId": organization_id,
+        "userId": user_id,
+        "threadId": thread_id,
+        "seq": seq,
+        "createdAt": created_at,
+        "role": message["role"],
+        "content": message["content"],
+        "status": "completed",
+        "assistantId": message["assistantId"],
+        "runId": message["runId"],
+        "metadata": _pairs(message["metadata"]),
+    }
+
+
+async def create_thread(
+    db: Database,
+    *,
+    organization_id: str,
+    user_id: str,
+    title: str | None,
+    metadata: Mapping[str, str],
+    tool_resources: dict[str, Any] | None,
+    assistant_id: str | None,
+    visible_in_ui: bool,
+    messages: list[NewMessage],
+) -> ThreadDoc:
+    created_at = now()
+    doc: dict[str, Any] = {
+        "_id": new_id(THREAD_PREFIX),
+        "organizationId": organization_id,
+        "userId": user_id,
+        "createdAt": created_at,
+        "updatedAt": created_at,
+        "title": title,
+        "metadata": _pairs(metadata),
+        "toolResources": tool_resources,
+        "assistantId": assistant_id,
+        "visibleInUi": visible_in_ui,
+        "state": ACTIVE,
+        "status": "inactive",
+        "seq": len(messages),
+    }
+    if not messages:
+        await db[THREADS].insert_one(doc)
+        return _thread(doc)
+    # Hidden until all its messages are in: a crash leaves nothing visible, and the sweep
+    # removes it.
+    await db[THREADS].insert_one({**doc, "hidden": CREATING})
+    await db[MESSAGES].insert_many(
+        [
+            _message_doc(
+                message, organization_id=organization_id, user_id=user_id,
+                thread_id=doc["_id"], seq=seq, created_at=created_at,
+            )
+            for seq, message in enumerate(messages, start=1)
+        ]
+    )
+    await db[THREADS].update_one({"_id": doc["_id"]}, {"$unset": {"hidden": ""}})
+    return _thread(doc)
+
+
+async def _thread_or_raise(db: Database, *, organization_id: str, thread_id: str) -> ThreadDoc:
+    found = await get_threads(db, organization_id=organization_id, ids=[thread_id])
+    if thread_id not in found:
+        raise NotFound(f"Thread {thread_id} not found.")
+    return found[thread_id]
+
+
+def _refuse(thread: ThreadDoc, action: str) -> Conflict:
+    return Conflict(f"Thread {thread['_id']} is {thread['state']}: cannot {action}.")
+
+
+async def update_thread(
+    db: Database, *, organization_id: str, thread_id: str, changes: dict[str, Any]
+) -> ThreadDoc:
+    """Apply `changes` (stored field -> value). An ARCHIVED thread only takes a state change."""
+    if not changes:
+        return await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
+    query: dict[str, Any] = {"_id": thread_id, "organizationId": organization_id, **VISIBLE}
+    if set(changes) != {"state"}:
+        query["state"] = {"$ne": ARCHIVED}
+    stored = {**changes}
+    if "metadata" in stored:
+        stored["metadata"] = _pairs(stored["metadata"])
+    doc = await db[THREADS].find_one_and_update(
+        query,
+        {"$set": stored, "$max": {"updatedAt": now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        thread = await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
+        raise _refuse(thread, "change anything but its state")
+    return _thread(doc)
+
+
+async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
+    hidden = await db[THREADS].update_one(
+        {"_id": thread_id, "organizationId": organization_id, **VISIBLE},
+        {"$set": {"hidden": DELETING}},
+    )
+    if hidden.matched_count == 0:
+        raise NotFound(f"Thread {thread_id} not found.")
+    await _remove_thread(db, organization_id=organization_id, thread_id=thread_id)
+
+
+async def _remove_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
+    # Messages first: a crash in between leaves a hidden thread, never a message without one.
+    await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
+    await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
+
+
+async def create_message(
+    db: Database, *, organization_id: str, user_id: str, thread_id: str, message: NewMessage
+) -> tuple[MessageDoc, ThreadDoc]:
+    thread_query = {"_id": thread_id, "organizationId": organization_id, **VISIBLE}
+    # Taking the next sequence number is the atomic admission check on the thread's state.
+    reserved = await db[THREADS].find_one_and_update(
+        {**thread_query, "state": ACTIVE},
+        {"$inc": {"seq": 1}},
+        projection={"seq": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if reserved is None:
+        thread = await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
+        raise _refuse(thread, "add messages")
+    doc = _message_doc(
+        message, organization_id=organization_id, user_id=user_id, thread_id=thread_id,
+        seq=reserved["seq"], created_at=now(),
+    )
+    await db[MESSAGES].insert_one(doc)
+    thread_doc = await db[THREADS].find_one_and_update(
+        thread_query,
+        {"$max": {"updatedAt": doc["createdAt"]}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if thread_doc is None:
+        # The thread was deleted meanwhile; its deletion may have run before our insert.
+        await db[MESSAGES].delete_one({"_id": doc["_id"]})
+        raise NotFound(f"Thread {thread_id} not found.")
+    return _message(doc), _thread(thread_doc)
+
+
+async def _message_in_thread(
+    db: Database, *, organization_id: str, message_id: str, refused_states: tuple[str, ...],
+    action: str,
+) -> tuple[MessageDoc, ThreadDoc]:
+    found = await get_messages(db, organization_id=organization_id, ids=[message_id])
+    if message_id not in found:
+        raise NotFound(f"Message {message_id} not found.")
+    message = found[message_id]
+    threads = await get_threads(db, organization_id=organization_id, ids=[message["threadId"]])
+    thread = threads.get(message["threadId"])
+    if thread is None:
+        raise NotFound(f"Message {message_id} not found.")
+    if thread["state"] in refused_states:
+        raise _refuse(thread, action)
+    return message, thread
+
+
+async def update_message(
+    db: Database, *, organization_id: str, message_id: str, metadata: Mapping[str, str]
+) -> MessageDoc:
+    await _message_in_thread(
+        db, organization_id=organization_id, message_id=message_id,
+        refused_states=(ARCHIVED,), action="change its messages",
+    )
+    doc = await db[MESSAGES].find_one_and_update(
+        {"_id": message_id, "organizationId": organization_id},
+        {"$set": {"metadata": _pairs(metadata)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        raise NotFound(f"Message {message_id} not found.")
+    return _message(doc)
+
+
+async def delete_message(db: Database, *, organization_id: str, message_id: str) -> ThreadDoc:
+    message, thread = await _message_in_thread(
+        db, organization_id=organization_id, message_id=message_id,
+        refused_states=(LOCKED, ARCHIVED), action="delete its messages",
+    )
+    deleted = await db[MESSAGES].delete_one({"_id": message_id, "organizationId": organization_id})
+    if deleted.deleted_count == 0:
+        raise NotFound(f"Message {message_id} not found.")
+    thread_doc = await db[THREADS].find_one_and_update(
+        {"_id": thread["_id"], "organizationId": organization_id},
+        {"$max": {"updatedAt": now()}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return _thread(thread_doc) if thread_doc is not None else thread

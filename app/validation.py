@@ -1,0 +1,114 @@
+"""Input rules. Pure: every function returns the checked value or raises InvalidInput."""
+
+import uuid
+from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
+
+from app.errors import InvalidInput
+
+MAX_METADATA_PAIRS = 16
+MAX_METADATA_KEY = 64
+MAX_METADATA_VALUE = 512
+MAX_TITLE = 200
+MAX_CONTENT = 256_000
+MAX_CONTENT_PARTS = 32
+MAX_THREAD_MESSAGES = 100
+MAX_FILE_IDS = 20
+MAX_VECTOR_STORE_IDS = 1
+MAX_REFERENCE = 128
+MAX_URL = 2_048
+MAX_NODE_IDS = 100
+
+THREAD_PREFIX = "thread_"
+MESSAGE_PREFIX = "message_"
+
+
+def text(value: str, *, field: str, max_length: int, min_length: int = 0) -> str:
+    """A string of `min_length`..`max_length` characters (code points) storable as UTF-8."""
+    if len(value) < min_length:
+        raise InvalidInput(field, f"{field} must have at least {min_length} character(s).")
+    if len(value) > max_length:
+        raise InvalidInput(field, f"{field} must have at most {max_length:,} characters.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(field, f"{field} must be valid Unicode text.") from None
+    return value
+
+
+def metadata(value: object, *, field: str) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise InvalidInput(field, f"{field} must be a JSON object of string values.")
+    if len(value) > MAX_METADATA_PAIRS:
+        raise InvalidInput(field, f"{field} may have at most {MAX_METADATA_PAIRS} keys.")
+    checked: dict[str, str] = {}
+    for key, item in value.items():
+        if not isinstance(key, str):
+            raise InvalidInput(field, f"{field} keys must be strings.")
+        text(key, field=f"{field} key", min_length=1, max_length=MAX_METADATA_KEY)
+        if not isinstance(item, str):
+            raise InvalidInput(field, f"{field} value of {key!r} must be a string.")
+        text(item, field=f"{field} value of {key!r}", max_length=MAX_METADATA_VALUE)
+        checked[key] = item
+    return checked
+
+
+def title(value: str | None, *, field: str) -> str | None:
+    return None if value is None else text(value, field=field, max_length=MAX_TITLE)
+
+
+def reference(value: str | None, *, field: str) -> str | None:
+    """An id of something outside this API (assistant, run, file, vector store)."""
+    if value is None:
+        return None
+    return text(value, field=field, min_length=1, max_length=MAX_REFERENCE)
+
+
+def references(value: Sequence[str], *, field: str, max_items: int) -> list[str]:
+    if len(value) > max_items:
+        raise InvalidInput(field, f"{field} may hold at most {max_items} id(s).")
+    return [text(item, field=field, min_length=1, max_length=MAX_REFERENCE) for item in value]
+
+
+def content(value: str, *, field: str) -> str:
+    return text(value, field=field, min_length=1, max_length=MAX_CONTENT)
+
+
+def image_url(value: str, *, field: str) -> str:
+    text(value, field=field, min_length=1, max_length=MAX_URL)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInput(field, f"{field} must be an http or https URL.")
+    return value
+
+
+def object_id(value: str, *, prefix: str, field: str) -> str:
+    """An id of this API: `prefix` followed by a UUID in canonical form."""
+    rest = value[len(prefix) :] if value.startswith(prefix) else ""
+    try:
+        canonical = str(uuid.UUID(rest)) == rest
+    except ValueError:
+        canonical = False
+    if not canonical:
+        raise InvalidInput(field, f"{field} is not a valid {prefix.rstrip('_')} id.")
+    return value
+
+
+def thread_id(value: str, *, field: str) -> str:
+    return object_id(value, prefix=THREAD_PREFIX, field=field)
+
+
+def message_id(value: str, *, field: str) -> str:
+    return object_id(value, prefix=MESSAGE_PREFIX, field=field)
+
+
+def node_id(value: str, *, field: str) -> str:
+    for prefix in (THREAD_PREFIX, MESSAGE_PREFIX):
+        if value.startswith(prefix):
+            return object_id(value, prefix=prefix, field=field)
+    raise InvalidInput(field, f"{field} is not a valid thread or message id.")
+
+
+def count(items: Sequence[object], *, field: str, max_items: int, min_items: int = 0) -> None:
+    if not min_items <= len(items) <= max_items:
+        raise InvalidInput(field, f"{field} must hold {min_items} to {max_items} item(s).")

@@ -1,0 +1,155 @@
+"""Fixtures: every database test runs on mongomock-motor and on the embedded server (and on
+MONGODB_URI when set), through the store or through the schema."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+from strawberry.types import ExecutionResult
+
+from app import store
+from app.context import LOCAL_ORGANIZATION, LOCAL_USER, build_context
+from app.main import create_app
+from app.schema import schema
+from app.settings import Settings
+from app.store import Database
+
+BIN = Path(sys.executable).parent
+BACKENDS = ["mongomock", "secantus"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
+REAL_BACKENDS = BACKENDS[1:]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_ping(uri: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+                client.admin.command("ping")
+            return
+        except PyMongoError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def start_secantus(port: int, storage: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [BIN / "secantusd-py", "--host", "127.0.0.1", "--port", str(port),
+         "--storage-path", storage, "--log-level", "WARNING"],
+    )
+
+
+@pytest.fixture(scope="session")
+def secantus_uri() -> Iterator[str]:
+    port = free_port()
+    process = start_secantus(port, ":memory:")
+    uri = f"mongodb://127.0.0.1:{port}"
+    try:
+        wait_for_ping(uri)
+        yield uri
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def backend_uri(request: pytest.FixtureRequest, backend: str) -> str:
+    if backend == "secantus":
+        return str(request.getfixturevalue("secantus_uri"))
+    return os.environ["MONGODB_URI"]
+
+
+async def open_backend(request: pytest.FixtureRequest, backend: str) -> Database:
+    if backend == "mongomock":
+        db: Database = AsyncMongoMockClient()[f"test_{uuid.uuid4().hex}"]
+    else:
+        uri = backend_uri(request, backend)
+        db = store.open_database(uri, f"test_{uuid.uuid4().hex}", timeout_ms=5_000)
+    await store.ensure_indexes(db)
+    return db
+
+
+async def close_backend(db: Database) -> None:
+    await db.client.drop_database(db.name)
+    db.client.close()
+
+
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    database = await open_backend(request, request.param)
+    yield database
+    await close_backend(database)
+
+
+@pytest.fixture(params=REAL_BACKENDS)
+async def real_db(request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """A real wire-protocol server: for what mongomock cannot show (explain, monitoring)."""
+    database = await open_backend(request, request.param)
+    yield database
+    await close_backend(database)
+
+
+class GraphQLErrorResult(AssertionError):
+    pass
+
+
+@dataclass
+class Api:
+    """Runs operations through `schema.execute`, as one organization and user."""
+
+    db: Database
+    organization_id: str = LOCAL_ORGANIZATION
+    user_id: str = LOCAL_USER
+    results: list[ExecutionResult] = field(default_factory=list)
+
+    async def run(self, query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
+        context = build_context(
+            self.db, organization_id=self.organization_id, user_id=self.user_id
+        )
+        return await schema.execute(query, variable_values=variables, context_value=context)
+
+    async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        result = await self.run(query, variables)
+        if result.errors:
+            raise GraphQLErrorResult([e.formatted for e in result.errors])
+        assert result.data is not None
+        return result.data
+
+    async def error(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The one error the operation must produce, as a client sees it."""
+        result = await self.run(query, variables)
+        assert result.errors, f"expected an error, got {result.data}"
+        assert len(result.errors) == 1, [e.formatted for e in result.errors]
+        return dict(result.errors[0].formatted)
+
+
+@pytest.fixture
+def api(db: Database) -> Api:
+    return Api(db)
+
+
+@pytest.fixture
+async def http(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the ASGI app, its lifespan running, on the test database."""
+    app = create_app(Settings(app_env="development"), database=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield client
