@@ -21,20 +21,18 @@ def _serialize_datetime(value: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+# Scalar parsers raise ValueError: graphql-core reports it with the variable's path.
 def _parse_datetime(value: object) -> datetime:
     if not isinstance(value, str):
-        raise InvalidInput("DateTime", "A DateTime must be an ISO-8601 string.")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput("DateTime", "A DateTime must be an ISO-8601 string.") from None
+        raise ValueError("A DateTime must be an ISO-8601 string.")
+    parsed = datetime.fromisoformat(value)
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
 def _parse_metadata(value: object) -> dict[str, object]:
     # Shape only; the limits are checked where the field path is known (validation.metadata).
     if not isinstance(value, dict):
-        raise InvalidInput("Metadata", "Metadata must be a JSON object of string values.")
+        raise ValueError("Metadata must be a JSON object of string values.")
     return value
 
 

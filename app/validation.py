@@ -23,16 +23,22 @@ THREAD_PREFIX = "thread_"
 MESSAGE_PREFIX = "message_"
 
 
-def text(value: str, *, field: str, max_length: int, min_length: int = 0) -> str:
-    """A string of `min_length`..`max_length` characters (code points) storable as UTF-8."""
+def text(
+    value: str, *, field: str, max_length: int, min_length: int = 0, what: str | None = None
+) -> str:
+    """A string of `min_length`..`max_length` characters (code points) storable as UTF-8.
+
+    `what` names the value in the message when it is a part of `field`.
+    """
+    name = what or field
     if len(value) < min_length:
-        raise InvalidInput(field, f"{field} must have at least {min_length} character(s).")
+        raise InvalidInput(field, f"{name} must have at least {min_length} character(s).")
     if len(value) > max_length:
-        raise InvalidInput(field, f"{field} must have at most {max_length:,} characters.")
+        raise InvalidInput(field, f"{name} must have at most {max_length:,} characters.")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise InvalidInput(field, f"{field} must be valid Unicode text.") from None
+        raise InvalidInput(field, f"{name} must be valid Unicode text.") from None
     return value
 
 
@@ -45,10 +51,12 @@ def metadata(value: object, *, field: str) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidInput(field, f"{field} keys must be strings.")
-        text(key, field=f"{field} key", min_length=1, max_length=MAX_METADATA_KEY)
+        text(key, field=field, what=f"{field} key {key[:70]!r}", min_length=1,
+             max_length=MAX_METADATA_KEY)
         if not isinstance(item, str):
-            raise InvalidInput(field, f"{field} value of {key!r} must be a string.")
-        text(item, field=f"{field} value of {key!r}", max_length=MAX_METADATA_VALUE)
+            raise InvalidInput(field, f"{field} value of {key[:70]!r} must be a string.")
+        text(item, field=field, what=f"{field} value of {key[:70]!r}",
+             max_length=MAX_METADATA_VALUE)
         checked[key] = item
     return checked
 

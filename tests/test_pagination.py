@@ -1,0 +1,95 @@
+"""The pure paging rules and cursors."""
+
+import base64
+import json
+from datetime import datetime
+
+import pytest
+
+from app.errors import InvalidInput
+from app.pagination import (
+    DEFAULT_PAGE_SIZE,
+    PageRequest,
+    beyond,
+    decode_cursor,
+    encode_cursor,
+    page_of,
+    page_request,
+)
+from app.store import MESSAGE_ORDER, THREAD_ORDER
+
+
+def request(**arguments: object) -> PageRequest:
+    given: dict[str, object] = {"first": None, "after": None, "last": None, "before": None,
+                                "limit": None, "descending": True}
+    return page_request(MESSAGE_ORDER, **{**given, **arguments})  # type: ignore[arg-type]
+
+
+def test_sizes() -> None:
+    assert request().size == DEFAULT_PAGE_SIZE == 20 and request().forward
+    assert request(first=1).size == 1 and request(limit=100).size == 100
+    assert request(last=7).size == 7 and not request(last=7).forward
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"first": 0}, "first"), ({"first": 101}, "first"), ({"last": -1}, "last"),
+        ({"last": 101}, "last"), ({"limit": 0}, "limit"), ({"first": 5, "last": 5}, "first"),
+        ({"limit": 5, "last": 5}, "limit"), ({"limit": 5, "first": 5}, "limit"),
+    ],
+)
+def test_size_rules(arguments: dict[str, object], field: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        request(**arguments)
+    assert raised.value.field == field
+
+
+def test_cursors_round_trip() -> None:
+    assert decode_cursor(encode_cursor(MESSAGE_ORDER, (42,)), MESSAGE_ORDER, field="after") == (42,)
+    key = (datetime(2026, 11, 24, 9, 30, 0, 123000), "thread_x")
+    assert decode_cursor(encode_cursor(THREAD_ORDER, key), THREAD_ORDER, field="after") == key
+
+
+def _raw(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "", "garbage", "!!!", _raw({"seq": 1}), _raw([2, "message", 1]), _raw([1, "thread", 1]),
+        _raw([1, "message"]), _raw([1, "message", "1"]), _raw([1, "message", -1]),
+        _raw([1, "message", True]), _raw([1, "message", 1.5]), _raw([1, "message", 2**70]),
+        _raw([1, "message", 1, 2]), "A" * 600, encode_cursor(THREAD_ORDER, (datetime(2026, 1, 1), "t")),
+    ],
+)
+def test_forged_cursors_are_refused(cursor: str) -> None:
+    with pytest.raises(InvalidInput) as raised:
+        request(after=cursor)
+    assert raised.value.field == "after"
+
+
+def test_thread_cursor_types_are_checked() -> None:
+    for values in ([1, "thread", "x", "y"], [1, "thread", -5, "y"], [1, "thread", 1, ""]):
+        with pytest.raises(InvalidInput):
+            decode_cursor(_raw(values), THREAD_ORDER, field="before")
+
+
+def test_keyset_filters() -> None:
+    assert beyond(("seq",), (5,), ascending=True) == {"seq": {"$gt": 5}}
+    assert beyond(("seq",), (5,), ascending=False, inclusive=True) == {
+        "$or": [{"seq": {"$lt": 5}}, {"seq": 5}]
+    }
+    assert beyond(("t", "_id"), (1, "b"), ascending=False) == {
+        "$or": [{"t": {"$lt": 1}}, {"t": 1, "_id": {"$lt": "b"}}]
+    }
+
+
+def test_page_flags() -> None:
+    forward = request(first=2)
+    page = page_of(forward, ["a", "b", "c"], [(1,), (2,), (3,)])
+    assert page.items == ["a", "b"] and page.has_next is True and page.has_previous is False
+    backward = request(last=2, before=encode_cursor(MESSAGE_ORDER, (9,)))
+    page = page_of(backward, ["c", "b"], [(3,), (2,)])
+    assert page.items == ["b", "c"] and page.has_previous is False and page.has_next is None
