@@ -135,17 +135,60 @@ def beyond(fields: Sequence[str], key: Key, *, ascending: bool, inclusive: bool 
     return clauses[0] if len(clauses) == 1 else {"$or": clauses}
 
 
-def query_plan(ordering: Ordering, request: PageRequest) -> tuple[list[Any], list[tuple[str, int]]]:
-    """The extra filter clauses and the sort of the query that fetches a page (limit size+1)."""
+@dataclass(frozen=True)
+class Bounds:
+    """A key condition split in two: a range on the first key field, which an index on
+    (..., first field) can scan, and the exact condition, needed when the key is compound."""
+
+    range: dict[str, dict[str, KeyValue]]
+    exact: list[Any]
+
+    def __and__(self, other: "Bounds") -> "Bounds":
+        merged = {name: {**self.range.get(name, {}), **other.range.get(name, {})}
+                  for name in {*self.range, *other.range}}
+        return Bounds(merged, self.exact + other.exact)
+
+
+NO_BOUNDS = Bounds({}, [])
+
+
+def bounds(fields: Sequence[str], key: Key, *, ascending: bool, inclusive: bool = False) -> Bounds:
+    if len(fields) == 1:
+        return Bounds({fields[0]: _range(key[0], ascending=ascending, inclusive=inclusive)}, [])
+    return Bounds(
+        {fields[0]: _range(key[0], ascending=ascending, inclusive=True)},
+        [beyond(fields, key, ascending=ascending, inclusive=inclusive)],
+    )
+
+
+def _range(value: KeyValue, *, ascending: bool, inclusive: bool) -> dict[str, KeyValue]:
+    if ascending:
+        return {"$gte" if inclusive else "$gt": value}
+    # `$lte v` as `$lt` the next value: the embedded server drops the equal keys of `$lte` on
+    # a field followed by others in a compound index.
+    return {"$lt": _successor(value)} if inclusive else {"$lt": value}
+
+
+def _successor(value: KeyValue) -> KeyValue:
+    """The smallest stored value greater than `value` (datetimes are stored to the ms)."""
+    if isinstance(value, datetime):
+        return value + timedelta(milliseconds=1)
+    if isinstance(value, int):
+        return value + 1
+    return value + "\x00"
+
+
+def query_plan(ordering: Ordering, request: PageRequest) -> tuple[Bounds, list[tuple[str, int]]]:
+    """The key bounds and the sort of the query that fetches a page (limit size+1)."""
     ascending = not request.descending
-    clauses = []
+    found = NO_BOUNDS
     if request.after is not None:
-        clauses.append(beyond(ordering.fields, request.after, ascending=ascending))
+        found &= bounds(ordering.fields, request.after, ascending=ascending)
     if request.before is not None:
-        clauses.append(beyond(ordering.fields, request.before, ascending=not ascending))
+        found &= bounds(ordering.fields, request.before, ascending=not ascending)
     scan_ascending = ascending if request.forward else not ascending
     direction = 1 if scan_ascending else -1
-    return clauses, [(name, direction) for name in ordering.fields]
+    return found, [(name, direction) for name in ordering.fields]
 
 
 def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:
@@ -159,8 +202,8 @@ def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:
     return Page(items, keys, has_next=None if request.before else False, has_previous=more)
 
 
-def outside_plan(ordering: Ordering, request: PageRequest, *, previous: bool) -> Any:
-    """A filter for the items on the far side of the cursor the client paged from.
+def outside_bounds(ordering: Ordering, request: PageRequest, *, previous: bool) -> Bounds:
+    """The items on the far side of the cursor the client paged from.
 
     `previous`: items at or before `after` (for hasPreviousPage when paging forward);
     otherwise items at or after `before` (for hasNextPage when paging backward).
@@ -168,5 +211,4 @@ def outside_plan(ordering: Ordering, request: PageRequest, *, previous: bool) ->
     ascending = not request.descending
     key = request.after if previous else request.before
     assert key is not None
-    return beyond(ordering.fields, key, ascending=not ascending if previous else ascending,
-                  inclusive=True)
+    return bounds(ordering.fields, key, ascending=ascending != previous, inclusive=True)

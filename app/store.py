@@ -8,16 +8,27 @@ leaves nothing visible that is half-done; `finish_interrupted_writes` completes 
 """
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict, cast
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo.monitoring import CommandListener
 
 from app.errors import Conflict, NotFound
-from app.pagination import Key, Ordering, Page, PageRequest, outside_plan, page_of, query_plan
+from app.pagination import (
+    NO_BOUNDS,
+    Bounds,
+    Key,
+    Ordering,
+    Page,
+    PageRequest,
+    outside_bounds,
+    page_of,
+    query_plan,
+)
 from app.validation import MESSAGE_PREFIX, THREAD_PREFIX
 
 Database = AsyncIOMotorDatabase[dict[str, Any]]
@@ -74,9 +85,12 @@ class NewMessage(TypedDict):
     runId: str | None
 
 
-def open_database(uri: str, name: str, *, timeout_ms: int) -> Database:
+def open_database(
+    uri: str, name: str, *, timeout_ms: int, listeners: Sequence[CommandListener] = ()
+) -> Database:
     client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
-        uri, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard"
+        uri, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
+        event_listeners=list(listeners),
     )
     return client[name]
 
@@ -86,8 +100,12 @@ def close_database(db: Database) -> None:
 
 
 async def ensure_indexes(db: Database) -> None:
+    # Lookups by id always name the organization, and for threads their visibility and state:
+    # the embedded server's planner takes an index only when every filtered field is in it.
     await db[THREADS].create_indexes(
         [
+            IndexModel([("organizationId", ASCENDING), ("_id", ASCENDING),
+                        ("hidden", ASCENDING), ("state", ASCENDING)]),
             IndexModel([("organizationId", ASCENDING), ("createdAt", ASCENDING), ("_id", ASCENDING)]),
             IndexModel(
                 [
@@ -102,6 +120,7 @@ async def ensure_indexes(db: Database) -> None:
     )
     await db[MESSAGES].create_indexes(
         [
+            IndexModel([("organizationId", ASCENDING), ("_id", ASCENDING)]),
             IndexModel(
                 [("organizationId", ASCENDING), ("threadId", ASCENDING), ("seq", ASCENDING)],
                 unique=True,
@@ -152,11 +171,25 @@ def _message(doc: Mapping[str, Any]) -> MessageDoc:
 
 @dataclass(frozen=True)
 class Listing:
-    """A filtered, ordered set of documents that pages, counts and probes are taken from."""
+    """A filtered, ordered set of documents that pages, counts and probes are taken from.
+
+    `scan` holds equality conditions on the leading fields of an index that ends with the
+    ordering's key; `rest` holds every other condition. Queries run as a `$match` of `scan` plus
+    the key range, then a `$match` of `rest`: MongoDB merges the two, and the embedded server,
+    whose planner takes an index only for a filter made of index-prefix fields, scans the index.
+    """
 
     collection: str
-    filter: dict[str, Any]
+    scan: dict[str, Any]
+    rest: dict[str, Any]
     ordering: Ordering
+
+    def pipeline(self, bounds: Bounds = NO_BOUNDS) -> list[dict[str, Any]]:
+        stages: list[dict[str, Any]] = [{"$match": {**self.scan, **bounds.range}}]
+        rest = ([self.rest] if self.rest else []) + bounds.exact
+        if rest:
+            stages.append({"$match": rest[0] if len(rest) == 1 else {"$and": rest}})
+        return stages
 
 
 def thread_listing(
@@ -168,15 +201,15 @@ def thread_listing(
     assistant_id: str | None = None,
     user_id: str | None = None,
 ) -> Listing:
-    query: dict[str, Any] = {"organizationId": organization_id, **VISIBLE}
+    scan: dict[str, Any] = {"organizationId": organization_id}
     if user_id is not None:
-        query["userId"] = user_id
-    query["state"] = state if state is not None else {"$ne": ARCHIVED}
+        scan["userId"] = user_id
+    rest: dict[str, Any] = {**VISIBLE, "state": state or {"$in": [ACTIVE, LOCKED]}}
     if visible_in_ui is not None:
-        query["visibleInUi"] = visible_in_ui
+        rest["visibleInUi"] = visible_in_ui
     if assistant_id is not None:
-        query["assistantId"] = assistant_id
-    return Listing(THREADS, {**query, **_metadata_filter(metadata)}, THREAD_ORDER)
+        rest["assistantId"] = assistant_id
+    return Listing(THREADS, scan, {**rest, **_metadata_filter(metadata)}, THREAD_ORDER)
 
 
 def message_listing(
@@ -186,45 +219,53 @@ def message_listing(
     metadata: Mapping[str, str] | None = None,
     role: str | None = None,
 ) -> Listing:
-    query: dict[str, Any] = {"organizationId": organization_id, "threadId": thread_id}
-    if role is not None:
-        query["role"] = role
-    return Listing(MESSAGES, {**query, **_metadata_filter(metadata)}, MESSAGE_ORDER)
+    rest: dict[str, Any] = {} if role is None else {"role": role}
+    return Listing(
+        MESSAGES,
+        {"organizationId": organization_id, "threadId": thread_id},
+        {**rest, **_metadata_filter(metadata)},
+        MESSAGE_ORDER,
+    )
 
 
-def _and(query: dict[str, Any], clauses: Iterable[Any]) -> dict[str, Any]:
-    extra = list(clauses)
-    return {"$and": [query, *extra]} if extra else query
+async def _aggregate(db: Database, collection: str, pipeline: list[dict[str, Any]]) -> list[Any]:
+    return await db[collection].aggregate(pipeline).to_list(None)
 
 
 async def fetch_page(db: Database, listing: Listing, request: PageRequest) -> Page[Any]:
-    clauses, sort = query_plan(listing.ordering, request)
-    cursor = db[listing.collection].find(_and(listing.filter, clauses)).sort(sort)
-    docs = await cursor.limit(request.size + 1).to_list(None)
+    bounds, sort = query_plan(listing.ordering, request)
+    docs = await _aggregate(db, listing.collection, [
+        *listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}
+    ])
     decode = _thread if listing.collection == THREADS else _message
     keys: list[Key] = [tuple(doc[name] for name in listing.ordering.fields) for doc in docs]
     return page_of(request, [decode(doc) for doc in docs], keys)
 
 
 async def count(db: Database, listing: Listing) -> int:
-    return await db[listing.collection].count_documents(listing.filter)
+    rows = await _aggregate(db, listing.collection, [
+        *listing.pipeline(), {"$group": {"_id": None, "count": {"$sum": 1}}}
+    ])
+    return int(rows[0]["count"]) if rows else 0
 
 
 async def exists_outside(
     db: Database, listing: Listing, request: PageRequest, *, previous: bool
 ) -> bool:
-    clause = outside_plan(listing.ordering, request, previous=previous)
-    found = await db[listing.collection].find_one(
-        _and(listing.filter, [clause]), projection={"_id": 1}
-    )
-    return found is not None
+    bounds = outside_bounds(listing.ordering, request, previous=previous)
+    rows = await _aggregate(db, listing.collection, [
+        *listing.pipeline(bounds), {"$limit": 1}, {"$project": {"_id": 1}}
+    ])
+    return bool(rows)
 
 
 async def get_threads(
     db: Database, *, organization_id: str, ids: list[str]
 ) -> dict[str, ThreadDoc]:
-    query = {"_id": {"$in": ids}, "organizationId": organization_id, **VISIBLE}
-    docs = await db[THREADS].find(query).limit(len(ids)).to_list(None)
+    docs = await _aggregate(db, THREADS, [
+        {"$match": {"organizationId": organization_id, "_id": {"$in": ids}}},
+        {"$match": VISIBLE},
+    ])
     return {doc["_id"]: _thread(doc) for doc in docs}
 
 
@@ -333,7 +374,7 @@ async def update_thread(
         return await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
     query: dict[str, Any] = {"_id": thread_id, "organizationId": organization_id, **VISIBLE}
     if set(changes) != {"state"}:
-        query["state"] = {"$ne": ARCHIVED}
+        query["state"] = {"$in": [ACTIVE, LOCKED]}
     stored = {**changes}
     if "metadata" in stored:
         stored["metadata"] = _pairs(stored["metadata"])

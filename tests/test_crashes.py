@@ -1,0 +1,125 @@
+"""A crash between any two writes leaves nothing half-done visible, and the sweep finishes it."""
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from app import store
+from app.store import Database
+from tests.conftest import Api
+from tests.factories import make_thread, new_message
+
+ORG = "org_local"
+VISIBLE_STATE = """
+query($id: ID!) { thread(id: $id) { id messageCount } threads { totalCount } }
+"""
+
+
+class Crash(Exception):
+    pass
+
+
+def crash_on(
+    monkeypatch: pytest.MonkeyPatch, db: Database, collection: str, method: str,
+    before: Callable[[], Awaitable[None]] | None = None, skip: int = 0,
+) -> None:
+    """Make the call after `skip` calls of `method` on `collection` raise (or run `before`)."""
+    cls = type(db[collection])
+    original = getattr(cls, method)
+    state = {"calls": 0}
+
+    async def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if self.name == collection:
+            state["calls"] += 1
+        if self.name == collection and state["calls"] == skip + 1:
+            if before is None:
+                raise Crash(f"{collection}.{method}")
+            await before()
+        return await original(self, *args, **kwargs)
+
+    monkeypatch.setattr(cls, method, patched)
+
+
+async def assert_gone_after_sweep(api: Api, db: Database, thread_id: str) -> None:
+    data = await api.ok(VISIBLE_STATE, {"id": thread_id})
+    assert data == {"thread": None, "threads": {"totalCount": 0}}, "nothing half-done is visible"
+    swept = await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
+    assert swept == 1
+    assert await db[store.THREADS].count_documents({}) == 0
+    assert await db[store.MESSAGES].count_documents({}) == 0
+
+
+async def test_create_thread_interrupted_before_it_is_revealed(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    crash_on(monkeypatch, db, store.THREADS, "update_one")
+    with pytest.raises(Crash):
+        await make_thread(db, messages=3)
+    thread = await db[store.THREADS].find_one({})
+    assert thread is not None and await db[store.MESSAGES].count_documents({}) == 3
+    fresh = await store.finish_interrupted_writes(db, creating_older_than=timedelta(hours=1))
+    assert fresh == 0, "a creation still in flight is left alone"
+    await assert_gone_after_sweep(api, db, thread["_id"])
+
+
+@pytest.mark.parametrize(("collection", "method"), [
+    (store.MESSAGES, "delete_many"), (store.THREADS, "delete_one"),
+])
+async def test_delete_thread_interrupted(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch, collection: str, method: str
+) -> None:
+    thread = await make_thread(db, messages=3)
+    crash_on(monkeypatch, db, collection, method)
+    with pytest.raises(Crash):
+        await store.delete_thread(db, organization_id=ORG, thread_id=thread["_id"])
+    orphans = await db[store.MESSAGES].count_documents({})
+    assert orphans in (0, 3) and await db[store.THREADS].count_documents({}) == 1
+    await assert_gone_after_sweep(api, db, thread["_id"])
+
+
+async def test_create_message_racing_a_thread_deletion_leaves_no_orphan(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread = await make_thread(db, messages=1)
+
+    async def delete_meanwhile() -> None:
+        await store.delete_thread(db, organization_id=ORG, thread_id=thread["_id"])
+
+    # The deletion runs after the message's sequence number is taken, before it is inserted.
+    crash_on(monkeypatch, db, store.MESSAGES, "insert_one", before=delete_meanwhile)
+    with pytest.raises(store.NotFound):
+        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
+                                   message=new_message())
+    assert await db[store.MESSAGES].count_documents({}) == 0
+    assert await db[store.THREADS].count_documents({}) == 0
+
+
+async def test_create_message_interrupted_keeps_count_true(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread = await make_thread(db, messages=2)
+    crash_on(monkeypatch, db, store.THREADS, "find_one_and_update")
+    with pytest.raises(Crash):
+        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
+                                   message=new_message())
+    crash_on(monkeypatch, db, store.MESSAGES, "insert_one")
+    with pytest.raises(Crash):
+        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
+                                   message=new_message())
+    monkeypatch.undo()
+    crash_on(monkeypatch, db, store.THREADS, "find_one_and_update", skip=1)
+    with pytest.raises(Crash):  # after the insert, before the thread's updatedAt moves
+        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
+                                   message=new_message())
+    monkeypatch.undo()
+    data = await api.ok(
+        "query($id: ID!) { thread(id: $id) { messageCount messages(order: ASC) { totalCount nodes { text } } } }",
+        {"id": thread["_id"]},
+    )
+    real = await db[store.MESSAGES].count_documents({"threadId": thread["_id"]})
+    assert data["thread"]["messageCount"] == real == data["thread"]["messages"]["totalCount"] == 3
+    message = await store.create_message(db, organization_id=ORG, user_id="u",
+                                         thread_id=thread["_id"], message=new_message("after"))
+    assert message[0]["seq"] == 5, "a sequence gap from the crash is harmless"

@@ -1,0 +1,144 @@
+"""Every query the API sends uses an index and none skips: checked with explain() on real
+servers, for the commands recorded while a workload of every operation runs."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from pymongo import monitoring
+
+from app import store
+from app.store import Database
+from tests.conftest import REAL_BACKENDS, Api, backend_uri, close_backend
+from tests.factories import make_thread
+
+READS_AND_WRITES = {"find", "aggregate", "findAndModify", "update", "delete", "count", "distinct"}
+
+
+class Recorder(monitoring.CommandListener):
+    def __init__(self) -> None:
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name in READS_AND_WRITES:
+            self.commands.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture(params=REAL_BACKENDS)
+async def recorded(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Database, Recorder]]:
+    recorder = Recorder()
+    uri = backend_uri(request, request.param)
+    db = store.open_database(uri, f"test_{id(recorder)}", timeout_ms=5_000, listeners=[recorder])
+    await store.ensure_indexes(db)
+    yield db, recorder
+    await close_backend(db)
+
+
+def find_equivalents(command: dict[str, Any]) -> list[dict[str, Any]]:
+    """The find(s) that select what the command selects.
+
+    The embedded server's explain of update and delete reports a placeholder plan, so those are
+    explained through the find of the same filter (what the server plans for them as well).
+    """
+    name = next(iter(command))
+    collection = command[name]
+    if name == "find":
+        return [{"find": collection, "filter": command.get("filter", {}),
+                 "sort": command.get("sort", {})}]
+    if name == "aggregate":
+        return [{"find": collection, "filter": command["pipeline"][0]["$match"]}]
+    if name == "findAndModify":
+        return [{"find": collection, "filter": command["query"]}]
+    if name == "update":
+        return [{"find": collection, "filter": u["q"]} for u in command["updates"]]
+    if name == "delete":
+        return [{"find": collection, "filter": d["q"]} for d in command["deletes"]]
+    raise AssertionError(f"unexpected command {name}")
+
+
+def stages(plan: Any) -> list[str]:
+    found: list[str] = []
+    if isinstance(plan, dict):
+        if "stage" in plan:
+            found.append(plan["stage"])
+        for value in plan.values():
+            found += stages(value)
+    elif isinstance(plan, list):
+        for value in plan:
+            found += stages(value)
+    return found
+
+
+async def run_every_operation(api: Api, db: Database) -> None:
+    thread = (await api.ok(
+        'mutation { createThread(input: {title: "t", metadata: {k: "v"}, messages: '
+        '[{content: "a"}, {content: "b", metadata: {m: "1"}}]}) { thread { id } } }'
+    ))["createThread"]["thread"]["id"]
+    await make_thread(db, user_id="other", metadata={"k": "v"})
+    created = await api.ok(
+        "mutation($t: ID!) { createMessage(input: {threadId: $t, content: \"c\", role: ASSISTANT})"
+        " { message { id thread { id } } thread { messageCount } } }", {"t": thread})
+    message = created["createMessage"]["message"]["id"]
+    page = """
+      query($t: ID!, $after: String, $before: String) {
+        thread(id: $t) {
+          messageCount
+          a: messages(first: 1, after: $after, order: ASC) {
+            totalCount pageInfo { hasNextPage hasPreviousPage endCursor } }
+          b: messages(last: 1, before: $before, metadata: {m: "1"}, role: USER) {
+            totalCount pageInfo { hasNextPage hasPreviousPage startCursor } }
+        }
+        threads(first: 1) { totalCount pageInfo { endCursor } }
+      }"""
+    first = (await api.ok(page, {"t": thread}))["thread"]
+    await api.ok(page, {"t": thread, "after": first["a"]["pageInfo"]["endCursor"],
+                        "before": first["b"]["pageInfo"]["startCursor"]})
+    after = (await api.ok("{ threads(first: 1) { pageInfo { endCursor } } }"))
+    for filter_ in ('{metadata: {k: "v"}}', "{state: ARCHIVED}", "{visibleInUi: true}",
+                    '{assistantId: "a"}', '{userId: "other"}'):
+        await api.ok(
+            f"query($a: String) {{ threads(filter: {filter_}, after: $a, order: ASC) "
+            "{ totalCount pageInfo { hasPreviousPage } } "
+            f"b: threads(filter: {filter_}, last: 1, before: $a) {{ pageInfo {{ hasNextPage }} }} }}",
+            {"a": after["threads"]["pageInfo"]["endCursor"]})
+    await api.ok("query($ids: [ID!]!) { nodes(ids: $ids) { id } message(id: $m) { id } }"
+                 .replace("$ids: [ID!]!", "$ids: [ID!]!, $m: ID!"), {"ids": [thread, message], "m": message})
+    await api.ok("mutation($m: ID!) { updateMessage(input: {id: $m, metadata: {}}) { message { id } } }",
+                 {"m": message})
+    await api.ok("mutation($t: ID!) { updateThread(input: {id: $t, state: LOCKED}) { thread { id } } }",
+                 {"t": thread})
+    await api.ok("mutation($t: ID!) { updateThread(input: {id: $t, state: ACTIVE}) { thread { id } } }",
+                 {"t": thread})
+    await api.ok("mutation($m: ID!) { deleteMessage(input: {id: $m}) { deleted } }", {"m": message})
+    await api.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", {"t": thread})
+    await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
+
+
+async def test_every_query_uses_an_index(recorded: tuple[Database, Recorder]) -> None:
+    db, recorder = recorded
+    await run_every_operation(Api(db), db)
+    names = {next(iter(c)) for c in recorder.commands}
+    assert {"find", "aggregate", "findAndModify", "update", "delete"} <= names
+    for command in recorder.commands:
+        assert "skip" not in command, command
+        for find in find_equivalents(command):
+            explained = await db.command({"explain": find, "verbosity": "queryPlanner"})
+            plan = explained["queryPlanner"]["winningPlan"]
+            assert "COLLSCAN" not in stages(plan), (command, plan)
+            assert "IXSCAN" in stages(plan) or "IDHACK" in stages(plan), (command, plan)
+
+
+async def test_indexes_exist(db: Database) -> None:
+    threads = await db[store.THREADS].index_information()
+    messages = await db[store.MESSAGES].index_information()
+    keys = [list(index["key"]) for index in threads.values()]
+    assert [("organizationId", 1), ("createdAt", 1), ("_id", 1)] in keys
+    unique = [list(index["key"]) for index in messages.values() if index.get("unique")]
+    assert unique == [[("organizationId", 1), ("threadId", 1), ("seq", 1)]]
