@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app import store
@@ -21,7 +22,9 @@ ABANDONED_CREATE = timedelta(minutes=10)
 
 
 class GraphQLApp(GraphQL[Context, None]):
-    async def get_context(self, request: Request, response: Response | None = None) -> Context:
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
         database: Database = request.app.state.database
         return build_context(database)
 
@@ -32,8 +35,14 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        db = database or store.open_database(
-            settings.mongodb_uri, settings.mongodb_database, timeout_ms=settings.mongodb_timeout_ms
+        db = (
+            database
+            if database is not None
+            else store.open_database(
+                settings.mongodb_uri,
+                settings.mongodb_database,
+                timeout_ms=settings.mongodb_timeout_ms,
+            )
         )
         try:
             await store.ensure_indexes(db)

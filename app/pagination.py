@@ -104,17 +104,25 @@ def decode_cursor(cursor: str, ordering: Ordering, *, field: str) -> Key:
     values = decoded[2:]
     if len(values) != len(ordering.types):
         raise invalid
-    key: list[KeyValue] = []
-    for value, expected in zip(values, ordering.types, strict=True):
-        if expected is str and isinstance(value, str) and 0 < len(value) <= 128:
-            key.append(value)
-        elif expected is int and type(value) is int and 0 <= value < 2**62:
-            key.append(value)
-        elif expected is datetime and type(value) is int and 0 <= value <= _MAX_MS:
-            key.append(_EPOCH + timedelta(milliseconds=value))
-        else:
-            raise invalid
-    return tuple(key)
+    key = [
+        _key_value(value, expected) for value, expected in zip(values, ordering.types, strict=True)
+    ]
+    if any(value is None for value in key):
+        raise invalid
+    return tuple(value for value in key if value is not None)
+
+
+def _key_value(value: object, expected: type) -> KeyValue | None:
+    """The cursor value as a key value of the expected type, or None if it is not one."""
+    if expected is str and isinstance(value, str) and 0 < len(value) <= 128:
+        return value
+    if type(value) is not int or value < 0:
+        return None
+    if expected is int and value < 2**62:
+        return value
+    if expected is datetime and value <= _MAX_MS:
+        return _EPOCH + timedelta(milliseconds=value)
+    return None
 
 
 def _ms(value: datetime) -> int:
@@ -144,8 +152,10 @@ class Bounds:
     exact: list[Any]
 
     def __and__(self, other: "Bounds") -> "Bounds":
-        merged = {name: {**self.range.get(name, {}), **other.range.get(name, {})}
-                  for name in {*self.range, *other.range}}
+        merged = {
+            name: {**self.range.get(name, {}), **other.range.get(name, {})}
+            for name in {*self.range, *other.range}
+        }
         return Bounds(merged, self.exact + other.exact)
 
 

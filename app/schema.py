@@ -39,6 +39,12 @@ from app.types import (
 
 T = TypeVar("T")
 
+ThreadIdArgument = Annotated[strawberry.ID, strawberry.argument(description="A thread id.")]
+MessageIdArgument = Annotated[strawberry.ID, strawberry.argument(description="A message id.")]
+NodeIdArgument = Annotated[
+    strawberry.ID, strawberry.argument(description="A thread or message id.")
+]
+
 
 def _not_null(value: T | None, *, field: str) -> T:
     if value is None:
@@ -63,20 +69,24 @@ async def _node(info: Info, node_id: str) -> Node | None:
 @strawberry.type(description="Reads.")
 class Query:
     @strawberry.field(description="A thread by id; null if there is none.")
-    async def thread(self, info: Info, id: strawberry.ID) -> Thread | None:
+    async def thread(self, info: Info, id: ThreadIdArgument) -> Thread | None:
         doc = await info.context.threads.load(validation.thread_id(id, field="id"))
         return None if doc is None else Thread.from_doc(doc)
 
     @strawberry.field(description="A message by id; null if there is none.")
-    async def message(self, info: Info, id: strawberry.ID) -> Message | None:
+    async def message(self, info: Info, id: MessageIdArgument) -> Message | None:
         return await _visible_message(info, validation.message_id(id, field="id"))
 
     @strawberry.field(description="A thread or message by id; null if there is none.")
-    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+    async def node(self, info: Info, id: NodeIdArgument) -> Node | None:
         return await _node(info, validation.node_id(id, field="id"))
 
     @strawberry.field(description="Threads or messages by id (at most 100), null where none.")
-    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    async def nodes(
+        self,
+        info: Info,
+        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Up to 100 ids.")],
+    ) -> list[Node | None]:
         validation.count(ids, field="ids", max_items=validation.MAX_NODE_IDS)
         checked = [validation.node_id(i, field=f"ids.{n}") for n, i in enumerate(ids)]
         return list(await asyncio.gather(*(_node(info, node_id) for node_id in checked)))
@@ -99,14 +109,21 @@ class Query:
         listing = store.thread_listing(
             organization_id=info.context.organization_id,
             metadata=optional_metadata(conditions.metadata, field="filter.metadata"),
-            state=None if conditions.state is None else conditions.state.value,
+            state=None if conditions.state is None else str(conditions.state.value),
             visible_in_ui=conditions.visible_in_ui,
             assistant_id=conditions.assistant_id,
             user_id=conditions.user_id,
         )
         return await connection(
-            info, listing, Thread.from_doc, first=first, after=after, last=last,
-            before=before, limit=limit, order=order,
+            info,
+            listing,
+            Thread.from_doc,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            limit=limit,
+            order=order,
         )
 
 
@@ -203,8 +220,8 @@ def _thread_changes(change: UpdateThreadInput) -> dict[str, Any]:
         changes["metadata"] = validation.metadata(metadata, field="input.metadata")
     if change.tool_resources is not UNSET:
         tools = change.tool_resources
-        changes["toolResources"] = None if tools is None else tools.to_doc(
-            field="input.toolResources"
+        changes["toolResources"] = (
+            None if tools is None else tools.to_doc(field="input.toolResources")
         )
     if change.assistant_id is not UNSET:
         changes["assistantId"] = validation.reference(
@@ -217,10 +234,15 @@ def _thread_changes(change: UpdateThreadInput) -> dict[str, Any]:
     return changes
 
 
+INPUT = strawberry.argument(description="What to write.")
+
+
 @strawberry.type(description="Writes. Each takes one input object and returns a payload.")
 class Mutation:
     @strawberry.mutation(description="Create a thread, with up to 100 first messages.")
-    async def create_thread(self, info: Info, input: CreateThreadInput) -> CreateThreadPayload:
+    async def create_thread(
+        self, info: Info, input: Annotated[CreateThreadInput, INPUT]
+    ) -> CreateThreadPayload:
         messages = input.messages or []
         validation.count(messages, field="input.messages", max_items=validation.MAX_THREAD_MESSAGES)
         doc = await store.create_thread(
@@ -229,9 +251,9 @@ class Mutation:
             user_id=info.context.user_id,
             title=validation.title(input.title, field="input.title"),
             metadata=optional_metadata(input.metadata, field="input.metadata") or {},
-            tool_resources=None if input.tool_resources is None else input.tool_resources.to_doc(
-                field="input.toolResources"
-            ),
+            tool_resources=None
+            if input.tool_resources is None
+            else input.tool_resources.to_doc(field="input.toolResources"),
             assistant_id=validation.reference(input.assistant_id, field="input.assistantId"),
             visible_in_ui=input.visible_in_ui,
             messages=[
@@ -242,17 +264,23 @@ class Mutation:
         return CreateThreadPayload(thread=Thread.from_doc(doc))
 
     @strawberry.mutation(description="Change a thread. ARCHIVED threads only take `state`.")
-    async def update_thread(self, info: Info, input: UpdateThreadInput) -> UpdateThreadPayload:
+    async def update_thread(
+        self, info: Info, input: Annotated[UpdateThreadInput, INPUT]
+    ) -> UpdateThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         doc = await store.update_thread(
-            info.context.db, organization_id=info.context.organization_id,
-            thread_id=thread_id, changes=_thread_changes(input),
+            info.context.db,
+            organization_id=info.context.organization_id,
+            thread_id=thread_id,
+            changes=_thread_changes(input),
         )
         info.context.changed(thread_id, doc)
         return UpdateThreadPayload(thread=Thread.from_doc(doc))
 
     @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
-    async def delete_thread(self, info: Info, input: DeleteThreadInput) -> DeleteThreadPayload:
+    async def delete_thread(
+        self, info: Info, input: Annotated[DeleteThreadInput, INPUT]
+    ) -> DeleteThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         await store.delete_thread(
             info.context.db, organization_id=info.context.organization_id, thread_id=thread_id
@@ -262,7 +290,7 @@ class Mutation:
 
     @strawberry.mutation(description="Add a message to an ACTIVE thread.")
     async def create_message(
-        self, info: Info, input: CreateMessageInput
+        self, info: Info, input: Annotated[CreateMessageInput, INPUT]
     ) -> CreateMessagePayload:
         thread_id = validation.thread_id(input.thread_id, field="input.threadId")
         message, thread = await store.create_message(
@@ -279,7 +307,7 @@ class Mutation:
 
     @strawberry.mutation(description="Replace a message's metadata (not in ARCHIVED threads).")
     async def update_message(
-        self, info: Info, input: UpdateMessageInput
+        self, info: Info, input: Annotated[UpdateMessageInput, INPUT]
     ) -> UpdateMessagePayload:
         doc = await store.update_message(
             info.context.db,
@@ -292,7 +320,7 @@ class Mutation:
 
     @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
     async def delete_message(
-        self, info: Info, input: DeleteMessageInput
+        self, info: Info, input: Annotated[DeleteMessageInput, INPUT]
     ) -> DeleteMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         thread = await store.delete_message(

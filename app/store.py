@@ -89,7 +89,9 @@ def open_database(
     uri: str, name: str, *, timeout_ms: int, listeners: Sequence[CommandListener] = ()
 ) -> Database:
     client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
-        uri, serverSelectionTimeoutMS=timeout_ms, uuidRepresentation="standard",
+        uri,
+        serverSelectionTimeoutMS=timeout_ms,
+        uuidRepresentation="standard",
         event_listeners=list(listeners),
     )
     return client[name]
@@ -104,9 +106,17 @@ async def ensure_indexes(db: Database) -> None:
     # the embedded server's planner takes an index only when every filtered field is in it.
     await db[THREADS].create_indexes(
         [
-            IndexModel([("organizationId", ASCENDING), ("_id", ASCENDING),
-                        ("hidden", ASCENDING), ("state", ASCENDING)]),
-            IndexModel([("organizationId", ASCENDING), ("createdAt", ASCENDING), ("_id", ASCENDING)]),
+            IndexModel(
+                [
+                    ("organizationId", ASCENDING),
+                    ("_id", ASCENDING),
+                    ("hidden", ASCENDING),
+                    ("state", ASCENDING),
+                ]
+            ),
+            IndexModel(
+                [("organizationId", ASCENDING), ("createdAt", ASCENDING), ("_id", ASCENDING)]
+            ),
             IndexModel(
                 [
                     ("organizationId", ASCENDING),
@@ -124,7 +134,7 @@ async def ensure_indexes(db: Database) -> None:
             IndexModel(
                 [("organizationId", ASCENDING), ("threadId", ASCENDING), ("seq", ASCENDING)],
                 unique=True,
-            )
+            ),
         ]
     )
 
@@ -234,18 +244,22 @@ async def _aggregate(db: Database, collection: str, pipeline: list[dict[str, Any
 
 async def fetch_page(db: Database, listing: Listing, request: PageRequest) -> Page[Any]:
     bounds, sort = query_plan(listing.ordering, request)
-    docs = await _aggregate(db, listing.collection, [
-        *listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}
-    ])
+    docs = await _aggregate(
+        db,
+        listing.collection,
+        [*listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}],
+    )
     decode = _thread if listing.collection == THREADS else _message
     keys: list[Key] = [tuple(doc[name] for name in listing.ordering.fields) for doc in docs]
     return page_of(request, [decode(doc) for doc in docs], keys)
 
 
 async def count(db: Database, listing: Listing) -> int:
-    rows = await _aggregate(db, listing.collection, [
-        *listing.pipeline(), {"$group": {"_id": None, "count": {"$sum": 1}}}
-    ])
+    rows = await _aggregate(
+        db,
+        listing.collection,
+        [*listing.pipeline(), {"$group": {"_id": None, "count": {"$sum": 1}}}],
+    )
     return int(rows[0]["count"]) if rows else 0
 
 
@@ -253,19 +267,23 @@ async def exists_outside(
     db: Database, listing: Listing, request: PageRequest, *, previous: bool
 ) -> bool:
     bounds = outside_bounds(listing.ordering, request, previous=previous)
-    rows = await _aggregate(db, listing.collection, [
-        *listing.pipeline(bounds), {"$limit": 1}, {"$project": {"_id": 1}}
-    ])
+    rows = await _aggregate(
+        db, listing.collection, [*listing.pipeline(bounds), {"$limit": 1}, {"$project": {"_id": 1}}]
+    )
     return bool(rows)
 
 
 async def get_threads(
     db: Database, *, organization_id: str, ids: list[str]
 ) -> dict[str, ThreadDoc]:
-    docs = await _aggregate(db, THREADS, [
-        {"$match": {"organizationId": organization_id, "_id": {"$in": ids}}},
-        {"$match": VISIBLE},
-    ])
+    docs = await _aggregate(
+        db,
+        THREADS,
+        [
+            {"$match": {"organizationId": organization_id, "_id": {"$in": ids}}},
+            {"$match": VISIBLE},
+        ],
+    )
     return {doc["_id"]: _thread(doc) for doc in docs}
 
 
@@ -289,7 +307,12 @@ async def count_messages_by_thread(
 
 
 def _message_doc(
-    message: NewMessage, *, organization_id: str, user_id: str, thread_id: str, seq: int,
+    message: NewMessage,
+    *,
+    organization_id: str,
+    user_id: str,
+    thread_id: str,
+    seq: int,
     created_at: datetime,
 ) -> dict[str, Any]:
     return {
@@ -345,8 +368,12 @@ async def create_thread(
     await db[MESSAGES].insert_many(
         [
             _message_doc(
-                message, organization_id=organization_id, user_id=user_id,
-                thread_id=doc["_id"], seq=seq, created_at=created_at,
+                message,
+                organization_id=organization_id,
+                user_id=user_id,
+                thread_id=doc["_id"],
+                seq=seq,
+                created_at=created_at,
             )
             for seq, message in enumerate(messages, start=1)
         ]
@@ -420,8 +447,12 @@ async def create_message(
         thread = await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
         raise _refuse(thread, "add messages")
     doc = _message_doc(
-        message, organization_id=organization_id, user_id=user_id, thread_id=thread_id,
-        seq=reserved["seq"], created_at=now(),
+        message,
+        organization_id=organization_id,
+        user_id=user_id,
+        thread_id=thread_id,
+        seq=reserved["seq"],
+        created_at=now(),
     )
     await db[MESSAGES].insert_one(doc)
     thread_doc = await db[THREADS].find_one_and_update(
@@ -437,7 +468,11 @@ async def create_message(
 
 
 async def _message_in_thread(
-    db: Database, *, organization_id: str, message_id: str, refused_states: tuple[str, ...],
+    db: Database,
+    *,
+    organization_id: str,
+    message_id: str,
+    refused_states: tuple[str, ...],
     action: str,
 ) -> tuple[MessageDoc, ThreadDoc]:
     found = await get_messages(db, organization_id=organization_id, ids=[message_id])
@@ -457,8 +492,11 @@ async def update_message(
     db: Database, *, organization_id: str, message_id: str, metadata: Mapping[str, str]
 ) -> MessageDoc:
     await _message_in_thread(
-        db, organization_id=organization_id, message_id=message_id,
-        refused_states=(ARCHIVED,), action="change its messages",
+        db,
+        organization_id=organization_id,
+        message_id=message_id,
+        refused_states=(ARCHIVED,),
+        action="change its messages",
     )
     doc = await db[MESSAGES].find_one_and_update(
         {"_id": message_id, "organizationId": organization_id},
@@ -471,9 +509,12 @@ async def update_message(
 
 
 async def delete_message(db: Database, *, organization_id: str, message_id: str) -> ThreadDoc:
-    message, thread = await _message_in_thread(
-        db, organization_id=organization_id, message_id=message_id,
-        refused_states=(LOCKED, ARCHIVED), action="delete its messages",
+    _, thread = await _message_in_thread(
+        db,
+        organization_id=organization_id,
+        message_id=message_id,
+        refused_states=(LOCKED, ARCHIVED),
+        action="delete its messages",
     )
     deleted = await db[MESSAGES].delete_one({"_id": message_id, "organizationId": organization_id})
     if deleted.deleted_count == 0:

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Generic, NewType, TypeVar
 
 import strawberry
 from strawberry import UNSET, Private
+from strawberry.types.scalar import ScalarDefinition
 
 from app import store, validation
 from app.context import Info
@@ -36,7 +37,7 @@ def _parse_metadata(value: object) -> dict[str, object]:
     return value
 
 
-SCALARS = {
+SCALARS: dict[object, ScalarDefinition] = {
     datetime: strawberry.scalar(
         name="DateTime",
         description="An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z.",
@@ -113,18 +114,15 @@ class Node:
 First = Annotated[
     int | None, strawberry.argument(description="Page size from the start (1-100; default 20).")
 ]
-After = Annotated[
-    str | None, strawberry.argument(description="Return items after this cursor.")
-]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
 Last = Annotated[int | None, strawberry.argument(description="Page size from the end (1-100).")]
-Before = Annotated[
-    str | None, strawberry.argument(description="Return items before this cursor.")
-]
+Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 Limit = Annotated[
     int | None, strawberry.argument(description="Synonym of `first`, as in the REST APIs.")
 ]
 Order = Annotated[
-    SortOrder, strawberry.argument(description="Creation order of the list; newest first by default.")
+    SortOrder,
+    strawberry.argument(description="Creation order of the list; newest first by default."),
 ]
 
 NodeT = TypeVar("NodeT")
@@ -141,8 +139,9 @@ class PageInfo:
     async def _known_or_probe(self, info: Info, known: bool | None, *, previous: bool) -> bool:
         if known is not None:
             return known
-        return await store.exists_outside(info.context.db, self.listing, self.request,
-                                          previous=previous)
+        return await store.exists_outside(
+            info.context.db, self.listing, self.request, previous=previous
+        )
 
     @strawberry.field(description="Whether items follow this page in the list's order.")
     async def has_next_page(self, info: Info) -> bool:
@@ -208,7 +207,12 @@ async def connection(
     order: SortOrder,
 ) -> Connection[NodeT]:
     request = page_request(
-        listing.ordering, first=first, after=after, last=last, before=before, limit=limit,
+        listing.ordering,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        limit=limit,
         descending=order is SortOrder.DESC,
     )
     page = await store.fetch_page(info.context.db, listing, request)
@@ -243,8 +247,12 @@ class ToolResources:
         code = doc.get("codeInterpreter")
         search = doc.get("fileSearch")
         return cls(
-            code_interpreter=None if code is None else CodeInterpreterResources(file_ids=code["fileIds"]),
-            file_search=None if search is None else FileSearchResources(vector_store_ids=search["vectorStoreIds"]),
+            code_interpreter=None
+            if code is None
+            else CodeInterpreterResources(file_ids=code["fileIds"]),
+            file_search=None
+            if search is None
+            else FileSearchResources(vector_store_ids=search["vectorStoreIds"]),
         )
 
 
@@ -313,8 +321,15 @@ class Thread(Node):
             role=None if role is None else role.value,
         )
         return await connection(
-            info, listing, Message.from_doc, first=first, after=after, last=last,
-            before=before, limit=limit, order=order,
+            info,
+            listing,
+            Message.from_doc,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            limit=limit,
+            order=order,
         )
 
 
@@ -378,7 +393,10 @@ MessageContent = Annotated[
     strawberry.union("MessageContent", description="A part of a message's content."),
 ]
 
-_ANNOTATIONS = {"fileCitation": FileCitationAnnotation, "filePath": FilePathAnnotation}
+_ANNOTATIONS: dict[str, type[FileCitationAnnotation] | type[FilePathAnnotation]] = {
+    "fileCitation": FileCitationAnnotation,
+    "filePath": FilePathAnnotation,
+}
 
 
 def content_from_doc(part: dict[str, Any]) -> TextContent | ImageFileContent | ImageUrlContent:
@@ -392,7 +410,9 @@ def content_from_doc(part: dict[str, Any]) -> TextContent | ImageFileContent | I
         return ImageUrlContent(image_url=ImageUrl(url=image["url"], detail=detail))
     annotations: list[FileCitationAnnotation | FilePathAnnotation] = [
         _ANNOTATIONS[a["type"]](
-            text=a["text"], start_index=a["startIndex"], end_index=a["endIndex"],
+            text=a["text"],
+            start_index=a["startIndex"],
+            end_index=a["endIndex"],
             file_id=a["fileId"],
         )
         for a in part["text"]["annotations"]
@@ -464,9 +484,14 @@ class ContentPartInput:
     def to_doc(self, *, field: str) -> dict[str, Any]:
         if self.image_url:
             url = validation.image_url(self.image_url.url, field=f"{field}.imageUrl.url")
-            return {"type": "imageUrl", "imageUrl": {"url": url, "detail": self.image_url.detail.value}}
+            return {
+                "type": "imageUrl",
+                "imageUrl": {"url": url, "detail": self.image_url.detail.value},
+            }
         if self.image_file:
-            file_id = validation.reference(self.image_file.file_id, field=f"{field}.imageFile.fileId")
+            file_id = validation.reference(
+                self.image_file.file_id, field=f"{field}.imageFile.fileId"
+            )
             return {
                 "type": "imageFile",
                 "imageFile": {"fileId": file_id, "detail": self.image_file.detail.value},
@@ -500,8 +525,12 @@ class MessageInput:
             parts = [text_part(validation.content(self.content, field=f"{field}.content"))]
         else:
             assert isinstance(self.content_parts, list)
-            validation.count(self.content_parts, field=f"{field}.contentParts", min_items=1,
-                             max_items=validation.MAX_CONTENT_PARTS)
+            validation.count(
+                self.content_parts,
+                field=f"{field}.contentParts",
+                min_items=1,
+                max_items=validation.MAX_CONTENT_PARTS,
+            )
             parts = [
                 part.to_doc(field=f"{field}.contentParts.{index}")
                 for index, part in enumerate(self.content_parts)
@@ -513,8 +542,9 @@ class MessageInput:
             role=self.role.value,
             content=parts,
             metadata=optional_metadata(self.metadata or None, field=f"{field}.metadata") or {},
-            assistantId=validation.reference(self.assistant_id or None,
-                                             field=f"{field}.assistantId"),
+            assistantId=validation.reference(
+                self.assistant_id or None, field=f"{field}.assistantId"
+            ),
             runId=validation.reference(self.run_id or None, field=f"{field}.runId"),
         )
 
@@ -542,13 +572,15 @@ class ToolResourcesInput:
         doc: dict[str, Any] = {"codeInterpreter": None, "fileSearch": None}
         if self.code_interpreter is not None:
             ids = validation.references(
-                self.code_interpreter.file_ids, field=f"{field}.codeInterpreter.fileIds",
+                self.code_interpreter.file_ids,
+                field=f"{field}.codeInterpreter.fileIds",
                 max_items=validation.MAX_FILE_IDS,
             )
             doc["codeInterpreter"] = {"fileIds": ids}
         if self.file_search is not None:
             ids = validation.references(
-                self.file_search.vector_store_ids, field=f"{field}.fileSearch.vectorStoreIds",
+                self.file_search.vector_store_ids,
+                field=f"{field}.fileSearch.vectorStoreIds",
                 max_items=validation.MAX_VECTOR_STORE_IDS,
             )
             doc["fileSearch"] = {"vectorStoreIds": ids}

@@ -51,12 +51,18 @@ def metadata(value: object, *, field: str) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidInput(field, f"{field} keys must be strings.")
-        text(key, field=field, what=f"{field} key {key[:70]!r}", min_length=1,
-             max_length=MAX_METADATA_KEY)
+        text(
+            key,
+            field=field,
+            what=f"{field} key {key[:70]!r}",
+            min_length=1,
+            max_length=MAX_METADATA_KEY,
+        )
         if not isinstance(item, str):
             raise InvalidInput(field, f"{field} value of {key[:70]!r} must be a string.")
-        text(item, field=field, what=f"{field} value of {key[:70]!r}",
-             max_length=MAX_METADATA_VALUE)
+        text(
+            item, field=field, what=f"{field} value of {key[:70]!r}", max_length=MAX_METADATA_VALUE
+        )
         checked[key] = item
     return checked
 

@@ -53,8 +53,11 @@ async def main() -> None:
                 visible_in_ui=True,
                 messages=[
                     store.NewMessage(
-                        role=role, content=[text_part(text)], metadata={},
-                        assistantId=None, runId=None,
+                        role=role,
+                        content=[text_part(text)],
+                        metadata={},
+                        assistantId=None,
+                        runId=None,
                     )
                     for role, text in messages
                 ],

@@ -3,6 +3,7 @@
 import os
 import sys
 import time
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -11,6 +12,7 @@ uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017")
 deadline = time.monotonic() + 30
 while True:
     try:
+        client: MongoClient[dict[str, Any]]
         with MongoClient(uri, serverSelectionTimeoutMS=500) as client:
             client.admin.command("ping")
         break

@@ -41,6 +41,7 @@ def wait_for_ping(uri: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
+            client: MongoClient[dict[str, Any]]
             with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
                 client.admin.command("ping")
             return
@@ -52,8 +53,17 @@ def wait_for_ping(uri: str, timeout: float = 30) -> None:
 
 def start_secantus(port: int, storage: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [BIN / "secantusd-py", "--host", "127.0.0.1", "--port", str(port),
-         "--storage-path", storage, "--log-level", "WARNING"],
+        [
+            BIN / "secantusd-py",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            storage,
+            "--log-level",
+            "WARNING",
+        ],
     )
 
 
@@ -120,9 +130,7 @@ class Api:
     results: list[ExecutionResult] = field(default_factory=list)
 
     async def run(self, query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
-        context = build_context(
-            self.db, organization_id=self.organization_id, user_id=self.user_id
-        )
+        context = build_context(self.db, organization_id=self.organization_id, user_id=self.user_id)
         return await schema.execute(query, variable_values=variables, context_value=context)
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -39,7 +39,9 @@ async def make_thread(
     )
     if "state" in fields:
         thread = await store.update_thread(
-            db, organization_id=organization_id, thread_id=thread["_id"],
+            db,
+            organization_id=organization_id,
+            thread_id=thread["_id"],
             changes={"state": fields["state"]},
         )
     return thread

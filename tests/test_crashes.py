@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from app import store
+from app.errors import NotFound
 from app.store import Database
 from tests.conftest import Api
 from tests.factories import make_thread, new_message
@@ -22,8 +23,12 @@ class Crash(Exception):
 
 
 def crash_on(
-    monkeypatch: pytest.MonkeyPatch, db: Database, collection: str, method: str,
-    before: Callable[[], Awaitable[None]] | None = None, skip: int = 0,
+    monkeypatch: pytest.MonkeyPatch,
+    db: Database,
+    collection: str,
+    method: str,
+    before: Callable[[], Awaitable[None]] | None = None,
+    skip: int = 0,
 ) -> None:
     """Make the call after `skip` calls of `method` on `collection` raise (or run `before`)."""
     cls = type(db[collection])
@@ -64,9 +69,13 @@ async def test_create_thread_interrupted_before_it_is_revealed(
     await assert_gone_after_sweep(api, db, thread["_id"])
 
 
-@pytest.mark.parametrize(("collection", "method"), [
-    (store.MESSAGES, "delete_many"), (store.THREADS, "delete_one"),
-])
+@pytest.mark.parametrize(
+    ("collection", "method"),
+    [
+        (store.MESSAGES, "delete_many"),
+        (store.THREADS, "delete_one"),
+    ],
+)
 async def test_delete_thread_interrupted(
     api: Api, db: Database, monkeypatch: pytest.MonkeyPatch, collection: str, method: str
 ) -> None:
@@ -89,9 +98,10 @@ async def test_create_message_racing_a_thread_deletion_leaves_no_orphan(
 
     # The deletion runs after the message's sequence number is taken, before it is inserted.
     crash_on(monkeypatch, db, store.MESSAGES, "insert_one", before=delete_meanwhile)
-    with pytest.raises(store.NotFound):
-        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
-                                   message=new_message())
+    with pytest.raises(NotFound):
+        await store.create_message(
+            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        )
     assert await db[store.MESSAGES].count_documents({}) == 0
     assert await db[store.THREADS].count_documents({}) == 0
 
@@ -102,17 +112,20 @@ async def test_create_message_interrupted_keeps_count_true(
     thread = await make_thread(db, messages=2)
     crash_on(monkeypatch, db, store.THREADS, "find_one_and_update")
     with pytest.raises(Crash):
-        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
-                                   message=new_message())
+        await store.create_message(
+            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        )
     crash_on(monkeypatch, db, store.MESSAGES, "insert_one")
     with pytest.raises(Crash):
-        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
-                                   message=new_message())
+        await store.create_message(
+            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        )
     monkeypatch.undo()
     crash_on(monkeypatch, db, store.THREADS, "find_one_and_update", skip=1)
     with pytest.raises(Crash):  # after the insert, before the thread's updatedAt moves
-        await store.create_message(db, organization_id=ORG, user_id="u", thread_id=thread["_id"],
-                                   message=new_message())
+        await store.create_message(
+            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        )
     monkeypatch.undo()
     data = await api.ok(
         "query($id: ID!) { thread(id: $id) { messageCount messages(order: ASC) { totalCount nodes { text } } } }",
@@ -120,6 +133,7 @@ async def test_create_message_interrupted_keeps_count_true(
     )
     real = await db[store.MESSAGES].count_documents({"threadId": thread["_id"]})
     assert data["thread"]["messageCount"] == real == data["thread"]["messages"]["totalCount"] == 3
-    message = await store.create_message(db, organization_id=ORG, user_id="u",
-                                         thread_id=thread["_id"], message=new_message("after"))
+    message = await store.create_message(
+        db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message("after")
+    )
     assert message[0]["seq"] == 5, "a sequence gap from the crash is harmless"

@@ -8,8 +8,10 @@ from tests.conftest import Api
 from tests.factories import make_message, make_thread
 
 UPDATE = "mutation($input: UpdateThreadInput!) { updateThread(input: $input) { thread { state title metadata } } }"
-CREATE_MESSAGE = "mutation($id: ID!) { createMessage(input: {threadId: $id, content: \"x\"}) { message { id } } }"
-UPDATE_MESSAGE = "mutation($id: ID!) { updateMessage(input: {id: $id, metadata: {a: \"b\"}}) { message { metadata } } }"
+CREATE_MESSAGE = (
+    'mutation($id: ID!) { createMessage(input: {threadId: $id, content: "x"}) { message { id } } }'
+)
+UPDATE_MESSAGE = 'mutation($id: ID!) { updateMessage(input: {id: $id, metadata: {a: "b"}}) { message { metadata } } }'
 DELETE_MESSAGE = "mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }"
 DELETE = "mutation($id: ID!) { deleteThread(input: {id: $id}) { deleted } }"
 
@@ -18,14 +20,20 @@ async def test_locked_thread(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=1, state=store.LOCKED)
     message = await db[store.MESSAGES].find_one({"threadId": thread["_id"]})
     assert message is not None
-    for query, variables in ((CREATE_MESSAGE, {"id": thread["_id"]}),
-                             (DELETE_MESSAGE, {"id": message["_id"]})):
+    for query, variables in (
+        (CREATE_MESSAGE, {"id": thread["_id"]}),
+        (DELETE_MESSAGE, {"id": message["_id"]}),
+    ):
         assert (await api.error(query, variables))["extensions"] == {"code": "CONFLICT"}
     assert await db[store.MESSAGES].count_documents({"threadId": thread["_id"]}) == 1
-    data = await api.ok(UPDATE, {"input": {"id": thread["_id"], "title": "new",
-                                           "metadata": {"k": "v"}}})
-    assert data["updateThread"]["thread"] == {"state": "LOCKED", "title": "new",
-                                              "metadata": {"k": "v"}}
+    data = await api.ok(
+        UPDATE, {"input": {"id": thread["_id"], "title": "new", "metadata": {"k": "v"}}}
+    )
+    assert data["updateThread"]["thread"] == {
+        "state": "LOCKED",
+        "title": "new",
+        "metadata": {"k": "v"},
+    }
     assert (await api.ok(UPDATE_MESSAGE, {"id": message["_id"]}))["updateMessage"]
     unlocked = await api.ok(UPDATE, {"input": {"id": thread["_id"], "state": "ACTIVE"}})
     assert unlocked["updateThread"]["thread"]["state"] == "ACTIVE"
@@ -49,8 +57,11 @@ async def test_archived_thread(api: Api, db: Database) -> None:
     stored = await db[store.THREADS].find_one({"_id": thread["_id"]})
     assert stored is not None and stored["title"] == "kept" and stored["state"] == "archived"
     restored = await api.ok(UPDATE, {"input": {"id": thread["_id"], "state": "LOCKED"}})
-    assert restored["updateThread"]["thread"] == {"state": "LOCKED", "title": "kept",
-                                                  "metadata": {}}
+    assert restored["updateThread"]["thread"] == {
+        "state": "LOCKED",
+        "title": "kept",
+        "metadata": {},
+    }
 
 
 @pytest.mark.parametrize("state", [store.ACTIVE, store.LOCKED, store.ARCHIVED])

@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from typing import Any
 
 import pytest
 
@@ -47,16 +48,25 @@ UUID4 = "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
 
 async def test_create_message_with_plain_content(api: Api, db: Database) -> None:
     thread = await make_thread(db, title="T")
-    data = await api.ok(CREATE, {"input": {"threadId": thread["_id"], "content": "Who are you",
-                                           "metadata": {"k": "v"}}})
+    data = await api.ok(
+        CREATE,
+        {"input": {"threadId": thread["_id"], "content": "Who are you", "metadata": {"k": "v"}}},
+    )
     message = data["createMessage"]["message"]
     assert re.fullmatch(f"message_{UUID4}", message["id"])
     assert message | {"id": None, "createdAt": None} == {
-        "id": None, "createdAt": None, "threadId": thread["_id"], "role": "USER",
-        "text": "Who are you", "status": "COMPLETED", "assistantId": None, "runId": None,
+        "id": None,
+        "createdAt": None,
+        "threadId": thread["_id"],
+        "role": "USER",
+        "text": "Who are you",
+        "status": "COMPLETED",
+        "assistantId": None,
+        "runId": None,
         "metadata": {"k": "v"},
-        "content": [{"__typename": "TextContent",
-                     "text": {"value": "Who are you", "annotations": []}}],
+        "content": [
+            {"__typename": "TextContent", "text": {"value": "Who are you", "annotations": []}}
+        ],
     }
     assert data["createMessage"]["thread"]["messageCount"] == 1
     assert data["createMessage"]["thread"]["updatedAt"] >= message["createdAt"]
@@ -72,15 +82,26 @@ async def test_create_message_with_content_parts(api: Api, db: Database) -> None
         {"imageFile": {"fileId": "file_1"}},
         {"text": "and this."},
     ]
-    data = await api.ok(CREATE, {"input": {"threadId": thread["_id"], "role": "ASSISTANT",
-                                           "contentParts": parts, "assistantId": "asst_1",
-                                           "runId": "run_1"}})
+    data = await api.ok(
+        CREATE,
+        {
+            "input": {
+                "threadId": thread["_id"],
+                "role": "ASSISTANT",
+                "contentParts": parts,
+                "assistantId": "asst_1",
+                "runId": "run_1",
+            }
+        },
+    )
     message = data["createMessage"]["message"]
     assert message["role"] == "ASSISTANT" and message["text"] == "Look at this:\nand this."
     assert message["assistantId"] == "asst_1" and message["runId"] == "run_1"
     assert message["content"][1:3] == [
-        {"__typename": "ImageUrlContent",
-         "imageUrl": {"url": "https://example.com/cat.png", "detail": "HIGH"}},
+        {
+            "__typename": "ImageUrlContent",
+            "imageUrl": {"url": "https://example.com/cat.png", "detail": "HIGH"},
+        },
         {"__typename": "ImageFileContent", "imageFile": {"fileId": "file_1", "detail": "AUTO"}},
     ]
 
@@ -90,8 +111,15 @@ async def test_exactly_one_of_content_and_parts(api: Api, db: Database) -> None:
     for extra in ({}, {"content": "a", "contentParts": [{"text": "b"}]}):
         error = await api.error(CREATE, {"input": {"threadId": thread["_id"], **extra}})
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input"}
-    error = await api.error(CREATE, {"input": {"threadId": thread["_id"], "contentParts": [
-        {"text": "a", "imageFile": {"fileId": "f"}}]}})
+    error = await api.error(
+        CREATE,
+        {
+            "input": {
+                "threadId": thread["_id"],
+                "contentParts": [{"text": "a", "imageFile": {"fileId": "f"}}],
+            }
+        },
+    )
     assert error["extensions"]["code"] == "BAD_USER_INPUT", "ContentPartInput is @oneOf"
     assert await db[store.MESSAGES].count_documents({}) == 0
 
@@ -108,10 +136,20 @@ async def test_annotations_are_mapped(api: Api, db: Database) -> None:
     )
     fetched = (await api.ok(GET, {"id": message["_id"]}))["message"]
     assert fetched["content"][0]["text"]["annotations"] == [
-        {"__typename": "FileCitationAnnotation", "text": "[1]", "startIndex": 4, "endIndex": 7,
-         "fileId": "f1"},
-        {"__typename": "FilePathAnnotation", "text": "/tmp/x", "startIndex": 11, "endIndex": 17,
-         "fileId": "f2"},
+        {
+            "__typename": "FileCitationAnnotation",
+            "text": "[1]",
+            "startIndex": 4,
+            "endIndex": 7,
+            "fileId": "f1",
+        },
+        {
+            "__typename": "FilePathAnnotation",
+            "text": "/tmp/x",
+            "startIndex": 11,
+            "endIndex": 17,
+            "fileId": "f2",
+        },
     ]
 
 
@@ -150,14 +188,18 @@ async def test_new_message_moves_thread_updated_at(api: Api, db: Database) -> No
     thread = await make_thread(db)
     await asyncio.sleep(0.005)
     created = await api.ok(CREATE, {"input": {"threadId": thread["_id"], "content": "x"}})
-    after = (await api.ok("query($id: ID!) { thread(id: $id) { createdAt updatedAt } }",
-                          {"id": thread["_id"]}))["thread"]
+    after = (
+        await api.ok(
+            "query($id: ID!) { thread(id: $id) { createdAt updatedAt } }", {"id": thread["_id"]}
+        )
+    )["thread"]
     assert after["updatedAt"] > after["createdAt"]
     assert after["updatedAt"] == created["createMessage"]["thread"]["updatedAt"]
     await asyncio.sleep(0.005)
     await api.ok(DELETE, {"id": created["createMessage"]["message"]["id"]})
-    final = (await api.ok("query($id: ID!) { thread(id: $id) { updatedAt } }",
-                          {"id": thread["_id"]}))["thread"]
+    final = (
+        await api.ok("query($id: ID!) { thread(id: $id) { updatedAt } }", {"id": thread["_id"]})
+    )["thread"]
     assert final["updatedAt"] > after["updatedAt"]
 
 
@@ -172,7 +214,11 @@ async def test_update_message_replaces_metadata(api: Api, db: Database) -> None:
 async def test_unknown_message_is_null_and_mutations_not_found(api: Api) -> None:
     missing = "message_00000000-0000-4000-8000-000000000000"
     assert (await api.ok(GET, {"id": missing}))["message"] is None
-    for query, variables in [(UPDATE, {"id": missing, "metadata": {}}), (DELETE, {"id": missing})]:
+    cases: list[tuple[str, dict[str, Any]]] = [
+        (UPDATE, {"id": missing, "metadata": {}}),
+        (DELETE, {"id": missing}),
+    ]
+    for query, variables in cases:
         assert (await api.error(query, variables))["extensions"] == {"code": "NOT_FOUND"}
 
 
@@ -193,7 +239,7 @@ async def test_node_and_nodes(api: Api, db: Database) -> None:
         None,
         {"__typename": "Thread", "id": thread["_id"]},
     ]
-    error = await api.error("query { node(id: \"user_1\") { id } }")
+    error = await api.error('query { node(id: "user_1") { id } }')
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
 
 

@@ -20,8 +20,14 @@ from app.store import MESSAGE_ORDER, THREAD_ORDER
 
 
 def request(**arguments: object) -> PageRequest:
-    given: dict[str, object] = {"first": None, "after": None, "last": None, "before": None,
-                                "limit": None, "descending": True}
+    given: dict[str, object] = {
+        "first": None,
+        "after": None,
+        "last": None,
+        "before": None,
+        "limit": None,
+        "descending": True,
+    }
     return page_request(MESSAGE_ORDER, **{**given, **arguments})  # type: ignore[arg-type]
 
 
@@ -34,9 +40,14 @@ def test_sizes() -> None:
 @pytest.mark.parametrize(
     ("arguments", "field"),
     [
-        ({"first": 0}, "first"), ({"first": 101}, "first"), ({"last": -1}, "last"),
-        ({"last": 101}, "last"), ({"limit": 0}, "limit"), ({"first": 5, "last": 5}, "first"),
-        ({"limit": 5, "last": 5}, "limit"), ({"limit": 5, "first": 5}, "limit"),
+        ({"first": 0}, "first"),
+        ({"first": 101}, "first"),
+        ({"last": -1}, "last"),
+        ({"last": 101}, "last"),
+        ({"limit": 0}, "limit"),
+        ({"first": 5, "last": 5}, "first"),
+        ({"limit": 5, "last": 5}, "limit"),
+        ({"limit": 5, "first": 5}, "limit"),
     ],
 )
 def test_size_rules(arguments: dict[str, object], field: str) -> None:
@@ -58,10 +69,21 @@ def _raw(value: object) -> str:
 @pytest.mark.parametrize(
     "cursor",
     [
-        "", "garbage", "!!!", _raw({"seq": 1}), _raw([2, "message", 1]), _raw([1, "thread", 1]),
-        _raw([1, "message"]), _raw([1, "message", "1"]), _raw([1, "message", -1]),
-        _raw([1, "message", True]), _raw([1, "message", 1.5]), _raw([1, "message", 2**70]),
-        _raw([1, "message", 1, 2]), "A" * 600, encode_cursor(THREAD_ORDER, (datetime(2026, 1, 1), "t")),
+        "",
+        "garbage",
+        "!!!",
+        _raw({"seq": 1}),
+        _raw([2, "message", 1]),
+        _raw([1, "thread", 1]),
+        _raw([1, "message"]),
+        _raw([1, "message", "1"]),
+        _raw([1, "message", -1]),
+        _raw([1, "message", True]),
+        _raw([1, "message", 1.5]),
+        _raw([1, "message", 2**70]),
+        _raw([1, "message", 1, 2]),
+        "A" * 600,
+        encode_cursor(THREAD_ORDER, (datetime(2026, 1, 1), "t")),
     ],
 )
 def test_forged_cursors_are_refused(cursor: str) -> None:

@@ -1,5 +1,7 @@
 """Paging through messages and threads: keyset cursors, both directions, filters, counts."""
 
+from typing import Any
+
 import pytest
 
 from app import store
@@ -33,14 +35,14 @@ query($first: Int, $after: String, $last: Int, $before: String, $order: SortOrde
 """
 
 
-async def page(api: Api, thread_id: str, **arguments: object) -> dict[str, object]:
+async def page(api: Api, thread_id: str, **arguments: object) -> dict[str, Any]:
     data = await api.ok(MESSAGES, {"id": thread_id, **arguments})
-    connection: dict[str, object] = data["thread"]["messages"]
+    connection: dict[str, Any] = data["thread"]["messages"]
     return connection
 
 
-def texts(connection: dict[str, object]) -> list[str]:
-    return [node["text"] for node in connection["nodes"]]  # type: ignore[index, union-attr]
+def texts(connection: dict[str, Any]) -> list[str]:
+    return [node["text"] for node in connection["nodes"]]
 
 
 async def test_forward_and_backward_walks_cover_everything_once(api: Api, db: Database) -> None:
@@ -52,24 +54,24 @@ async def test_forward_and_backward_walks_cover_everything_once(api: Api, db: Da
         while True:
             connection = await page(api, thread["_id"], first=10, after=after, order=order)
             info = connection["pageInfo"]
-            assert info["hasPreviousPage"] is (after is not None)  # type: ignore[index]
+            assert info["hasPreviousPage"] is (after is not None)
             assert connection["totalCount"] == 45
-            assert [e["node"]["text"] for e in connection["edges"]] == texts(connection)  # type: ignore[attr-defined, index]
+            assert [e["node"]["text"] for e in connection["edges"]] == texts(connection)
             seen += texts(connection)
-            if not info["hasNextPage"]:  # type: ignore[index]
+            if not info["hasNextPage"]:
                 break
-            after = info["endCursor"]  # type: ignore[index]
+            after = info["endCursor"]
         assert seen == listing
 
         seen, before = [], None
         while True:
             connection = await page(api, thread["_id"], last=10, before=before, order=order)
             info = connection["pageInfo"]
-            assert info["hasNextPage"] is (before is not None)  # type: ignore[index]
+            assert info["hasNextPage"] is (before is not None)
             seen = texts(connection) + seen
-            if not info["hasPreviousPage"]:  # type: ignore[index]
+            if not info["hasPreviousPage"]:
                 break
-            before = info["startCursor"]  # type: ignore[index]
+            before = info["startCursor"]
         assert seen == listing
 
 
@@ -78,8 +80,12 @@ async def test_default_size_limit_synonym_and_size_errors(api: Api, db: Database
     assert len(texts(await page(api, thread["_id"]))) == 20
     limited = await page(api, thread["_id"], limit=2)
     assert texts(limited) == ["message 25", "message 24"]
-    for arguments, field in (({"first": 2, "last": 2}, "first"), ({"limit": 2, "last": 2}, "limit"),
-                             ({"first": 101}, "first"), ({"last": 0}, "last")):
+    for arguments, field in (
+        ({"first": 2, "last": 2}, "first"),
+        ({"limit": 2, "last": 2}, "limit"),
+        ({"first": 101}, "first"),
+        ({"last": 0}, "last"),
+    ):
         error = await api.error(MESSAGES, {"id": thread["_id"], **arguments})
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
 
@@ -89,41 +95,60 @@ async def test_writes_while_paging_never_skip_or_repeat(api: Api, db: Database) 
     first = await page(api, thread["_id"], first=10, order="ASC")
     assert texts(first) == [f"message {n}" for n in range(1, 11)]
     # Delete the very item the cursor points at, and some already seen; add new ones.
-    ids = {d["content"][0]["text"]["value"]: d["_id"]
-           async for d in db[store.MESSAGES].find({"threadId": thread["_id"]})}
+    ids = {
+        d["content"][0]["text"]["value"]: d["_id"]
+        async for d in db[store.MESSAGES].find({"threadId": thread["_id"]})
+    }
     for text in ("message 10", "message 3", "message 15"):
-        await api.ok("mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }",
-                     {"id": ids[text]})
+        await api.ok(
+            "mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }", {"id": ids[text]}
+        )
     await make_message(db, thread["_id"], "message 31")
-    second = await page(api, thread["_id"], first=10, after=first["pageInfo"]["endCursor"],  # type: ignore[index]
-                        order="ASC")
+    second = await page(
+        api,
+        thread["_id"],
+        first=10,
+        after=first["pageInfo"]["endCursor"],
+        order="ASC",
+    )
     assert texts(second) == [f"message {n}" for n in (11, 12, 13, 14, 16, 17, 18, 19, 20, 21)]
 
 
 async def test_has_previous_page_is_exact(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=5)
     first = await page(api, thread["_id"], first=2, order="ASC")
-    cursor = first["pageInfo"]["endCursor"]  # type: ignore[index]
-    for doc in await db[store.MESSAGES].find({"threadId": thread["_id"], "seq": {"$lte": 2}}).to_list(None):
+    cursor = first["pageInfo"]["endCursor"]
+    for doc in (
+        await db[store.MESSAGES].find({"threadId": thread["_id"], "seq": {"$lte": 2}}).to_list(None)
+    ):
         await store.delete_message(db, organization_id="org_local", message_id=doc["_id"])
     rest = await page(api, thread["_id"], first=2, after=cursor, order="ASC")
     assert texts(rest) == ["message 3", "message 4"]
-    assert rest["pageInfo"]["hasPreviousPage"] is False  # type: ignore[index]
+    assert rest["pageInfo"]["hasPreviousPage"] is False
 
 
 async def test_message_filters_and_total_count(api: Api, db: Database) -> None:
     thread = await make_thread(db)
     for n in range(6):
-        await make_message(db, thread["_id"], f"m{n}", role="assistant" if n % 2 else "user",
-                           metadata={"even": "yes"} if n % 2 == 0 else {"even": "no", "x": "1"})
+        await make_message(
+            db,
+            thread["_id"],
+            f"m{n}",
+            role="assistant" if n % 2 else "user",
+            metadata={"even": "yes"} if n % 2 == 0 else {"even": "no", "x": "1"},
+        )
     even = await page(api, thread["_id"], metadata={"even": "yes"}, order="ASC")
     assert texts(even) == ["m0", "m2", "m4"] and even["totalCount"] == 3
     odd = await page(api, thread["_id"], metadata={"even": "no", "x": "1"}, role="ASSISTANT")
     assert texts(odd) == ["m5", "m3", "m1"] and odd["totalCount"] == 3
     none = await page(api, thread["_id"], metadata={"even": "yes"}, role="ASSISTANT")
     assert texts(none) == [] and none["totalCount"] == 0
-    assert none["pageInfo"] == {"hasNextPage": False, "hasPreviousPage": False,
-                                "startCursor": None, "endCursor": None}
+    assert none["pageInfo"] == {
+        "hasNextPage": False,
+        "hasPreviousPage": False,
+        "startCursor": None,
+        "endCursor": None,
+    }
 
 
 async def test_total_count_only_when_selected(
@@ -137,7 +162,9 @@ async def test_total_count_only_when_selected(
     monkeypatch.setattr(store, "count", no_count)
     data = await api.ok(NO_COUNT, {"id": thread["_id"]})
     assert data["thread"]["messages"]["nodes"] == [
-        {"text": "message 4"}, {"text": "message 3"}, {"text": "message 2"}
+        {"text": "message 4"},
+        {"text": "message 3"},
+        {"text": "message 2"},
     ]
     assert (await api.run(MESSAGES, {"id": thread["_id"]})).errors, "the probe is wired"
 
@@ -147,8 +174,9 @@ async def test_forged_cursor_via_api(api: Api, db: Database) -> None:
     error = await api.error(MESSAGES, {"id": thread["_id"], "after": "bm90IGEgY3Vyc29y"})
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
     threads = await api.ok(THREADS, {"first": 1})
-    error = await api.error(MESSAGES, {"id": thread["_id"],
-                                       "before": threads["threads"]["pageInfo"]["endCursor"]})
+    error = await api.error(
+        MESSAGES, {"id": thread["_id"], "before": threads["threads"]["pageInfo"]["endCursor"]}
+    )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "before"}
 
 

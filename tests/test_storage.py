@@ -50,8 +50,13 @@ def find_equivalents(command: dict[str, Any]) -> list[dict[str, Any]]:
     name = next(iter(command))
     collection = command[name]
     if name == "find":
-        return [{"find": collection, "filter": command.get("filter", {}),
-                 "sort": command.get("sort", {})}]
+        return [
+            {
+                "find": collection,
+                "filter": command.get("filter", {}),
+                "sort": command.get("sort", {}),
+            }
+        ]
     if name == "aggregate":
         return [{"find": collection, "filter": command["pipeline"][0]["$match"]}]
     if name == "findAndModify":
@@ -77,14 +82,18 @@ def stages(plan: Any) -> list[str]:
 
 
 async def run_every_operation(api: Api, db: Database) -> None:
-    thread = (await api.ok(
-        'mutation { createThread(input: {title: "t", metadata: {k: "v"}, messages: '
-        '[{content: "a"}, {content: "b", metadata: {m: "1"}}]}) { thread { id } } }'
-    ))["createThread"]["thread"]["id"]
+    thread = (
+        await api.ok(
+            'mutation { createThread(input: {title: "t", metadata: {k: "v"}, messages: '
+            '[{content: "a"}, {content: "b", metadata: {m: "1"}}]}) { thread { id } } }'
+        )
+    )["createThread"]["thread"]["id"]
     await make_thread(db, user_id="other", metadata={"k": "v"})
     created = await api.ok(
-        "mutation($t: ID!) { createMessage(input: {threadId: $t, content: \"c\", role: ASSISTANT})"
-        " { message { id thread { id } } thread { messageCount } } }", {"t": thread})
+        'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "c", role: ASSISTANT})'
+        " { message { id thread { id } } thread { messageCount } } }",
+        {"t": thread},
+    )
     message = created["createMessage"]["message"]["id"]
     page = """
       query($t: ID!, $after: String, $before: String) {
@@ -98,24 +107,46 @@ async def run_every_operation(api: Api, db: Database) -> None:
         threads(first: 1) { totalCount pageInfo { endCursor } }
       }"""
     first = (await api.ok(page, {"t": thread}))["thread"]
-    await api.ok(page, {"t": thread, "after": first["a"]["pageInfo"]["endCursor"],
-                        "before": first["b"]["pageInfo"]["startCursor"]})
-    after = (await api.ok("{ threads(first: 1) { pageInfo { endCursor } } }"))
-    for filter_ in ('{metadata: {k: "v"}}', "{state: ARCHIVED}", "{visibleInUi: true}",
-                    '{assistantId: "a"}', '{userId: "other"}'):
+    await api.ok(
+        page,
+        {
+            "t": thread,
+            "after": first["a"]["pageInfo"]["endCursor"],
+            "before": first["b"]["pageInfo"]["startCursor"],
+        },
+    )
+    after = await api.ok("{ threads(first: 1) { pageInfo { endCursor } } }")
+    for filter_ in (
+        '{metadata: {k: "v"}}',
+        "{state: ARCHIVED}",
+        "{visibleInUi: true}",
+        '{assistantId: "a"}',
+        '{userId: "other"}',
+    ):
         await api.ok(
             f"query($a: String) {{ threads(filter: {filter_}, after: $a, order: ASC) "
             "{ totalCount pageInfo { hasPreviousPage } } "
             f"b: threads(filter: {filter_}, last: 1, before: $a) {{ pageInfo {{ hasNextPage }} }} }}",
-            {"a": after["threads"]["pageInfo"]["endCursor"]})
-    await api.ok("query($ids: [ID!]!) { nodes(ids: $ids) { id } message(id: $m) { id } }"
-                 .replace("$ids: [ID!]!", "$ids: [ID!]!, $m: ID!"), {"ids": [thread, message], "m": message})
-    await api.ok("mutation($m: ID!) { updateMessage(input: {id: $m, metadata: {}}) { message { id } } }",
-                 {"m": message})
-    await api.ok("mutation($t: ID!) { updateThread(input: {id: $t, state: LOCKED}) { thread { id } } }",
-                 {"t": thread})
-    await api.ok("mutation($t: ID!) { updateThread(input: {id: $t, state: ACTIVE}) { thread { id } } }",
-                 {"t": thread})
+            {"a": after["threads"]["pageInfo"]["endCursor"]},
+        )
+    await api.ok(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } message(id: $m) { id } }".replace(
+            "$ids: [ID!]!", "$ids: [ID!]!, $m: ID!"
+        ),
+        {"ids": [thread, message], "m": message},
+    )
+    await api.ok(
+        "mutation($m: ID!) { updateMessage(input: {id: $m, metadata: {}}) { message { id } } }",
+        {"m": message},
+    )
+    await api.ok(
+        "mutation($t: ID!) { updateThread(input: {id: $t, state: LOCKED}) { thread { id } } }",
+        {"t": thread},
+    )
+    await api.ok(
+        "mutation($t: ID!) { updateThread(input: {id: $t, state: ACTIVE}) { thread { id } } }",
+        {"t": thread},
+    )
     await api.ok("mutation($m: ID!) { deleteMessage(input: {id: $m}) { deleted } }", {"m": message})
     await api.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", {"t": thread})
     await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))

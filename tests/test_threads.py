@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from typing import Any
 
 from app import store
 from app.store import Database
@@ -35,9 +36,18 @@ async def test_create_thread_defaults(api: Api) -> None:
     assert re.fullmatch(f"thread_{UUID4}", thread["id"])
     assert ISO_MS.match(thread["createdAt"]) and thread["updatedAt"] == thread["createdAt"]
     assert thread | {"id": None, "createdAt": None, "updatedAt": None} == {
-        "id": None, "createdAt": None, "updatedAt": None, "title": None, "metadata": {},
-        "assistantId": None, "organizationId": "org_local", "userId": "user_local",
-        "visibleInUi": True, "state": "ACTIVE", "status": "INACTIVE", "messageCount": 0,
+        "id": None,
+        "createdAt": None,
+        "updatedAt": None,
+        "title": None,
+        "metadata": {},
+        "assistantId": None,
+        "organizationId": "org_local",
+        "userId": "user_local",
+        "visibleInUi": True,
+        "state": "ACTIVE",
+        "status": "INACTIVE",
+        "messageCount": 0,
         "toolResources": None,
     }
     fetched = (await api.ok(GET, {"id": thread["id"]}))["thread"]
@@ -45,13 +55,22 @@ async def test_create_thread_defaults(api: Api) -> None:
 
 
 async def test_create_thread_with_every_field(api: Api) -> None:
-    created = await api.ok(CREATE, {"input": {
-        "title": "Stew", "metadata": {"category": "cooking"}, "assistantId": "asst_1",
-        "visibleInUi": False,
-        "toolResources": {"codeInterpreter": {"fileIds": ["file_1", "file_2"]},
-                          "fileSearch": {"vectorStoreIds": ["vs_1"]}},
-        "messages": [{"content": "hi"}, {"role": "ASSISTANT", "content": "hello"}],
-    }})
+    created = await api.ok(
+        CREATE,
+        {
+            "input": {
+                "title": "Stew",
+                "metadata": {"category": "cooking"},
+                "assistantId": "asst_1",
+                "visibleInUi": False,
+                "toolResources": {
+                    "codeInterpreter": {"fileIds": ["file_1", "file_2"]},
+                    "fileSearch": {"vectorStoreIds": ["vs_1"]},
+                },
+                "messages": [{"content": "hi"}, {"role": "ASSISTANT", "content": "hello"}],
+            }
+        },
+    )
     thread = created["createThread"]["thread"]
     assert thread["title"] == "Stew" and thread["assistantId"] == "asst_1"
     assert thread["metadata"] == {"category": "cooking"} and thread["visibleInUi"] is False
@@ -70,14 +89,16 @@ async def test_unknown_thread_is_null(api: Api) -> None:
 async def test_update_leaves_absent_fields_and_clears_nulls(api: Api, db: Database) -> None:
     thread = await make_thread(db, title="Old", metadata={"a": "1", "b": "2"}, assistant_id="x")
     await asyncio.sleep(0.005)
-    updated = (await api.ok(UPDATE, {"input": {"id": thread["_id"], "metadata": {"c": "3"}}}))
+    updated = await api.ok(UPDATE, {"input": {"id": thread["_id"], "metadata": {"c": "3"}}})
     result = updated["updateThread"]["thread"]
     assert result["title"] == "Old" and result["assistantId"] == "x"
     assert result["metadata"] == {"c": "3"}, "metadata replaces the whole map"
     assert result["updatedAt"] > result["createdAt"]
 
-    cleared = await api.ok(UPDATE, {"input": {"id": thread["_id"], "title": None,
-                                              "assistantId": None, "toolResources": None}})
+    cleared = await api.ok(
+        UPDATE,
+        {"input": {"id": thread["_id"], "title": None, "assistantId": None, "toolResources": None}},
+    )
     result = cleared["updateThread"]["thread"]
     assert result["title"] is None and result["assistantId"] is None
     assert result["metadata"] == {"c": "3"}
@@ -94,7 +115,8 @@ async def test_delete_thread_deletes_its_messages(api: Api, db: Database) -> Non
     thread = await make_thread(db, messages=3)
     other = await make_thread(db, messages=2)
     assert (await api.ok(DELETE, {"id": thread["_id"]}))["deleteThread"] == {
-        "id": thread["_id"], "deleted": True
+        "id": thread["_id"],
+        "deleted": True,
     }
     assert (await api.ok(GET, {"id": thread["_id"]}))["thread"] is None
     assert await db[store.MESSAGES].count_documents({"threadId": thread["_id"]}) == 0
@@ -104,25 +126,30 @@ async def test_delete_thread_deletes_its_messages(api: Api, db: Database) -> Non
 
 async def test_mutations_on_unknown_threads_are_not_found(api: Api) -> None:
     missing = "thread_00000000-0000-4000-8000-000000000000"
-    for query, variables in [
+    cases: list[tuple[str, dict[str, Any]]] = [
         (DELETE, {"id": missing}),
         (UPDATE, {"input": {"id": missing, "title": "x"}}),
         (UPDATE, {"input": {"id": missing}}),
-        ("mutation($id: ID!) { createMessage(input: {threadId: $id, content: \"x\"}) "
-         "{ message { id } } }", {"id": missing}),
-    ]:
+        (
+            'mutation($id: ID!) { createMessage(input: {threadId: $id, content: "x"}) '
+            "{ message { id } } }",
+            {"id": missing},
+        ),
+    ]
+    for query, variables in cases:
         error = await api.error(query, variables)
         assert error["extensions"] == {"code": "NOT_FOUND"}, query
 
 
 async def test_threads_filters(api: Api, db: Database) -> None:
-    for title, fields in [
+    threads: list[tuple[str, dict[str, Any]]] = [
         ("a", {"metadata": {"team": "red", "tier": "1"}, "assistant_id": "x"}),
         ("b", {"metadata": {"team": "red"}, "visible_in_ui": False}),
         ("c", {"metadata": {"team": "blue"}, "user_id": "someone_else"}),
         ("d", {"metadata": {"team": "red"}, "state": "archived"}),
         ("e", {"metadata": {"team": "red"}, "organization_id": "org_other"}),
-    ]:
+    ]
+    for title, fields in threads:
         await make_thread(db, title=title, **fields)
         await asyncio.sleep(0.002)  # distinct creation times: ties are ordered by id
 

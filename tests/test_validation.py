@@ -51,7 +51,13 @@ def test_references() -> None:
 
 def test_image_urls() -> None:
     assert validation.image_url("https://example.com/a.png", field="u")
-    for bad in ("javascript:alert(1)", "file:///etc/passwd", "https://", "x" * 10, "https://a/" + "x" * 2048):
+    for bad in (
+        "javascript:alert(1)",
+        "file:///etc/passwd",
+        "https://",
+        "x" * 10,
+        "https://a/" + "x" * 2048,
+    ):
         with pytest.raises(InvalidInput):
             validation.image_url(bad, field="u")
 
@@ -61,9 +67,14 @@ def test_ids() -> None:
     assert validation.thread_id(good, field="id") == good
     assert validation.node_id(good, field="id") == good
     for bad in (
-        "thread_", "thread_123", "thread_0B8F1C2E-6A4D-4F3B-9C1D-2E3F4A5B6C7D",
-        "message_0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d", "0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d",
-        "thread_{0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d}", good + " ", "thread_\x00",
+        "thread_",
+        "thread_123",
+        "thread_0B8F1C2E-6A4D-4F3B-9C1D-2E3F4A5B6C7D",
+        "message_0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d",
+        "0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d",
+        "thread_{0b8f1c2e-6a4d-4f3b-9c1d-2e3f4a5b6c7d}",
+        good + " ",
+        "thread_\x00",
     ):
         with pytest.raises(InvalidInput):
             validation.thread_id(bad, field="id")

@@ -1,0 +1,61 @@
+"""The ASGI app over HTTP (httpx on the app, its lifespan running)."""
+
+import httpx
+
+from app.main import create_app
+from app.settings import Settings
+from app.store import Database
+
+QUERY = "{ threads { totalCount } }"
+
+
+async def test_post_and_get_queries(http: httpx.AsyncClient) -> None:
+    created = await http.post(
+        "/graphql",
+        json={
+            "query": 'mutation { createThread(input: {title: "over http"}) { thread { id title } } }'
+        },
+    )
+    assert created.status_code == 200
+    assert created.json()["data"]["createThread"]["thread"]["title"] == "over http"
+    listed = await http.get("/graphql", params={"query": QUERY})
+    assert listed.json() == {"data": {"threads": {"totalCount": 1}}}
+
+
+async def test_graphiql_in_development(http: httpx.AsyncClient) -> None:
+    page = await http.get("/graphql", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "graphiql" in page.text.lower()
+    home = await http.get("/")
+    assert home.status_code in (302, 307) and home.headers["location"] == "/graphql"
+
+
+async def test_no_mutation_over_get(http: httpx.AsyncClient) -> None:
+    response = await http.get(
+        "/graphql", params={"query": "mutation { createThread(input: {}) { thread { id } } }"}
+    )
+    assert response.status_code in (400, 405)
+    listed = await http.get("/graphql", params={"query": QUERY})
+    assert listed.json()["data"]["threads"]["totalCount"] == 0
+
+
+async def test_bad_requests_are_4xx(http: httpx.AsyncClient) -> None:
+    for body in (b"{not json", b"[]", b'{"query": 1}', b'{"variables": {}}'):
+        response = await http.post(
+            "/graphql", content=body, headers={"Content-Type": "application/json"}
+        )
+        assert 400 <= response.status_code < 500, (body, response.status_code)
+
+
+async def test_errors_carry_codes_over_http(http: httpx.AsyncClient) -> None:
+    response = await http.post("/graphql", json={"query": '{ thread(id: "nope") { id } }'})
+    assert response.status_code == 200
+    assert response.json()["errors"][0]["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
+
+
+async def test_no_graphiql_in_production(db: Database) -> None:
+    app = create_app(Settings(app_env="production"), database=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            page = await client.get("/graphql", headers={"Accept": "text/html"})
+            assert "graphiql" not in page.text.lower()
