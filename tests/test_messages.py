@@ -250,3 +250,24 @@ async def test_message_of_another_organization_does_not_exist(api: Api, db: Data
     assert (await api.error(DELETE, {"id": message["_id"]}))["extensions"]["code"] == "NOT_FOUND"
     error = await api.error(CREATE, {"input": {"threadId": thread["_id"], "content": "x"}})
     assert error["extensions"]["code"] == "NOT_FOUND"
+
+
+async def test_concurrent_creates_keep_a_total_order(api: Api, db: Database) -> None:
+    thread = await make_thread(db)
+    created = await asyncio.gather(*(make_message(db, thread["_id"], f"m{n}") for n in range(40)))
+    assert sorted(m["seq"] for m in created) == list(range(1, 41))
+    data = (await api.ok(ORDER, {"id": thread["_id"]}))["thread"]
+    by_seq = [m["content"][0]["text"]["value"] for m in sorted(created, key=lambda m: m["seq"])]
+    assert [node["text"] for node in data["messages"]["nodes"]] == by_seq
+    assert data["messageCount"] == 40
+
+
+async def test_every_document_carries_its_organization_and_user(api: Api, db: Database) -> None:
+    created = await api.ok(
+        'mutation { createThread(input: {messages: [{content: "a"}]}) { thread { id } } }'
+    )
+    thread_id = created["createThread"]["thread"]["id"]
+    await api.ok(CREATE, {"input": {"threadId": thread_id, "content": "b"}})
+    for collection in (store.THREADS, store.MESSAGES):
+        async for doc in db[collection].find({}):
+            assert (doc["organizationId"], doc["userId"]) == ("org_local", "user_local")
