@@ -6,10 +6,8 @@ import strawberry
 from strawberry.dataloader import DataLoader
 
 from app import store
+from app.auth import Caller
 from app.store import Database, MessageDoc, ThreadDoc
-
-LOCAL_ORGANIZATION = "org_local"
-LOCAL_USER = "user_local"
 
 
 @dataclass
@@ -30,9 +28,9 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
-def build_context(
-    db: Database, *, organization_id: str = LOCAL_ORGANIZATION, user_id: str = LOCAL_USER
-) -> Context:
+def build_context(db: Database, caller: Caller) -> Context:
+    organization_id = caller.organization_id
+
     async def load_threads(ids: list[str]) -> list[ThreadDoc | None]:
         found = await store.get_threads(db, organization_id=organization_id, ids=ids)
         return [found.get(thread_id) for thread_id in ids]
@@ -50,7 +48,7 @@ def build_context(
     return Context(
         db=db,
         organization_id=organization_id,
-        user_id=user_id,
+        user_id=caller.user_id,
         threads=DataLoader(load_fn=load_threads),
         messages=DataLoader(load_fn=load_messages),
         message_counts=DataLoader(load_fn=load_message_counts),

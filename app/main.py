@@ -10,8 +10,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http.ides import get_graphql_ide_html
 
 from app import store
+from app.auth import RequireApiKey
 from app.context import Context, build_context
 from app.schema import schema
 from app.settings import Settings
@@ -26,7 +28,7 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         database: Database = request.app.state.database
-        return build_context(database)
+        return build_context(database, request.scope["state"]["caller"])
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
@@ -56,11 +58,12 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    graphql = GraphQLApp(schema, graphql_ide="graphiql" if development else None)
+    graphql = GraphQLApp(schema, graphql_ide=None)
+    page = get_graphql_ide_html("graphiql") if development else None
     return Starlette(
         routes=[
             Route("/", home),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Route("/graphql", RequireApiKey(graphql, page=page), methods=["GET", "POST"]),
         ],
         lifespan=lifespan,
     )

@@ -9,6 +9,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     app_env: Literal["development", "production"] = "development"
-    mongodb_uri: str = "mongodb://127.0.0.1:27017"
+    # The embedded server of ./scripts/serve.
+    mongodb_uri: str = "mongodb://127.0.0.1:27027"
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000

@@ -35,6 +35,7 @@ Database = AsyncIOMotorDatabase[dict[str, Any]]
 
 THREADS = "threads"
 MESSAGES = "messages"
+API_KEYS = "api_keys"
 
 ACTIVE, LOCKED, ARCHIVED = "active", "locked", "archived"
 # A thread being created with its messages, or being deleted, is hidden until done.
@@ -75,6 +76,16 @@ class MessageDoc(TypedDict):
     assistantId: str | None
     runId: str | None
     metadata: dict[str, str]
+
+
+class ApiKeyDoc(TypedDict):
+    _id: str
+    organizationId: str
+    userId: str
+    name: str
+    secretHash: str
+    createdAt: datetime
+    revokedAt: datetime | None
 
 
 class NewMessage(TypedDict):
@@ -128,6 +139,9 @@ async def ensure_indexes(db: Database) -> None:
             IndexModel([("hidden", ASCENDING)], sparse=True),
         ]
     )
+    await db[API_KEYS].create_indexes(
+        [IndexModel([("organizationId", ASCENDING), ("createdAt", ASCENDING)])]
+    )
     await db[MESSAGES].create_indexes(
         [
             IndexModel([("organizationId", ASCENDING), ("_id", ASCENDING)]),
@@ -137,6 +151,43 @@ async def ensure_indexes(db: Database) -> None:
             ),
         ]
     )
+
+
+async def create_api_key(
+    db: Database, *, key_id: str, secret_hash: str, organization_id: str, user_id: str, name: str
+) -> ApiKeyDoc:
+    doc = ApiKeyDoc(
+        _id=key_id,
+        organizationId=organization_id,
+        userId=user_id,
+        name=name,
+        secretHash=secret_hash,
+        createdAt=now(),
+        revokedAt=None,
+    )
+    await db[API_KEYS].insert_one(dict(doc))
+    return doc
+
+
+async def get_api_key(db: Database, *, key_id: str) -> ApiKeyDoc | None:
+    """The key, unless it is unknown or revoked."""
+    doc = await db[API_KEYS].find_one({"_id": key_id})
+    return None if doc is None or doc["revokedAt"] is not None else cast(ApiKeyDoc, doc)
+
+
+async def list_api_keys(db: Database, *, organization_id: str) -> list[ApiKeyDoc]:
+    cursor = db[API_KEYS].find({"organizationId": organization_id}).sort("createdAt", ASCENDING)
+    return cast(list[ApiKeyDoc], await cursor.to_list(None))
+
+
+async def revoke_api_key(db: Database, *, key_id: str) -> bool:
+    """Revoke the key; False if there is no such key. Revoking twice is harmless."""
+    doc = await db[API_KEYS].find_one({"_id": key_id})
+    if doc is None:
+        return False
+    if doc["revokedAt"] is None:
+        await db[API_KEYS].update_one({"_id": key_id}, {"$set": {"revokedAt": now()}})
+    return True
 
 
 async def finish_interrupted_writes(db: Database, *, creating_older_than: timedelta) -> int:

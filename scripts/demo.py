@@ -3,7 +3,7 @@
 import asyncio
 
 from app import store
-from app.context import LOCAL_ORGANIZATION, LOCAL_USER
+from app.auth import LOCAL_ORGANIZATION, LOCAL_USER
 from app.settings import Settings
 from app.types import text_part
 

@@ -8,6 +8,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,15 @@ from pymongo.errors import PyMongoError
 from strawberry.types import ExecutionResult
 
 from app import store
-from app.context import LOCAL_ORGANIZATION, LOCAL_USER, build_context
+from app.auth import LOCAL_ORGANIZATION, LOCAL_USER, Caller, new_key
+from app.context import build_context
 from app.main import create_app
 from app.schema import schema
 from app.settings import Settings
 from app.store import Database
 
 BIN = Path(sys.executable).parent
+ROOT_DIR = Path(__file__).parent.parent
 BACKENDS = ["mongomock", "secantus"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
 REAL_BACKENDS = BACKENDS[1:]
 
@@ -130,7 +133,8 @@ class Api:
     results: list[ExecutionResult] = field(default_factory=list)
 
     async def run(self, query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
-        context = build_context(self.db, organization_id=self.organization_id, user_id=self.user_id)
+        caller = Caller(organization_id=self.organization_id, user_id=self.user_id, key_id="test")
+        context = build_context(self.db, caller)
         return await schema.execute(query, variable_values=variables, context_value=context)
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -153,11 +157,36 @@ def api(db: Database) -> Api:
     return Api(db)
 
 
-@pytest.fixture
-async def http(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+async def api_key(
+    db: Database, organization_id: str = LOCAL_ORGANIZATION, user_id: str = LOCAL_USER
+) -> str:
+    key = new_key()
+    await store.create_api_key(
+        db,
+        key_id=key.key_id,
+        secret_hash=key.secret_hash,
+        organization_id=organization_id,
+        user_id=user_id,
+        name="test",
+    )
+    return key.key
+
+
+@asynccontextmanager
+async def app_client(
+    db: Database, settings: Settings | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on the ASGI app, its lifespan running, on the test database."""
-    app = create_app(Settings(app_env="development"), database=db)
+    app = create_app(settings or Settings(app_env="development"), database=db)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             yield client
+
+
+@pytest.fixture
+async def http(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app, sending a key of the local organization."""
+    async with app_client(db) as client:
+        client.headers["Authorization"] = f"Bearer {await api_key(db)}"
+        yield client

@@ -3,7 +3,7 @@
 from typing import Any
 
 from app import store
-from app.context import LOCAL_ORGANIZATION, LOCAL_USER
+from app.auth import LOCAL_ORGANIZATION, LOCAL_USER
 from app.store import Database, MessageDoc, NewMessage, ThreadDoc
 from app.types import text_part
 

@@ -2,9 +2,9 @@
 
 import httpx
 
-from app.main import create_app
 from app.settings import Settings
 from app.store import Database
+from tests.conftest import app_client
 
 QUERY = "{ threads { totalCount } }"
 
@@ -53,9 +53,6 @@ async def test_errors_carry_codes_over_http(http: httpx.AsyncClient) -> None:
 
 
 async def test_no_graphiql_in_production(db: Database) -> None:
-    app = create_app(Settings(app_env="production"), database=db)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            page = await client.get("/graphql", headers={"Accept": "text/html"})
-            assert "graphiql" not in page.text.lower()
+    async with app_client(db, Settings(app_env="production")) as client:
+        page = await client.get("/graphql", headers={"Accept": "text/html"})
+        assert "graphiql" not in page.text.lower()

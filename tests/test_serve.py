@@ -26,19 +26,34 @@ def listening(port: int) -> bool:
 
 
 @contextmanager
-def serving(data_dir: Path, *args: str) -> Iterator[tuple[httpx.Client, subprocess.Popen[bytes]]]:
+def serving(data_dir: Path, *args: str) -> Iterator[tuple[httpx.Client, str]]:
     port, db_port = free_port(), free_port()
     env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "DB_PORT": str(db_port)}
     env.pop("MONGODB_URI", None)
-    process = subprocess.Popen([ROOT / "scripts" / "serve", *args], env=env, start_new_session=True)
+    log = (data_dir / "serve.log").open("w")
+    process = subprocess.Popen(
+        [ROOT / "scripts" / "serve", *args],
+        env=env,
+        start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
-        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
         deadline = time.monotonic() + 90
         while not listening(port):
             assert process.poll() is None, "scripts/serve exited early"
             assert time.monotonic() < deadline, "scripts/serve did not start"
             time.sleep(0.2)
-        yield client, process
+        printed = re.search(r"Bearer (sk_\S+)\"", (data_dir / "serve.log").read_text())
+        assert printed, "scripts/serve prints the local key with a GraphiQL hint"
+        key = printed.group(1)
+        assert (data_dir / "local-api-key").read_text().strip() == key
+        client = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            timeout=10,
+            headers={"Authorization": f"Bearer {key}"},
+        )
+        yield client, key
     finally:
         os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal sends
         assert process.wait(timeout=30) is not None
@@ -55,7 +70,7 @@ def run(client: httpx.Client, query: str, variables: dict[str, Any] | None = Non
 
 def test_serve_answers_readme_examples_and_keeps_data(tmp_path: Path) -> None:
     assert len(README_QUERIES) >= 4
-    with serving(tmp_path, "--demo") as (client, _):
+    with serving(tmp_path, "--demo") as (client, key):
         page = client.get("/graphql", headers={"Accept": "text/html"})
         assert page.status_code == 200 and "graphiql" in page.text.lower()
         results = [run(client, query) for query in README_QUERIES]
@@ -67,7 +82,8 @@ def test_serve_answers_readme_examples_and_keeps_data(tmp_path: Path) -> None:
         total = run(client, "{ threads { totalCount } }")["threads"]["totalCount"]
         assert total == 4
 
-    with serving(tmp_path, "--demo") as (client, _):
+    with serving(tmp_path, "--demo") as (client, same_key):
+        assert same_key == key, "later starts print the same key"
         again = run(
             client,
             "query($id: ID!) { thread(id: $id) { title messageCount } }",

@@ -1,0 +1,117 @@
+"""Manage API keys in the database at MONGODB_URI (see ./scripts/apikey --help)."""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+from app import auth, store
+from app.settings import Settings
+
+T = TypeVar("T")
+
+
+def with_database(work: Callable[[store.Database], Awaitable[T]]) -> T:
+    async def run() -> T:
+        settings = Settings()
+        db = store.open_database(settings.mongodb_uri, settings.mongodb_database, timeout_ms=5_000)
+        try:
+            await store.ensure_indexes(db)
+            return await work(db)
+        finally:
+            store.close_database(db)
+
+    return asyncio.run(run())
+
+
+async def create(db: store.Database, *, organization_id: str, user_id: str, name: str) -> str:
+    key = auth.new_key()
+    await store.create_api_key(
+        db,
+        key_id=key.key_id,
+        secret_hash=key.secret_hash,
+        organization_id=organization_id,
+        user_id=user_id,
+        name=name,
+    )
+    return key.key
+
+
+def local_key(path: Path) -> str:
+    """The local development key, kept in `path`; created (again) when missing or revoked."""
+    kept = path.read_text().strip() if path.exists() else None
+
+    async def valid_or_new(db: store.Database) -> str:
+        if kept and await auth.authenticate(db, f"Bearer {kept}") is not None:
+            return kept
+        return await create(
+            db,
+            organization_id=auth.LOCAL_ORGANIZATION,
+            user_id=auth.LOCAL_USER,
+            name="local development",
+        )
+
+    key = with_database(valid_or_new)
+    if key != kept:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(key + "\n")
+    return key
+
+
+def main(arguments: argparse.Namespace) -> int:
+    if arguments.command == "create":
+
+        async def work(db: store.Database) -> str:
+            return await create(
+                db, organization_id=arguments.org, user_id=arguments.user, name=arguments.name
+            )
+
+        print(with_database(work))
+        print("Store it now: it is not shown again.", file=sys.stderr)
+    elif arguments.command == "list":
+
+        async def listing(db: store.Database) -> list[store.ApiKeyDoc]:
+            return await store.list_api_keys(db, organization_id=arguments.org)
+
+        for doc in with_database(listing):
+            state = "revoked" if doc["revokedAt"] else "active"
+            created = f"{doc['createdAt']:%Y-%m-%d %H:%M}"
+            print(f"{doc['_id']}  {state:7}  {doc['userId']}  {created}  {doc['name']}")
+    elif arguments.command == "revoke":
+
+        async def revoke(db: store.Database) -> bool:
+            return await store.revoke_api_key(db, key_id=arguments.key_id)
+
+        if not with_database(revoke):
+            print(f"No key {arguments.key_id}.", file=sys.stderr)
+            return 1
+        print(f"Revoked {arguments.key_id}.")
+    else:
+        key = local_key(Path(arguments.file))
+        print(f"Local API key (organization {auth.LOCAL_ORGANIZATION}): {key}")
+        print(f'GraphiQL headers pane: {{"Authorization": "Bearer {key}"}}')
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="scripts/apikey", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    create_command = commands.add_parser("create", help="create a key and print it once")
+    create_command.add_argument("--org", required=True, help="organization id")
+    create_command.add_argument("--user", required=True, help="user id")
+    create_command.add_argument("--name", default="", help="what the key is for")
+    list_command = commands.add_parser("list", help="list an organization's keys")
+    list_command.add_argument("--org", required=True, help="organization id")
+    revoke_command = commands.add_parser("revoke", help="revoke a key by its id")
+    revoke_command.add_argument("key_id", help="the id shown by list (the part after sk_)")
+    local_command = commands.add_parser("local", help="print the local development key")
+    local_command.add_argument("--file", default=os.path.join(".data", "local-api-key"))
+    return top
+
+
+if __name__ == "__main__":
+    sys.exit(main(parser().parse_args()))
