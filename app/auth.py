@@ -6,7 +6,6 @@ secret is 256 random bits, so a fast hash is enough); the hash is compared in co
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -15,6 +14,8 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import store
+from app.errors import UNAVAILABLE_MESSAGE, Unauthenticated, Unavailable, error_body
+from app.middleware import current_request
 
 # Whom the local development key of ./scripts/serve acts for.
 LOCAL_ORGANIZATION = "org_local"
@@ -24,17 +25,7 @@ KEY_PATTERN = re.compile(r"sk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 # Compared against when the key id is unknown, so that both failures take the same work.
 _DUMMY_HASH = hashlib.sha256(b"no such key").hexdigest()
 
-UNAUTHENTICATED_BODY = json.dumps(
-    {
-        "data": None,
-        "errors": [
-            {
-                "message": "A valid API key is required: send 'Authorization: Bearer <key>'.",
-                "extensions": {"code": "UNAUTHENTICATED"},
-            }
-        ],
-    }
-).encode()
+UNAUTHENTICATED_MESSAGE = "A valid API key is required: send 'Authorization: Bearer <key>'."
 
 
 @dataclass(frozen=True)
@@ -98,12 +89,22 @@ class RequireApiKey:
             await _respond(send, 200, self.page, [(b"content-type", b"text/html; charset=utf-8")])
             return
         header = headers.get(b"authorization", b"").decode("latin-1")
-        caller = await authenticate(scope["app"].state.database, header)
+        record = current_request.get()
+        request_id = None if record is None else record.id
+        try:
+            caller = await authenticate(scope["app"].state.database, header)
+        except Exception as error:
+            if not store.is_unavailable(error):
+                raise
+            body = error_body(Unavailable.code, UNAVAILABLE_MESSAGE, request_id)
+            await _respond(send, 503, body, [(b"content-type", b"application/json")])
+            return
         if caller is None:
+            body = error_body(Unauthenticated.code, UNAUTHENTICATED_MESSAGE, request_id)
             await _respond(
                 send,
                 401,
-                UNAUTHENTICATED_BODY,
+                body,
                 [
                     (b"content-type", b"application/json"),
                     (b"www-authenticate", b'Bearer realm="graphql"'),

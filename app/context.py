@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import strawberry
+from starlette.responses import Response
 from strawberry.dataloader import DataLoader
 
 from app import store
@@ -18,6 +19,8 @@ class Context:
     threads: DataLoader[str, ThreadDoc | None]
     messages: DataLoader[str, MessageDoc | None]
     message_counts: DataLoader[str, int]
+    # The HTTP response being prepared, whose status an outage sets (None outside HTTP).
+    response: Response | None = None
 
     def changed(self, thread_id: str, thread: ThreadDoc | None) -> None:
         """Update what this request has cached about a thread it has just written to."""
@@ -28,7 +31,7 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
-def build_context(db: Database, caller: Caller) -> Context:
+def build_context(db: Database, caller: Caller, response: Response | None = None) -> Context:
     organization_id = caller.organization_id
 
     async def load_threads(ids: list[str]) -> list[ThreadDoc | None]:
@@ -52,4 +55,5 @@ def build_context(db: Database, caller: Caller) -> Context:
         threads=DataLoader(load_fn=load_threads),
         messages=DataLoader(load_fn=load_messages),
         message_counts=DataLoader(load_fn=load_message_counts),
+        response=response,
     )

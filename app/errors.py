@@ -1,10 +1,10 @@
 """The error hierarchy, and the one place that maps errors to GraphQL error codes."""
 
-from collections.abc import Iterator
+import json
+from collections.abc import Callable
 from typing import ClassVar
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 
 class AppError(Exception):
@@ -39,20 +39,47 @@ class Forbidden(AppError):
     code = "FORBIDDEN"
 
 
+class Unavailable(AppError):
+    code = "SERVICE_UNAVAILABLE"
+
+
+class DeadlineExceeded(AppError):
+    code = "DEADLINE_EXCEEDED"
+
+
 INTERNAL_MESSAGE = "Internal server error."
+UNAVAILABLE_MESSAGE = "The database is unavailable; retry later."
+# HTTP statuses of the codes that are not the client's fault, for the whole response.
+HTTP_STATUS = {Unavailable.code: 503, DeadlineExceeded.code: 504}
 
 
-def app_error_of(error: GraphQLError) -> AppError | None:
-    """The AppError behind a GraphQL error, looking through graphql-core's wrapping."""
+def cause_of(error: GraphQLError) -> BaseException | None:
+    """The exception behind a GraphQL error, looking through graphql-core's wrapping."""
     cause: BaseException | None = error.original_error
     while isinstance(cause, GraphQLError):
         cause = cause.original_error
+    return cause
+
+
+def app_error_of(error: GraphQLError) -> AppError | None:
+    cause = cause_of(error)
     return cause if isinstance(cause, AppError) else None
 
 
-def coded(error: GraphQLError) -> GraphQLError:
-    """The error as clients see it: always with `extensions.code`, never with internals."""
-    app_error = app_error_of(error)
+def coded(
+    error: GraphQLError,
+    *,
+    request_id: str | None = None,
+    unavailable: Callable[[BaseException], bool] = lambda cause: False,
+) -> GraphQLError:
+    """The error as clients see it: always with `extensions.code`, never with internals.
+
+    `unavailable` tells the database driver's connection errors from other exceptions.
+    """
+    cause = cause_of(error)
+    app_error: AppError | None = app_error_of(error)
+    if cause is not None and unavailable(cause):
+        app_error = Unavailable(UNAVAILABLE_MESSAGE)
     if app_error is not None:
         extensions: dict[str, object] = {"code": app_error.code}
         if isinstance(app_error, InvalidInput):
@@ -63,6 +90,8 @@ def coded(error: GraphQLError) -> GraphQLError:
         extensions, message = {"code": "BAD_USER_INPUT"}, error.message
     else:
         extensions, message = {"code": "INTERNAL_SERVER_ERROR"}, INTERNAL_MESSAGE
+        if request_id is not None:
+            extensions["requestId"] = request_id
     return GraphQLError(
         message,
         nodes=error.nodes,
@@ -75,14 +104,16 @@ def coded(error: GraphQLError) -> GraphQLError:
 
 
 def is_unexpected(error: GraphQLError) -> bool:
+    """Whether the error is a fault of ours (to be logged), rather than an answer."""
     return error.path is not None and app_error_of(error) is None
 
 
-class ErrorCodes(SchemaExtension):
-    """Rewrites every error of a result into its coded, client-safe form."""
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [coded(error) for error in result.errors]
+def error_body(code: str, message: str, request_id: str | None) -> bytes:
+    """A GraphQL-shaped response body for errors answered before GraphQL runs."""
+    body: dict[str, object] = {
+        "data": None,
+        "errors": [{"message": message, "extensions": {"code": code}}],
+    }
+    if request_id is not None:
+        body["extensions"] = {"requestId": request_id}
+    return json.dumps(body).encode()

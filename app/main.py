@@ -1,12 +1,14 @@
 """The Starlette app. Run with `uvicorn app.main:create_app --factory`."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -15,7 +17,8 @@ from strawberry.http.ides import get_graphql_ide_html
 from app import store
 from app.auth import RequireApiKey
 from app.context import Context, build_context
-from app.schema import schema
+from app.middleware import RequestGuard, count_command, log
+from app.schema import QueryLimits, make_schema
 from app.settings import Settings
 from app.store import Database
 
@@ -28,12 +31,26 @@ class GraphQLApp(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         database: Database = request.app.state.database
-        return build_context(database, request.scope["state"]["caller"])
+        http_response = response if isinstance(response, Response) else None
+        return build_context(database, request.scope["state"]["caller"], http_response)
 
 
 def create_app(settings: Settings | None = None, *, database: Database | None = None) -> Starlette:
     settings = settings or Settings()
-    development = settings.app_env == "development"
+    development = not settings.production
+    schema = make_schema(
+        QueryLimits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_query_aliases,
+            max_tokens=settings.max_query_tokens,
+            max_nodes=settings.max_query_nodes,
+        ),
+        production=settings.production,
+        introspection=development or settings.graphql_introspection,
+    )
+    if not log.handlers:
+        log.addHandler(logging.StreamHandler())
+        log.setLevel(logging.INFO)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -44,6 +61,7 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
                 settings.mongodb_uri,
                 settings.mongodb_database,
                 timeout_ms=settings.mongodb_timeout_ms,
+                listeners=[store.CommandCounter(count_command)],
             )
         )
         try:
@@ -58,12 +76,28 @@ def create_app(settings: Settings | None = None, *, database: Database | None = 
     async def home(request: Request) -> Response:
         return RedirectResponse("/graphql")
 
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        ready = await store.ping(request.app.state.database)
+        return JSONResponse({"database": "ok" if ready else "unavailable"}, 200 if ready else 503)
+
     graphql = GraphQLApp(schema, graphql_ide=None)
     page = get_graphql_ide_html("graphiql") if development else None
     return Starlette(
         routes=[
             Route("/", home),
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/graphql", RequireApiKey(graphql, page=page), methods=["GET", "POST"]),
+        ],
+        middleware=[
+            Middleware(
+                RequestGuard,
+                max_body_bytes=settings.max_body_bytes,
+                deadline_seconds=settings.request_deadline_seconds,
+            )
         ],
         lifespan=lifespan,
     )

@@ -4,17 +4,35 @@ Export target: `app.schema:schema`.
 """
 
 import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import partial
 from typing import Annotated, Any, TypeVar
 
 import strawberry
-from graphql import GraphQLError
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
+)
+from graphql import (
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+)
 from strawberry import UNSET
+from strawberry.extensions import (
+    AddValidationRules,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+    SchemaExtension,
+)
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app import store, validation
 from app.context import Info
-from app.errors import ErrorCodes, InvalidInput, is_unexpected
+from app.errors import HTTP_STATUS, InvalidInput, coded, is_unexpected
+from app.limits import largest_path
+from app.middleware import current_request
 from app.types import (
     SCALARS,
     After,
@@ -343,10 +361,89 @@ class ThreadsSchema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-schema = ThreadsSchema(
-    query=Query,
-    mutation=Mutation,
-    types=[Thread, Message],
-    extensions=[ErrorCodes],
-    config=StrawberryConfig(scalar_map=SCALARS),
-)
+class FinishResult(SchemaExtension):
+    """Codes every error (the one place), sets the HTTP status for outages, adds the request
+    id to the result and records the operation for the request log."""
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        record = current_request.get()
+        run = self.execution_context
+        if record is not None:
+            record.operation = run.operation_name
+        result = run.result
+        if result is None or not result.errors:
+            return
+        request_id = record.id if record is not None else None
+        result.errors = [
+            coded(error, request_id=request_id, unavailable=store.is_unavailable)
+            for error in result.errors
+        ]
+        codes = [str((error.extensions or {}).get("code")) for error in result.errors]
+        if record is not None:
+            record.error_codes += codes
+        status = max((HTTP_STATUS.get(code, 0) for code in codes), default=0)
+        response = getattr(run.context, "response", None)
+        if status and response is not None:
+            response.status_code = status
+
+    def get_results(self) -> dict[str, Any]:
+        record = current_request.get()
+        return {} if record is None else {"requestId": record.id}
+
+
+class NodeBudget(SchemaExtension):
+    """Refuses, before it runs, an operation whose nested connections could return more than
+    `max_nodes` nodes along one path (the product of their page sizes, 20 when not given)."""
+
+    def __init__(self, *, max_nodes: int) -> None:
+        self.max_nodes = max_nodes
+
+    def on_execute(self) -> Iterator[None]:
+        run = self.execution_context
+        document = run.graphql_document
+        largest = (
+            0
+            if document is None
+            else largest_path(run.schema._schema, document, run.operation_name, run.variables)
+        )
+        if largest > self.max_nodes:
+            message = (
+                f"The query could return {largest:,} nodes along one path of nested connections;"
+                f" at most {self.max_nodes:,} are allowed. Ask for smaller pages."
+            )
+            run.result = GraphQLExecutionResult(data=None, errors=[GraphQLError(message)])
+        yield
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    max_depth: int = 10
+    max_aliases: int = 30
+    max_tokens: int = 3_000
+    max_nodes: int = 50_000
+
+
+def make_schema(
+    limits: QueryLimits = QueryLimits(), *, production: bool = False, introspection: bool = True
+) -> ThreadsSchema:
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        partial(QueryDepthLimiter, max_depth=limits.max_depth),
+        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+        partial(NodeBudget, max_nodes=limits.max_nodes),
+        FinishResult,
+    ]
+    if not introspection:
+        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+    return ThreadsSchema(
+        query=Query,
+        mutation=Mutation,
+        types=[Thread, Message],
+        extensions=extensions,
+        config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),
+    )
+
+
+# The development schema: what `schema.graphql` is exported from and tests execute against.
+schema = make_schema()

@@ -13,3 +13,15 @@ class Settings(BaseSettings):
     mongodb_uri: str = "mongodb://127.0.0.1:27027"
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000
+    # In production introspection is off unless this is set; in development it is always on.
+    graphql_introspection: bool = False
+    request_deadline_seconds: float = 10.0
+    max_body_bytes: int = 256 * 1024
+    max_query_depth: int = 10
+    max_query_aliases: int = 30
+    max_query_tokens: int = 3_000
+    max_query_nodes: int = 50_000
+
+    @property
+    def production(self) -> bool:
+        return self.app_env == "production"

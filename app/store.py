@@ -7,15 +7,24 @@ single-document (or single-filter) operation, ordered so that a crash between tw
 leaves nothing visible that is half-done; `finish_interrupted_writes` completes the rest.
 """
 
+import asyncio
+import hashlib
+import json
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict, cast
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.monitoring import CommandListener
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.monitoring import (
+    CommandFailedEvent,
+    CommandListener,
+    CommandStartedEvent,
+    CommandSucceededEvent,
+)
 
 from app.errors import Conflict, NotFound
 from app.pagination import (
@@ -36,6 +45,10 @@ Database = AsyncIOMotorDatabase[dict[str, Any]]
 THREADS = "threads"
 MESSAGES = "messages"
 API_KEYS = "api_keys"
+IDEMPOTENCY_KEYS = "idempotency_keys"
+IDEMPOTENCY_TTL = timedelta(hours=24)
+# How long a retried create waits for the first call's result to become visible.
+REPLAY_WAIT = timedelta(seconds=5)
 
 ACTIVE, LOCKED, ARCHIVED = "active", "locked", "archived"
 # A thread being created with its messages, or being deleted, is hidden until done.
@@ -99,8 +112,10 @@ class NewMessage(TypedDict):
 def open_database(
     uri: str, name: str, *, timeout_ms: int, listeners: Sequence[CommandListener] = ()
 ) -> Database:
+    """A client whose every operation gives up after `timeout_ms` (MongoDB's timeoutMS)."""
     client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
         uri,
+        timeoutMS=timeout_ms,
         serverSelectionTimeoutMS=timeout_ms,
         uuidRepresentation="standard",
         event_listeners=list(listeners),
@@ -110,6 +125,37 @@ def open_database(
 
 def close_database(db: Database) -> None:
     db.client.close()
+
+
+async def ping(db: Database) -> bool:
+    try:
+        await db.command("ping")
+    except PyMongoError:
+        return False
+    return True
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether a driver error means the database cannot be reached (or did not answer in time)."""
+    return isinstance(error, ConnectionFailure) or (
+        isinstance(error, PyMongoError) and error.timeout
+    )
+
+
+class CommandCounter(CommandListener):
+    """Calls `on_command` as each database command starts (in the caller's context)."""
+
+    def __init__(self, on_command: Callable[[], None]) -> None:
+        self.on_command = on_command
+
+    def started(self, event: CommandStartedEvent) -> None:
+        self.on_command()
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
 
 
 async def ensure_indexes(db: Database) -> None:
@@ -137,6 +183,13 @@ async def ensure_indexes(db: Database) -> None:
                 ]
             ),
             IndexModel([("hidden", ASCENDING)], sparse=True),
+        ]
+    )
+    await db[IDEMPOTENCY_KEYS].create_indexes(
+        [
+            IndexModel(
+                [("createdAt", ASCENDING)], expireAfterSeconds=int(IDEMPOTENCY_TTL.total_seconds())
+            )
         ]
     )
     await db[API_KEYS].create_indexes(
@@ -382,6 +435,66 @@ def _message_doc(
     }
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An idempotency key taken for a create: the id it makes, and how far it got."""
+
+    key_id: str
+    result_id: str
+    done: bool
+
+
+async def _claim(
+    db: Database, *, organization_id: str, operation: str, key: str, request: Any, result_id: str
+) -> Claim:
+    """Take `key` for this create, or find the claim of the first call with it.
+
+    The same key with another input is a CONFLICT. Keys expire after IDEMPOTENCY_TTL.
+    """
+    key_id = _digest([organization_id, operation, key])
+    fingerprint = _digest(request)
+    while True:
+        try:
+            await db[IDEMPOTENCY_KEYS].insert_one(
+                {
+                    "_id": key_id,
+                    "organizationId": organization_id,
+                    "fingerprint": fingerprint,
+                    "resultId": result_id,
+                    "done": False,
+                    "createdAt": now(),
+                }
+            )
+            return Claim(key_id, result_id, done=False)
+        except DuplicateKeyError:
+            first = await db[IDEMPOTENCY_KEYS].find_one({"_id": key_id})
+        if first is not None:  # else it expired just now: take it
+            break
+    if first["fingerprint"] != fingerprint:
+        raise Conflict(f"idempotencyKey {key!r} was used for a different {operation} input.")
+    return Claim(key_id, first["resultId"], done=first["done"])
+
+
+async def _done(db: Database, claim: Claim | None) -> None:
+    if claim is not None and not claim.done:
+        await db[IDEMPOTENCY_KEYS].update_one({"_id": claim.key_id}, {"$set": {"done": True}})
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _visible(found: Callable[[], Awaitable[Any]], what: str) -> Any:
+    """What a racing first call with the same key is still creating, once it shows."""
+    deadline = asyncio.get_running_loop().time() + REPLAY_WAIT.total_seconds()
+    while (result := await found()) is None:
+        if asyncio.get_running_loop().time() > deadline:
+            raise Conflict(f"The first {what} with this idempotencyKey has not finished; retry.")
+        await asyncio.sleep(0.05)
+    return result
+
+
 async def create_thread(
     db: Database,
     *,
@@ -393,10 +506,26 @@ async def create_thread(
     assistant_id: str | None,
     visible_in_ui: bool,
     messages: list[NewMessage],
+    idempotency_key: str | None = None,
 ) -> ThreadDoc:
+    thread_id = new_id(THREAD_PREFIX)
+    claim = None
+    if idempotency_key is not None:
+        request = [title, metadata, tool_resources, assistant_id, visible_in_ui, messages]
+        claim = await _claim(
+            db,
+            organization_id=organization_id,
+            operation="createThread",
+            key=idempotency_key,
+            request=request,
+            result_id=thread_id,
+        )
+        thread_id = claim.result_id
+        if claim.done:
+            return await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
     created_at = now()
     doc: dict[str, Any] = {
-        "_id": new_id(THREAD_PREFIX),
+        "_id": thread_id,
         "organizationId": organization_id,
         "userId": user_id,
         "createdAt": created_at,
@@ -410,12 +539,32 @@ async def create_thread(
         "status": "inactive",
         "seq": len(messages),
     }
+    try:
+        await _insert_thread(db, doc, messages)
+    except DuplicateKeyError:  # a retry racing the first call with the same key
+        found = await _visible(
+            lambda: _thread_if_visible(db, organization_id=organization_id, thread_id=thread_id),
+            "createThread",
+        )
+        return cast(ThreadDoc, found)
+    await _done(db, claim)
+    return _thread(doc)
+
+
+async def _thread_if_visible(
+    db: Database, *, organization_id: str, thread_id: str
+) -> ThreadDoc | None:
+    return (await get_threads(db, organization_id=organization_id, ids=[thread_id])).get(thread_id)
+
+
+async def _insert_thread(db: Database, doc: dict[str, Any], messages: list[NewMessage]) -> None:
     if not messages:
         await db[THREADS].insert_one(doc)
-        return _thread(doc)
+        return
     # Hidden until all its messages are in: a crash leaves nothing visible, and the sweep
     # removes it.
     await db[THREADS].insert_one({**doc, "hidden": CREATING})
+    organization_id, user_id, created_at = doc["organizationId"], doc["userId"], doc["createdAt"]
     await db[MESSAGES].insert_many(
         [
             _message_doc(
@@ -430,7 +579,6 @@ async def create_thread(
         ]
     )
     await db[THREADS].update_one({"_id": doc["_id"]}, {"$unset": {"hidden": ""}})
-    return _thread(doc)
 
 
 async def _thread_or_raise(db: Database, *, organization_id: str, thread_id: str) -> ThreadDoc:
@@ -484,8 +632,30 @@ async def _remove_thread(db: Database, *, organization_id: str, thread_id: str) 
 
 
 async def create_message(
-    db: Database, *, organization_id: str, user_id: str, thread_id: str, message: NewMessage
+    db: Database,
+    *,
+    organization_id: str,
+    user_id: str,
+    thread_id: str,
+    message: NewMessage,
+    idempotency_key: str | None = None,
 ) -> tuple[MessageDoc, ThreadDoc]:
+    message_id = new_id(MESSAGE_PREFIX)
+    claim = None
+    if idempotency_key is not None:
+        claim = await _claim(
+            db,
+            organization_id=organization_id,
+            operation="createMessage",
+            key=idempotency_key,
+            request=[thread_id, message],
+            result_id=message_id,
+        )
+        message_id = claim.result_id
+        if claim.done:
+            return await _message_with_thread(
+                db, organization_id=organization_id, message_id=message_id
+            )
     thread_query = {"_id": thread_id, "organizationId": organization_id, **VISIBLE}
     # Taking the next sequence number is the atomic admission check on the thread's state.
     reserved = await db[THREADS].find_one_and_update(
@@ -505,7 +675,13 @@ async def create_message(
         seq=reserved["seq"],
         created_at=now(),
     )
-    await db[MESSAGES].insert_one(doc)
+    doc["_id"] = message_id
+    try:
+        await db[MESSAGES].insert_one(doc)
+    except DuplicateKeyError:  # a retry racing the first call with the same key
+        return await _message_with_thread(
+            db, organization_id=organization_id, message_id=message_id
+        )
     thread_doc = await db[THREADS].find_one_and_update(
         thread_query,
         {"$max": {"updatedAt": doc["createdAt"]}},
@@ -515,7 +691,19 @@ async def create_message(
         # The thread was deleted meanwhile; its deletion may have run before our insert.
         await db[MESSAGES].delete_one({"_id": doc["_id"]})
         raise NotFound(f"Thread {thread_id} not found.")
+    await _done(db, claim)
     return _message(doc), _thread(thread_doc)
+
+
+async def _message_with_thread(
+    db: Database, *, organization_id: str, message_id: str
+) -> tuple[MessageDoc, ThreadDoc]:
+    found = await get_messages(db, organization_id=organization_id, ids=[message_id])
+    if message_id not in found:
+        raise NotFound(f"Message {message_id} not found.")
+    message = found[message_id]
+    thread_id = message["threadId"]
+    return message, await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
 
 
 async def _message_in_thread(

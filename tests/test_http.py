@@ -19,7 +19,8 @@ async def test_post_and_get_queries(http: httpx.AsyncClient) -> None:
     assert created.status_code == 200
     assert created.json()["data"]["createThread"]["thread"]["title"] == "over http"
     listed = await http.get("/graphql", params={"query": QUERY})
-    assert listed.json() == {"data": {"threads": {"totalCount": 1}}}
+    assert listed.json()["data"] == {"threads": {"totalCount": 1}}
+    assert listed.json()["extensions"]["requestId"] == listed.headers["x-request-id"]
 
 
 async def test_graphiql_in_development(http: httpx.AsyncClient) -> None:

@@ -1,0 +1,126 @@
+"""Per-request bookkeeping around the whole app: an id, a body limit, a deadline, a log line."""
+
+import asyncio
+import json
+import logging
+import re
+import time
+import uuid
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.errors import DeadlineExceeded, error_body
+
+log = logging.getLogger("app.requests")
+CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+@dataclass
+class RequestRecord:
+    id: str
+    operation: str | None = None
+    error_codes: list[str] = field(default_factory=list)
+    commands: int = 0
+
+
+current_request: ContextVar[RequestRecord | None] = ContextVar("current_request", default=None)
+
+
+def count_command() -> None:
+    """Count one database command for the request in whose context it runs."""
+    record = current_request.get()
+    if record is not None:
+        record.commands += 1
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class RequestGuard:
+    """Gives every HTTP request an id (`X-Request-Id`, echoing a sane one from the client),
+    refuses bodies over `max_body_bytes` with 413, stops work at the deadline with 504, and logs
+    one JSON line: id, method, path, status, operation, error codes, database commands, ms."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, deadline_seconds: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.deadline_seconds = deadline_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        record = RequestRecord(id=given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        token = current_request.set(record)
+        started = time.perf_counter()
+        status: int | None = None
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_body_bytes:
+                raise BodyTooLarge
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", record.id.encode()),
+                ]
+            await send(message)
+
+        async def refuse(code: int, error: str, text: str) -> None:
+            record.error_codes.append(error)
+            body = error_body(error, text, record.id)
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": code,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
+
+        too_large = f"The request body is over {self.max_body_bytes:,} bytes."
+        try:
+            declared = headers.get(b"content-length", b"0")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                await refuse(413, "BAD_USER_INPUT", too_large)
+                return
+            async with asyncio.timeout(self.deadline_seconds):
+                await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            if status is None:
+                await refuse(413, "BAD_USER_INPUT", too_large)
+        except TimeoutError:
+            if status is None:
+                await refuse(504, DeadlineExceeded.code, "The request took too long.")
+        finally:
+            current_request.reset(token)
+            log.info(
+                json.dumps(
+                    {
+                        "requestId": record.id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status or 500,
+                        "operation": record.operation,
+                        "errors": record.error_codes,
+                        "dbCommands": record.commands,
+                        "ms": round((time.perf_counter() - started) * 1000, 1),
+                    }
+                )
+            )
