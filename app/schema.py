@@ -145,6 +145,12 @@ class Query:
         )
 
 
+IDEMPOTENCY_KEY = (
+    "Up to 255 characters of your choice. A retry with the same key and input returns the first"
+    " result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours."
+)
+
+
 @strawberry.input(description="A new thread, optionally with its first messages.")
 class CreateThreadInput:
     messages: list[MessageInput] | None = strawberry.field(
@@ -157,6 +163,7 @@ class CreateThreadInput:
     )
     assistant_id: str | None = strawberry.field(default=None, description="Bound assistant.")
     visible_in_ui: bool = strawberry.field(default=True, description="Whether UIs list it.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="Changes to a thread: absent fields stay, null clears.")
@@ -182,6 +189,7 @@ class DeleteThreadInput:
 @strawberry.input(description="A message to add to a thread.")
 class CreateMessageInput(MessageInput):
     thread_id: strawberry.ID = strawberry.field(description="The thread to add it to.")
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
 
 
 @strawberry.input(description="New metadata for a message.")
@@ -278,6 +286,9 @@ class Mutation:
                 message.to_new_message(field=f"input.messages.{index}")
                 for index, message in enumerate(messages)
             ],
+            idempotency_key=validation.idempotency_key(
+                input.idempotency_key, field="input.idempotencyKey"
+            ),
         )
         return CreateThreadPayload(thread=Thread.from_doc(doc))
 
@@ -317,6 +328,9 @@ class Mutation:
             user_id=info.context.user_id,
             thread_id=thread_id,
             message=input.to_new_message(field="input"),
+            idempotency_key=validation.idempotency_key(
+                input.idempotency_key, field="input.idempotencyKey"
+            ),
         )
         info.context.changed(thread_id, thread)
         return CreateMessagePayload(

@@ -445,13 +445,19 @@ class Claim:
 
 
 async def _claim(
-    db: Database, *, organization_id: str, operation: str, key: str, request: Any, result_id: str
+    db: Database,
+    *,
+    organization_id: str,
+    user_id: str,
+    operation: str,
+    key: str,
+    request: Any,
+    result_id: str,
 ) -> Claim:
-    """Take `key` for this create, or find the claim of the first call with it.
-
-    The same key with another input is a CONFLICT. Keys expire after IDEMPOTENCY_TTL.
-    """
-    key_id = _digest([organization_id, operation, key])
+    """Take `key` (in the caller's own namespace) for this create, or find the claim of the
+    first call with it. The same key with another input is a CONFLICT. Keys expire after
+    IDEMPOTENCY_TTL."""
+    key_id = _digest([organization_id, user_id, operation, key])
     fingerprint = _digest(request)
     while True:
         try:
@@ -515,6 +521,7 @@ async def create_thread(
         claim = await _claim(
             db,
             organization_id=organization_id,
+            user_id=user_id,
             operation="createThread",
             key=idempotency_key,
             request=request,
@@ -646,6 +653,7 @@ async def create_message(
         claim = await _claim(
             db,
             organization_id=organization_id,
+            user_id=user_id,
             operation="createMessage",
             key=idempotency_key,
             request=[thread_id, message],

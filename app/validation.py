@@ -18,6 +18,7 @@ MAX_VECTOR_STORE_IDS = 1
 MAX_REFERENCE = 128
 MAX_URL = 2_048
 MAX_NODE_IDS = 100
+MAX_IDEMPOTENCY_KEY = 255
 
 THREAD_PREFIX = "thread_"
 MESSAGE_PREFIX = "message_"
@@ -82,6 +83,12 @@ def references(value: Sequence[str], *, field: str, max_items: int) -> list[str]
     if len(value) > max_items:
         raise InvalidInput(field, f"{field} may hold at most {max_items} id(s).")
     return [text(item, field=field, min_length=1, max_length=MAX_REFERENCE) for item in value]
+
+
+def idempotency_key(value: str | None, *, field: str) -> str | None:
+    if value is None:
+        return None
+    return text(value, field=field, min_length=1, max_length=MAX_IDEMPOTENCY_KEY)
 
 
 def content(value: str, *, field: str) -> str:

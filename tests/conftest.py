@@ -24,6 +24,7 @@ from app import store
 from app.auth import LOCAL_ORGANIZATION, LOCAL_USER, Caller, new_key
 from app.context import build_context
 from app.main import create_app
+from app.middleware import count_command
 from app.schema import schema
 from app.settings import Settings
 from app.store import Database
@@ -94,7 +95,12 @@ async def open_backend(request: pytest.FixtureRequest, backend: str) -> Database
         db: Database = AsyncMongoMockClient()[f"test_{uuid.uuid4().hex}"]
     else:
         uri = backend_uri(request, backend)
-        db = store.open_database(uri, f"test_{uuid.uuid4().hex}", timeout_ms=5_000)
+        db = store.open_database(
+            uri,
+            f"test_{uuid.uuid4().hex}",
+            timeout_ms=5_000,
+            listeners=[store.CommandCounter(count_command)],
+        )
     await store.ensure_indexes(db)
     return db
 

@@ -1,0 +1,119 @@
+"""Idempotent creates: a retried create returns the first result and writes nothing new."""
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from app import store
+from app.store import Database
+from tests.conftest import Api
+from tests.factories import make_thread
+
+CREATE_THREAD = """
+mutation($input: CreateThreadInput!) {
+  createThread(input: $input) { thread { id title messageCount } }
+}"""
+CREATE_MESSAGE = """
+mutation($input: CreateMessageInput!) {
+  createMessage(input: $input) { message { id text } thread { messageCount } }
+}"""
+
+
+async def counts(db: Database) -> tuple[int, int]:
+    return (
+        await db[store.THREADS].count_documents({}),
+        await db[store.MESSAGES].count_documents({}),
+    )
+
+
+async def test_retried_create_thread_returns_the_first(api: Api, db: Database) -> None:
+    thread_input = {
+        "title": "t",
+        "messages": [{"content": "a"}, {"content": "b"}],
+        "idempotencyKey": "retry-1",
+    }
+    first = await api.ok(CREATE_THREAD, {"input": thread_input})
+    again = await api.ok(CREATE_THREAD, {"input": thread_input})
+    assert again == first
+    assert await counts(db) == (1, 2)
+    other = await api.error(CREATE_THREAD, {"input": {**thread_input, "title": "changed"}})
+    assert other["extensions"] == {"code": "CONFLICT"}
+    assert await counts(db) == (1, 2)
+
+
+async def test_racing_creates_make_one_thread(api: Api, db: Database) -> None:
+    thread_input = {"messages": [{"content": f"m{n}"} for n in range(20)], "idempotencyKey": "race"}
+    results = await asyncio.gather(
+        *(api.run(CREATE_THREAD, {"input": thread_input}) for _ in range(8))
+    )
+    assert all(not r.errors for r in results), [r.errors for r in results]
+    ids = {r.data["createThread"]["thread"]["id"] for r in results if r.data}
+    assert len(ids) == 1
+    assert await counts(db) == (1, 20)
+
+
+async def test_retried_create_message(api: Api, db: Database) -> None:
+    thread = await make_thread(db)
+    message_input = {"threadId": thread["_id"], "content": "hi", "idempotencyKey": "m-1"}
+    results = await asyncio.gather(
+        *(api.ok(CREATE_MESSAGE, {"input": message_input}) for _ in range(5))
+    )
+    assert len({r["createMessage"]["message"]["id"] for r in results}) == 1
+    assert await counts(db) == (1, 1)
+    # Replayed after the thread was locked: still the first result, not a conflict.
+    await store.update_thread(
+        db, organization_id="org_local", thread_id=thread["_id"], changes={"state": store.LOCKED}
+    )
+    replay = await api.ok(CREATE_MESSAGE, {"input": message_input})
+    assert replay["createMessage"]["message"] == results[0]["createMessage"]["message"]
+    changed = await api.error(CREATE_MESSAGE, {"input": {**message_input, "content": "other"}})
+    assert changed["extensions"] == {"code": "CONFLICT"}
+
+
+async def test_keys_are_per_caller_and_per_operation(api: Api, db: Database) -> None:
+    thread_input: dict[str, Any] = {"title": "t", "idempotencyKey": "shared"}
+    mine = await api.ok(CREATE_THREAD, {"input": thread_input})
+    theirs = await Api(db, organization_id="org_other").ok(CREATE_THREAD, {"input": thread_input})
+    colleague = await Api(db, user_id="colleague").ok(CREATE_THREAD, {"input": thread_input})
+    ids = {r["createThread"]["thread"]["id"] for r in (mine, theirs, colleague)}
+    assert len(ids) == 3
+    thread_id = mine["createThread"]["thread"]["id"]
+    message = await api.ok(
+        CREATE_MESSAGE,
+        {"input": {"threadId": thread_id, "content": "x", "idempotencyKey": "shared"}},
+    )
+    assert message["createMessage"]["thread"]["messageCount"] == 1
+
+
+async def test_a_create_interrupted_after_the_claim_is_completed_by_the_retry(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread_input = {"title": "t", "idempotencyKey": "crash"}
+
+    async def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("crash after the claim")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "_insert_thread", crash)
+        assert (await api.error(CREATE_THREAD, {"input": thread_input}))["extensions"][
+            "code"
+        ] == "INTERNAL_SERVER_ERROR"
+    assert await counts(db) == (0, 0)
+    retried = await api.ok(CREATE_THREAD, {"input": thread_input})
+    assert retried["createThread"]["thread"]["title"] == "t"
+    assert await api.ok(CREATE_THREAD, {"input": thread_input}) == retried
+    assert await counts(db) == (1, 0)
+
+
+async def test_key_rules(api: Api, db: Database) -> None:
+    error = await api.error(CREATE_THREAD, {"input": {"idempotencyKey": "k" * 256}})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.idempotencyKey"}
+    indexes = await db[store.IDEMPOTENCY_KEYS].index_information()
+    ttl = [i for i in indexes.values() if "expireAfterSeconds" in i]
+    assert [(list(i["key"]), i["expireAfterSeconds"]) for i in ttl] == [
+        ([("createdAt", 1)], 24 * 3600)
+    ]
+    await api.ok(CREATE_THREAD, {"input": {"idempotencyKey": "k" * 255}})
+    stored = await db[store.IDEMPOTENCY_KEYS].find_one({})
+    assert stored is not None and "k" * 255 not in repr(stored), "keys are stored as digests"
