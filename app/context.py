@@ -1,6 +1,7 @@
 """The per-request context: the database, the caller and the request's DataLoaders."""
 
 from dataclasses import dataclass
+from typing import Any
 
 import strawberry
 from starlette.responses import Response
@@ -8,7 +9,8 @@ from strawberry.dataloader import DataLoader
 
 from app import store
 from app.auth import Caller
-from app.store import Database, MessageDoc, ThreadDoc
+from app.pagination import Page
+from app.store import Database, Listing, MessageDoc, MessagePageQuery, ThreadDoc
 
 
 @dataclass
@@ -18,14 +20,15 @@ class Context:
     user_id: str
     threads: DataLoader[str, ThreadDoc | None]
     messages: DataLoader[str, MessageDoc | None]
-    message_counts: DataLoader[str, int]
+    message_pages: DataLoader[MessagePageQuery, Page[Any]]  # batched, not cached
+    counts: DataLoader[Listing, int]
     # The HTTP response being prepared, whose status an outage sets (None outside HTTP).
     response: Response | None = None
 
     def changed(self, thread_id: str, thread: ThreadDoc | None) -> None:
         """Update what this request has cached about a thread it has just written to."""
         self.threads.prime(thread_id, thread, force=True)
-        self.message_counts.clear_all()
+        self.counts.clear_all()
 
 
 Info = strawberry.Info[Context, None]
@@ -42,11 +45,11 @@ def build_context(db: Database, caller: Caller, response: Response | None = None
         found = await store.get_messages(db, organization_id=organization_id, ids=ids)
         return [found.get(message_id) for message_id in ids]
 
-    async def load_message_counts(ids: list[str]) -> list[int]:
-        counts = await store.count_messages_by_thread(
-            db, organization_id=organization_id, thread_ids=ids
-        )
-        return [counts.get(thread_id, 0) for thread_id in ids]
+    async def load_message_pages(queries: list[MessagePageQuery]) -> list[Page[Any]]:
+        return await store.fetch_message_pages(db, queries)
+
+    async def load_counts(listings: list[Listing]) -> list[int]:
+        return await store.count_all(db, listings)
 
     return Context(
         db=db,
@@ -54,6 +57,7 @@ def build_context(db: Database, caller: Caller, response: Response | None = None
         user_id=caller.user_id,
         threads=DataLoader(load_fn=load_threads),
         messages=DataLoader(load_fn=load_messages),
-        message_counts=DataLoader(load_fn=load_message_counts),
+        message_pages=DataLoader(load_fn=load_message_pages, cache=False),
+        counts=DataLoader(load_fn=load_counts, cache_key_fn=lambda listing: listing.key),
         response=response,
     )

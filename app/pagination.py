@@ -152,10 +152,13 @@ class Bounds:
     exact: list[Any]
 
     def __and__(self, other: "Bounds") -> "Bounds":
-        merged = {
-            name: {**self.range.get(name, {}), **other.range.get(name, {})}
-            for name in {*self.range, *other.range}
-        }
+        merged: dict[str, dict[str, KeyValue]] = {}
+        for name in {*self.range, *other.range}:
+            merged[name] = dict(self.range.get(name, {}))
+            for op, value in other.range.get(name, {}).items():
+                mine = merged[name].get(op)
+                tighter = min if op in ("$lt", "$lte") else max
+                merged[name][op] = value if mine is None else tighter(mine, value)
         return Bounds(merged, self.exact + other.exact)
 
 
@@ -199,6 +202,25 @@ def query_plan(ordering: Ordering, request: PageRequest) -> tuple[Bounds, list[t
     scan_ascending = ascending if request.forward else not ascending
     direction = 1 if scan_ascending else -1
     return found, [(name, direction) for name in ordering.fields]
+
+
+def scan_window(request: PageRequest, *, field: str, last: int) -> Bounds | None:
+    """A window for the scan of `query_plan` on a dense key 1..`last` (a sequence number with
+    few gaps): a bound three pages wide on its far side, or None where it would reach the end of
+    the keys anyway. Every item outside the window comes after every item in it, so a window
+    holding size+1 items holds the page; one holding fewer says nothing, and the page is then
+    fetched without it. It spares servers that sort a whole index range in memory from reading
+    all of a long thread for a page of it. `last` may be stale: newer keys only grow."""
+    ascending = request.forward != request.descending
+    width = 3 * (request.size + 1)
+    key = request.after if request.forward else request.before
+    start = key[0] if key else None
+    assert start is None or isinstance(start, int)
+    if ascending:
+        origin = start or 0
+        return None if origin + width >= last else Bounds({field: {"$lt": origin + width + 1}}, [])
+    origin = start or last + 1
+    return None if origin - width <= 1 else Bounds({field: {"$gt": origin - width - 1}}, [])
 
 
 def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:

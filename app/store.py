@@ -37,6 +37,7 @@ from app.pagination import (
     outside_bounds,
     page_of,
     query_plan,
+    scan_window,
 )
 from app.validation import MESSAGE_PREFIX, THREAD_PREFIX
 
@@ -298,6 +299,11 @@ class Listing:
     rest: dict[str, Any]
     ordering: Ordering
 
+    @property
+    def key(self) -> str:
+        """Equal for listings of the same documents."""
+        return _digest([self.collection, self.scan, self.rest])
+
     def pipeline(self, bounds: Bounds = NO_BOUNDS) -> list[dict[str, Any]]:
         stages: list[dict[str, Any]] = [{"$match": {**self.scan, **bounds.range}}]
         rest = ([self.rest] if self.rest else []) + bounds.exact
@@ -346,16 +352,81 @@ async def _aggregate(db: Database, collection: str, pipeline: list[dict[str, Any
     return await db[collection].aggregate(pipeline).to_list(None)
 
 
-async def fetch_page(db: Database, listing: Listing, request: PageRequest) -> Page[Any]:
+def _page_pipeline(
+    listing: Listing, request: PageRequest, window: Bounds | None = None
+) -> list[dict[str, Any]]:
     bounds, sort = query_plan(listing.ordering, request)
-    docs = await _aggregate(
-        db,
-        listing.collection,
-        [*listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}],
-    )
+    if window is not None:
+        bounds &= window
+    return [*listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}]
+
+
+def _page(listing: Listing, request: PageRequest, docs: list[dict[str, Any]]) -> Page[Any]:
     decode = _thread if listing.collection == THREADS else _message
     keys: list[Key] = [tuple(doc[name] for name in listing.ordering.fields) for doc in docs]
     return page_of(request, [decode(doc) for doc in docs], keys)
+
+
+async def fetch_page(db: Database, listing: Listing, request: PageRequest) -> Page[Any]:
+    docs = await _aggregate(db, listing.collection, _page_pipeline(listing, request))
+    return _page(listing, request, docs)
+
+
+@dataclass(frozen=True)
+class MessagePageQuery:
+    """A page of one thread's messages; `last_seq` is the thread's last sequence number as
+    read (it may have grown since)."""
+
+    listing: Listing
+    request: PageRequest
+    last_seq: int
+
+
+async def fetch_message_pages(db: Database, queries: list[MessagePageQuery]) -> list[Page[Any]]:
+    """Pages of messages of many threads in one command (two if a window falls short).
+
+    Each thread's page is a branch of a `$unionWith` chain that scans its index range, within
+    a window (`scan_window`) so that no branch reads a long thread whole. mongomock-motor has
+    no `$unionWith`: there each page is its own query.
+    """
+    if not _has_union(db):
+        return [await fetch_page(db, q.listing, q.request) for q in queries]
+    windows = [
+        scan_window(q.request, field=q.listing.ordering.fields[0], last=q.last_seq) for q in queries
+    ]
+    pages: list[Page[Any] | None] = [None] * len(queries)
+    for round_windows in (windows, [None] * len(queries)):
+        todo = [n for n, page in enumerate(pages) if page is None]
+        branches = [
+            _page_pipeline(queries[n].listing, queries[n].request, round_windows[n]) for n in todo
+        ]
+        found = await _union(db, MESSAGES, branches)
+        for n, docs in zip(todo, found, strict=True):
+            if round_windows[n] is None or len(docs) > queries[n].request.size:
+                pages[n] = _page(queries[n].listing, queries[n].request, docs)
+        if all(page is not None for page in pages):
+            break
+    return [page for page in pages if page is not None]
+
+
+async def _union(
+    db: Database, collection: str, branches: list[list[dict[str, Any]]]
+) -> list[list[dict[str, Any]]]:
+    """Run pipelines on one collection as one command; the documents of each, in order."""
+    if not branches:
+        return []
+    tagged = [[*branch, {"$addFields": {"_branch": n}}] for n, branch in enumerate(branches)]
+    pipeline = tagged[0] + [
+        {"$unionWith": {"coll": collection, "pipeline": branch}} for branch in tagged[1:]
+    ]
+    results: list[list[dict[str, Any]]] = [[] for _ in branches]
+    for doc in await _aggregate(db, collection, pipeline):
+        results[doc.pop("_branch")].append(doc)
+    return results
+
+
+def _has_union(db: Database) -> bool:
+    return not type(db).__module__.startswith("mongomock")
 
 
 async def count(db: Database, listing: Listing) -> int:
@@ -399,15 +470,28 @@ async def get_messages(
     return {doc["_id"]: _message(doc) for doc in docs}
 
 
-async def count_messages_by_thread(
-    db: Database, *, organization_id: str, thread_ids: list[str]
-) -> dict[str, int]:
-    pipeline = [
-        {"$match": {"organizationId": organization_id, "threadId": {"$in": thread_ids}}},
-        {"$group": {"_id": "$threadId", "count": {"$sum": 1}}},
-    ]
-    rows = await db[MESSAGES].aggregate(pipeline).to_list(None)
-    return {row["_id"]: row["count"] for row in rows}
+async def count_all(db: Database, listings: list[Listing]) -> list[int]:
+    """The counts of many listings: message listings that differ only in their thread are
+    counted together, in one command grouped by thread."""
+    counts: dict[int, int] = {}
+    groups: dict[str, list[int]] = {}
+    for n, listing in enumerate(listings):
+        if listing.collection == MESSAGES:
+            scan = {k: v for k, v in listing.scan.items() if k != "threadId"}
+            groups.setdefault(_digest([scan, listing.rest]), []).append(n)
+        else:
+            counts[n] = await count(db, listing)
+    for members in groups.values():
+        first = listings[members[0]]
+        thread_ids = [listings[n].scan["threadId"] for n in members]
+        scan = {**first.scan, "threadId": {"$in": thread_ids}}
+        grouped = Listing(MESSAGES, scan, first.rest, first.ordering).pipeline()
+        rows = await _aggregate(
+            db, MESSAGES, [*grouped, {"$group": {"_id": "$threadId", "count": {"$sum": 1}}}]
+        )
+        by_thread = {row["_id"]: row["count"] for row in rows}
+        counts.update({n: by_thread.get(listings[n].scan["threadId"], 0) for n in members})
+    return [counts[n] for n in range(len(listings))]
 
 
 def _message_doc(

@@ -1,6 +1,6 @@
 """GraphQL types, built from stored documents by one `from_doc` mapper per type."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any, Generic, NewType, TypeVar
@@ -167,7 +167,7 @@ class Connection(Generic[NodeT]):
 
     @strawberry.field(description="How many items the whole filtered list holds (one count).")
     async def total_count(self, info: Info) -> int:
-        return await store.count(info.context.db, self.listing)
+        return await info.context.counts.load(self.listing)
 
     @classmethod
     def of(
@@ -205,7 +205,9 @@ async def connection(
     before: str | None,
     limit: int | None,
     order: SortOrder,
+    fetch: Callable[[PageRequest], Awaitable[Page[Any]]] | None = None,
 ) -> Connection[NodeT]:
+    """The page the paging arguments ask for: by `fetch`, or a query of its own."""
     request = page_request(
         listing.ordering,
         first=first,
@@ -215,7 +217,10 @@ async def connection(
         limit=limit,
         descending=order is SortOrder.DESC,
     )
-    page = await store.fetch_page(info.context.db, listing, request)
+    if fetch is None:
+        page = await store.fetch_page(info.context.db, listing, request)
+    else:
+        page = await fetch(request)
     return Connection.of(page, listing, request, to_node)
 
 
@@ -273,6 +278,7 @@ class Thread(Node):
     visible_in_ui: bool = strawberry.field(description="Whether UIs should list the thread.")
     state: ThreadState = strawberry.field(description="Lifecycle state; ACTIVE by default.")
     status: ThreadStatus = strawberry.field(description="Whether an assistant is writing.")
+    last_seq: Private[int]
 
     @classmethod
     def from_doc(cls, doc: store.ThreadDoc) -> "Thread":
@@ -290,11 +296,15 @@ class Thread(Node):
             visible_in_ui=doc["visibleInUi"],
             state=ThreadState(doc["state"]),
             status=ThreadStatus(doc["status"]),
+            last_seq=doc["seq"],
         )
 
     @strawberry.field(description="How many messages the thread holds.")
     async def message_count(self, info: Info) -> int:
-        return await info.context.message_counts.load(self.id)
+        listing = store.message_listing(
+            organization_id=info.context.organization_id, thread_id=self.id
+        )
+        return await info.context.counts.load(listing)
 
     @strawberry.field(description="The thread's messages, newest first unless `order: ASC`.")
     async def messages(
@@ -320,6 +330,11 @@ class Thread(Node):
             metadata=optional_metadata(metadata, field="metadata"),
             role=None if role is None else role.value,
         )
+
+        def fetch(request: PageRequest) -> Awaitable[Page[Any]]:
+            query = store.MessagePageQuery(listing, request, self.last_seq)
+            return info.context.message_pages.load(query)
+
         return await connection(
             info,
             listing,
@@ -330,6 +345,7 @@ class Thread(Node):
             before=before,
             limit=limit,
             order=order,
+            fetch=fetch,
         )
 
 

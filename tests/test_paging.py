@@ -160,6 +160,7 @@ async def test_total_count_only_when_selected(
         raise AssertionError("totalCount was computed without being selected")
 
     monkeypatch.setattr(store, "count", no_count)
+    monkeypatch.setattr(store, "count_all", no_count)
     data = await api.ok(NO_COUNT, {"id": thread["_id"]})
     assert data["thread"]["messages"]["nodes"] == [
         {"text": "message 4"},
@@ -203,3 +204,23 @@ async def test_threads_created_in_one_millisecond_page_exactly(
         data = (await api.ok(THREADS, {"last": 7, "order": order}))["threads"]
         assert [node["title"] for node in data["nodes"]] == expected[-7:]
         assert data["pageInfo"]["hasPreviousPage"] is True
+
+
+async def test_paging_across_wide_gaps(api: Api, db: Database) -> None:
+    thread = await make_thread(db, messages=300)
+    sevenths = [n for n in range(1, 301) if n % 7 == 1]
+    await db[store.MESSAGES].delete_many({"threadId": thread["_id"], "seq": {"$in": sevenths}})
+    await db[store.MESSAGES].delete_many({"threadId": thread["_id"], "seq": {"$gt": 20, "$lt": 200}})
+    kept = [n for n in range(1, 301) if n % 7 != 1 and not 20 < n < 200]
+    for order, expected in (("ASC", kept), ("DESC", kept[::-1])):
+        seen: list[str] = []
+        after = None
+        while True:
+            connection = await page(api, thread["_id"], first=10, after=after, order=order)
+            seen += texts(connection)
+            if not connection["pageInfo"]["hasNextPage"]:
+                break
+            after = connection["pageInfo"]["endCursor"]
+        assert seen == [f"message {n}" for n in expected]
+        backward = await page(api, thread["_id"], last=15, order=order)
+        assert texts(backward) == [f"message {n}" for n in expected[-15:]]

@@ -1,0 +1,165 @@
+"""Database round trips per request are constant, and pages read only what they return:
+pinned with PyMongo command monitoring and explain() on real servers."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from app import store
+from app.store import Database
+from tests.conftest import REAL_BACKENDS, Api, app_client, api_key, backend_uri, close_backend
+from tests.factories import new_message
+from tests.test_storage import Recorder
+
+THREADS_WITH_MESSAGES = """
+query($m: Int!, $n: Int!) {
+  threads(first: $m) {
+    totalCount
+    nodes { id title messageCount messages(first: $n) { totalCount nodes { id text } } }
+  }
+}"""
+
+
+@pytest.fixture(params=REAL_BACKENDS)
+async def recorded(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Database, Recorder]]:
+    recorder = Recorder()
+    uri = backend_uri(request, request.param)
+    db = store.open_database(uri, f"trips_{id(recorder)}", timeout_ms=10_000, listeners=[recorder])
+    await store.ensure_indexes(db)
+    yield db, recorder
+    await close_backend(db)
+
+
+async def seed(db: Database, threads: int, messages: int) -> list[str]:
+    """Threads with `messages` messages each, written in bulk."""
+    ids = []
+    for _ in range(threads):
+        thread = await store.create_thread(
+            db,
+            organization_id="org_local",
+            user_id="user_local",
+            title="t",
+            metadata={},
+            tool_resources=None,
+            assistant_id=None,
+            visible_in_ui=True,
+            messages=[new_message(f"m{n}") for n in range(messages)],
+        )
+        ids.append(thread["_id"])
+    return ids
+
+
+async def commands_for(
+    recorder: Recorder, api: Api, query: str, variables: dict[str, Any]
+) -> tuple[int, dict[str, Any]]:
+    recorder.commands.clear()
+    data = await api.ok(query, variables)
+    return len(recorder.commands), data
+
+
+async def test_nested_lists_cost_constant_round_trips(recorded: tuple[Database, Recorder]) -> None:
+    db, recorder = recorded
+    await seed(db, 100, 8)
+    api = Api(db)
+    for m in (1, 10, 50, 100):
+        used, data = await commands_for(recorder, api, THREADS_WITH_MESSAGES, {"m": m, "n": 5})
+        nodes = data["threads"]["nodes"]
+        assert len(nodes) == m and all(len(t["messages"]["nodes"]) == 5 for t in nodes)
+        assert all(t["messageCount"] == t["messages"]["totalCount"] == 8 for t in nodes)
+        # the threads, their total, one union of message pages, one count grouped by thread
+        assert used == 4, (m, [next(iter(c)) for c in recorder.commands])
+    without_counts = (
+        "query($m: Int!) { threads(first: $m) { nodes { messages(first: 5) { nodes { id } } } } }"
+    )
+    used, _ = await commands_for(recorder, api, without_counts, {"m": 100})
+    assert used == 2
+
+
+async def test_messages_with_their_threads(recorded: tuple[Database, Recorder]) -> None:
+    db, recorder = recorded
+    thread_ids = await seed(db, 10, 10)
+    message_ids = [d["_id"] async for d in db[store.MESSAGES].find({})]
+    used, data = await commands_for(
+        recorder,
+        Api(db),
+        """
+        query($ids: [ID!]!) { nodes(ids: $ids) { ... on Message { id text thread { id title } } } }
+        """,
+        {"ids": message_ids},
+    )
+    assert len(data["nodes"]) == 100 and {n["thread"]["id"] for n in data["nodes"]} == set(
+        thread_ids
+    )
+    assert used == 2, "one query for the messages, one for all their threads"
+    used, _ = await commands_for(
+        recorder,
+        Api(db),
+        """
+        query($t: ID!) { thread(id: $t) { messages(first: 50) { nodes { id thread { title } } } } }
+        """,
+        {"t": thread_ids[0]},
+    )
+    assert used == 2, "the messages' thread comes from the request's cache"
+
+
+async def test_pages_read_only_what_they_return(recorded: tuple[Database, Recorder]) -> None:
+    db, recorder = recorded
+    long_ids = await seed(db, 1, 3000)
+    short_ids = await seed(db, 20, 100)
+    api = Api(db)
+    query = """query($t: ID!, $after: String, $order: SortOrder) { thread(id: $t) {
+        messages(first: 20, after: $after, order: $order) { pageInfo { endCursor } } } }"""
+    for order in ("ASC", "DESC"):
+        after = None
+        for page in range(60):
+            recorder.commands.clear()
+            data = await api.ok(query, {"t": long_ids[0], "after": after, "order": order})
+            after = data["thread"]["messages"]["pageInfo"]["endCursor"]
+            if page in (0, 59):
+                examined = await docs_examined(db, recorder.commands[-1])
+                assert examined <= 3 * 21, (order, page, examined)
+    recorder.commands.clear()
+    await api.ok("{ threads(first: 20) { nodes { messages(first: 5) { nodes { id } } } } }")
+    union = recorder.commands[-1]
+    assert "$unionWith" in repr(union)
+    examined = await docs_examined(db, union)
+    assert examined <= 20 * 3 * 6 < 20 * 100, examined
+    assert short_ids
+
+
+async def docs_examined(db: Database, command: dict[str, Any]) -> int:
+    """Documents the aggregation reads: each `$unionWith` branch explained on its own (the
+    embedded server's explain() of a whole chain reports its first branch only)."""
+    stages = command["pipeline"]
+    first = [s for s in stages if "$unionWith" not in s]
+    branches = [first] + [s["$unionWith"]["pipeline"] for s in stages if "$unionWith" in s]
+    total = 0
+    for branch in branches:
+        explained = await db.command(
+            {
+                "explain": {"aggregate": command["aggregate"], "pipeline": branch, "cursor": {}},
+                "verbosity": "executionStats",
+            }
+        )
+        total += int(explained["executionStats"]["totalDocsExamined"])
+    return total
+
+
+async def test_one_http_request_costs_at_most_three_commands(
+    recorded: tuple[Database, Recorder],
+) -> None:
+    db, recorder = recorded
+    await seed(db, 50, 6)
+    async with app_client(db) as client:
+        client.headers["Authorization"] = f"Bearer {await api_key(db)}"
+        recorder.commands.clear()
+        response = await client.post(
+            "/graphql",
+            json={
+                "query": "{ threads(first: 50) { nodes { title messages(first: 5) { nodes { text } } } } }"
+            },
+        )
+        assert len(response.json()["data"]["threads"]["nodes"]) == 50
+        names = [next(iter(c)) for c in recorder.commands]
+        assert len(names) == 3, names  # the API key, the threads, the message pages
