@@ -8,7 +8,7 @@ import pytest
 
 from app import store
 from app.store import Database
-from tests.conftest import REAL_BACKENDS, Api, app_client, api_key, backend_uri, close_backend
+from tests.conftest import REAL_BACKENDS, Api, api_key, app_client, backend_uri, close_backend
 from tests.factories import new_message
 from tests.test_storage import Recorder
 
