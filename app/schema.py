@@ -5,25 +5,30 @@ Export target: `app.schema:schema`.
 
 import asyncio
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
-from functools import partial
+from functools import lru_cache, partial
 from typing import Annotated, Any, TypeVar
 
 import strawberry
 from graphql import (
-    ExecutionResult as GraphQLExecutionResult,
-)
-from graphql import (
+    ASTValidationRule,
+    DocumentNode,
     GraphQLError,
     NoSchemaIntrospectionCustomRule,
+    parse,
+)
+from graphql import (
+    ExecutionResult as GraphQLExecutionResult,
 )
 from strawberry import UNSET
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
-    QueryDepthLimiter,
     SchemaExtension,
+    ValidationCache,
+    max_aliases,
+    query_depth_limiter,
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
@@ -377,7 +382,8 @@ class ThreadsSchema(strawberry.Schema):
 
 class FinishResult(SchemaExtension):
     """Codes every error (the one place), sets the HTTP status for outages, adds the request
-    id to the result and records the operation for the request log."""
+    id (and in development the database commands so far) to the result and records the
+    operation for the request log."""
 
     def on_operation(self) -> Iterator[None]:
         yield
@@ -401,9 +407,16 @@ class FinishResult(SchemaExtension):
         if status and response is not None:
             response.status_code = status
 
+    def __init__(self, *, development: bool = True) -> None:
+        self.development = development
+
     def get_results(self) -> dict[str, Any]:
         record = current_request.get()
-        return {} if record is None else {"requestId": record.id}
+        if record is None:
+            return {}
+        if self.development:
+            return {"requestId": record.id, "dbCommands": record.commands}
+        return {"requestId": record.id}
 
 
 class NodeBudget(SchemaExtension):
@@ -430,6 +443,27 @@ class NodeBudget(SchemaExtension):
         yield
 
 
+# Documents whose parse and validation are kept (each cache is a bounded LRU).
+CACHE_SIZE = 256
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _parse(query: str, max_tokens: int | None) -> DocumentNode:
+    return parse(query, max_tokens=max_tokens)
+
+
+class CachedParse(SchemaExtension):
+    """Strawberry's ParserCache, but leaving syntax errors to Strawberry's own parse (which
+    reports them like any other error; ParserCache lets them escape the error mapping)."""
+
+    def on_parse(self) -> Iterator[None]:
+        run = self.execution_context
+        if run.query:
+            with suppress(GraphQLError):
+                run.graphql_document = _parse(run.query, run.parse_options.get("max_tokens"))
+        yield
+
+
 @dataclass(frozen=True)
 class QueryLimits:
     max_depth: int = 10
@@ -441,15 +475,21 @@ class QueryLimits:
 def make_schema(
     limits: QueryLimits = QueryLimits(), *, production: bool = False, introspection: bool = True
 ) -> ThreadsSchema:
-    extensions: list[Callable[[], SchemaExtension]] = [
-        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-        partial(QueryDepthLimiter, max_depth=limits.max_depth),
-        partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
-        partial(NodeBudget, max_nodes=limits.max_nodes),
-        FinishResult,
+    # Rule classes made once, so that the validation cache (keyed by them) hits.
+    rules: list[type[ASTValidationRule]] = [
+        query_depth_limiter.create_validator(limits.max_depth, should_ignore=None),
+        max_aliases.create_validator(limits.max_aliases),
     ]
     if not introspection:
-        extensions.append(partial(AddValidationRules, [NoSchemaIntrospectionCustomRule]))
+        rules.append(NoSchemaIntrospectionCustomRule)
+    extensions: list[Callable[[], SchemaExtension]] = [
+        partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+        CachedParse,
+        partial(AddValidationRules, rules),
+        partial(ValidationCache, maxsize=CACHE_SIZE),
+        partial(NodeBudget, max_nodes=limits.max_nodes),
+        partial(FinishResult, development=not production),
+    ]
     return ThreadsSchema(
         query=Query,
         mutation=Mutation,

@@ -23,8 +23,10 @@ async def test_request_ids_and_the_request_log(
     caplog.set_level("INFO", logger="app.requests")
     response = await http.post("/graphql", json={"query": QUERY, "operationName": "Listing"})
     request_id = response.headers["x-request-id"]
-    assert response.json()["extensions"] == {"requestId": request_id}
+    extensions = response.json()["extensions"]
+    assert extensions["requestId"] == request_id
     line = json.loads(caplog.records[-1].getMessage())
+    assert extensions["dbCommands"] == line["dbCommands"], "development shows the count"
     assert line["requestId"] == request_id and line["operation"] == "Listing"
     assert line["status"] == 200 and line["errors"] == [] and line["ms"] >= 0
     if "secantus" in request.node.name:
