@@ -248,6 +248,8 @@ async def test_production_mode(db: Database, introspection: bool) -> None:
         client.headers["Authorization"] = f"Bearer {await api_key(db)}"
         page = await client.get("/graphql", headers={"Accept": "text/html"})
         assert "graphiql" not in page.text.lower()
+        plain = (await client.post("/graphql", json={"query": "{ threads { totalCount } }"})).json()
+        assert list(plain["extensions"]) == ["requestId"], "no database counts in production"
         probe = (
             await client.post("/graphql", json={"query": "{ __schema { types { name } } }"})
         ).json()
