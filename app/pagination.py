@@ -204,13 +204,22 @@ def query_plan(ordering: Ordering, request: PageRequest) -> tuple[Bounds, list[t
     return found, [(name, direction) for name in ordering.fields]
 
 
-def scan_window(request: PageRequest, *, field: str, last: int) -> Bounds | None:
-    """A window for the scan of `query_plan` on a dense key 1..`last` (a sequence number with
-    few gaps): a bound three pages wide on its far side, or None where it would reach the end of
-    the keys anyway. Every item outside the window comes after every item in it, so a window
-    holding size+1 items holds the page; one holding fewer says nothing, and the page is then
-    fetched without it. It spares servers that sort a whole index range in memory from reading
-    all of a long thread for a page of it. `last` may be stale: newer keys only grow."""
+@dataclass(frozen=True)
+class SeqRange:
+    """Sequence numbers `low`..`high` to read for a page; `whole` when no item of the page can
+    lie outside them."""
+
+    low: int
+    high: int
+    whole: bool
+
+
+def scan_range(request: PageRequest, *, last: int, slack: int) -> SeqRange:
+    """What to read for a page of a list keyed by a dense sequence number 1..`last` (few gaps):
+    about three pages from where the scan starts. Every item outside the range comes after
+    every item in it, so a range holding size+1 matching items holds the page; one holding
+    fewer is `whole` only if it reaches the end of the keys. `last` may be stale by up to
+    `slack` newer keys."""
     ascending = request.forward != request.descending
     width = 3 * (request.size + 1)
     key = request.after if request.forward else request.before
@@ -218,9 +227,34 @@ def scan_window(request: PageRequest, *, field: str, last: int) -> Bounds | None
     assert start is None or isinstance(start, int)
     if ascending:
         origin = start or 0
-        return None if origin + width >= last else Bounds({field: {"$lt": origin + width + 1}}, [])
-    origin = start or last + 1
-    return None if origin - width <= 1 else Bounds({field: {"$gt": origin - width - 1}}, [])
+        if origin + width >= last:
+            return SeqRange(origin + 1, last + slack, whole=True)
+        return SeqRange(origin + 1, origin + width, whole=False)
+    high = start - 1 if start else last + slack
+    low = max((start or last + 1) - width, 1)
+    return SeqRange(low, high, whole=low == 1)
+
+
+def select(request: PageRequest, seqs: list[int]) -> list[int]:
+    """The positions of what `query_plan` would fetch (at most size+1, in scan order) among
+    items of a single-number key, read in any order and already filtered."""
+    ascending = not request.descending
+    low, high = 0, 2**63
+    for key, upper in ((request.after, not ascending), (request.before, ascending)):
+        if key is not None:
+            value = key[0]
+            assert isinstance(value, int)
+            if upper:
+                high = min(high, value)
+            else:
+                low = max(low, value)
+    scan_ascending = ascending == request.forward
+    chosen = sorted(
+        (n for n, seq in enumerate(seqs) if low < seq < high),
+        key=lambda n: seqs[n],
+        reverse=not scan_ascending,
+    )
+    return chosen[: request.size + 1]
 
 
 def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:

@@ -37,7 +37,8 @@ from app.pagination import (
     outside_bounds,
     page_of,
     query_plan,
-    scan_window,
+    scan_range,
+    select,
 )
 from app.validation import MESSAGE_PREFIX, THREAD_PREFIX
 
@@ -50,6 +51,9 @@ IDEMPOTENCY_KEYS = "idempotency_keys"
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # How long a retried create waits for the first call's result to become visible.
 REPLAY_WAIT = timedelta(seconds=5)
+# Messages are read for pages in blocks of this many sequence numbers (`bucket`).
+BUCKET = 32
+BATCH_SIZE = 20_000
 
 ACTIVE, LOCKED, ARCHIVED = "active", "locked", "archived"
 # A thread being created with its messages, or being deleted, is hidden until done.
@@ -199,6 +203,7 @@ async def ensure_indexes(db: Database) -> None:
     await db[MESSAGES].create_indexes(
         [
             IndexModel([("organizationId", ASCENDING), ("_id", ASCENDING)]),
+            IndexModel([("organizationId", ASCENDING), ("bucket", ASCENDING)]),
             IndexModel(
                 [("organizationId", ASCENDING), ("threadId", ASCENDING), ("seq", ASCENDING)],
                 unique=True,
@@ -349,7 +354,9 @@ def message_listing(
 
 
 async def _aggregate(db: Database, collection: str, pipeline: list[dict[str, Any]]) -> list[Any]:
-    return await db[collection].aggregate(pipeline).to_list(None)
+    # One batch for every result the API asks for (the default first batch is 101 documents,
+    # and each further batch is another round trip).
+    return await db[collection].aggregate(pipeline, batchSize=BATCH_SIZE).to_list(None)
 
 
 def _page_pipeline(
@@ -383,50 +390,67 @@ class MessagePageQuery:
 
 
 async def fetch_message_pages(db: Database, queries: list[MessagePageQuery]) -> list[Page[Any]]:
-    """Pages of messages of many threads in one command (two if a window falls short).
+    """Pages of messages of many threads in one command (two if a range falls short).
 
-    Each thread's page is a branch of a `$unionWith` chain that scans its index range, within
-    a window (`scan_window`) so that no branch reads a long thread whole. mongomock-motor has
-    no `$unionWith`: there each page is its own query.
+    Each page needs about three pages' worth of sequence numbers (`scan_range`); messages
+    carry the key of their block of BUCKET numbers, so one `$in` on (organization, bucket)
+    reads just those blocks for every thread at once, on any server. The rest (order, cursors,
+    page size) is applied here. A page whose range held too few matches is read again whole.
     """
-    if not _has_union(db):
-        return [await fetch_page(db, q.listing, q.request) for q in queries]
-    windows = [
-        scan_window(q.request, field=q.listing.ordering.fields[0], last=q.last_seq) for q in queries
-    ]
-    pages: list[Page[Any] | None] = [None] * len(queries)
-    for round_windows in (windows, [None] * len(queries)):
-        todo = [n for n, page in enumerate(pages) if page is None]
-        branches = [
-            _page_pipeline(queries[n].listing, queries[n].request, round_windows[n]) for n in todo
-        ]
-        found = await _union(db, MESSAGES, branches)
-        for n, docs in zip(todo, found, strict=True):
-            if round_windows[n] is None or len(docs) > queries[n].request.size:
-                pages[n] = _page(queries[n].listing, queries[n].request, docs)
-        if all(page is not None for page in pages):
-            break
-    return [page for page in pages if page is not None]
+    ranges = [scan_range(q.request, last=q.last_seq, slack=BUCKET) for q in queries]
+    blocks = {
+        n: [_bucket(q.listing.scan["threadId"], seq) for seq in range(r.low, r.high + 1, BUCKET)]
+        + [_bucket(q.listing.scan["threadId"], r.high)]
+        for n, (q, r) in enumerate(zip(queries, ranges, strict=True))
+    }
+    found = await _messages_of(db, queries, "bucket", blocks)
+    pages: dict[int, Page[Any]] = {}
+    short: dict[int, list[Any]] = {}
+    for n, query in enumerate(queries):
+        seq_range = ranges[n]
+        docs = [d for d in found[n] if seq_range.low <= d["seq"] <= seq_range.high]
+        chosen = select(query.request, [d["seq"] for d in docs])
+        if seq_range.whole or len(chosen) > query.request.size:
+            pages[n] = _page(query.listing, query.request, [docs[i] for i in chosen])
+        else:
+            short[n] = [query.listing.scan["threadId"]]
+    if short:
+        again = await _messages_of(
+            db, [queries[n] for n in short], "threadId", list(short.values())
+        )
+        for n, docs in zip(short, again, strict=True):
+            chosen = select(queries[n].request, [d["seq"] for d in docs])
+            pages[n] = _page(queries[n].listing, queries[n].request, [docs[i] for i in chosen])
+    return [pages[n] for n in range(len(queries))]
 
 
-async def _union(
-    db: Database, collection: str, branches: list[list[dict[str, Any]]]
+async def _messages_of(
+    db: Database, queries: list[MessagePageQuery], field: str, values: Any
 ) -> list[list[dict[str, Any]]]:
-    """Run pipelines on one collection as one command; the documents of each, in order."""
-    if not branches:
-        return []
-    tagged = [[*branch, {"$addFields": {"_branch": n}}] for n, branch in enumerate(branches)]
-    pipeline = tagged[0] + [
-        {"$unionWith": {"coll": collection, "pipeline": branch}} for branch in tagged[1:]
-    ]
-    results: list[list[dict[str, Any]]] = [[] for _ in branches]
-    for doc in await _aggregate(db, collection, pipeline):
-        results[doc.pop("_branch")].append(doc)
+    """The messages matching each query's filters whose `field` is among its `values`: one
+    command per set of queries that differ only in their thread."""
+    per_query = dict(enumerate(values.values() if isinstance(values, dict) else values))
+    groups: dict[str, list[int]] = {}
+    for n, query in enumerate(queries):
+        groups.setdefault(_digest(query.listing.rest), []).append(n)
+    results: list[list[dict[str, Any]]] = [[] for _ in queries]
+    for members in groups.values():
+        listing = queries[members[0]].listing
+        wanted = sorted({value for n in members for value in per_query[n]})
+        scan = {"organizationId": listing.scan["organizationId"], field: {"$in": wanted}}
+        docs = await _aggregate(
+            db, MESSAGES, Listing(MESSAGES, scan, listing.rest, listing.ordering).pipeline()
+        )
+        by_thread: dict[str, list[dict[str, Any]]] = {}
+        for doc in docs:
+            by_thread.setdefault(doc["threadId"], []).append(doc)
+        for n in members:
+            results[n] = by_thread.get(queries[n].listing.scan["threadId"], [])
     return results
 
 
-def _has_union(db: Database) -> bool:
-    return not type(db).__module__.startswith("mongomock")
+def _bucket(thread_id: str, seq: int) -> str:
+    return f"{thread_id}:{seq // BUCKET}"
 
 
 async def count(db: Database, listing: Listing) -> int:
@@ -509,6 +533,7 @@ def _message_doc(
         "userId": user_id,
         "threadId": thread_id,
         "seq": seq,
+        "bucket": _bucket(thread_id, seq),
         "createdAt": created_at,
         "role": message["role"],
         "content": message["content"],

@@ -210,7 +210,9 @@ async def test_paging_across_wide_gaps(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=300)
     sevenths = [n for n in range(1, 301) if n % 7 == 1]
     await db[store.MESSAGES].delete_many({"threadId": thread["_id"], "seq": {"$in": sevenths}})
-    await db[store.MESSAGES].delete_many({"threadId": thread["_id"], "seq": {"$gt": 20, "$lt": 200}})
+    await db[store.MESSAGES].delete_many(
+        {"threadId": thread["_id"], "seq": {"$gt": 20, "$lt": 200}}
+    )
     kept = [n for n in range(1, 301) if n % 7 != 1 and not 20 < n < 200]
     for order, expected in (("ASC", kept), ("DESC", kept[::-1])):
         seen: list[str] = []

@@ -1,0 +1,597 @@
+export type Maybe<T> = T | null;
+export type InputMaybe<T> = Maybe<T>;
+/** All built-in and custom scalars, mapped to their actual values */
+export type Scalars = {
+  ID: { input: string; output: string; }
+  String: { input: string; output: string; }
+  Boolean: { input: boolean; output: boolean; }
+  Int: { input: number; output: number; }
+  Float: { input: number; output: number; }
+  /** An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z. */
+  DateTime: { input: string; output: string; }
+  /** A JSON object of string values: at most 16 keys, each key 1-64 characters, each value at most 512 characters. Keys are stored and returned literally (dots and a leading $ included). Codegen: map to Record<string, string>. */
+  Metadata: { input: Record<string, string>; output: Record<string, string>; }
+};
+
+/** A note on a span of a text part. */
+export type Annotation = FileCitationAnnotation | FilePathAnnotation;
+
+/** Resources of the code interpreter tool. */
+export type CodeInterpreterInput = {
+  /** At most 20 file ids. */
+  fileIds: Array<Scalars['String']['input']>;
+};
+
+/** Tools' resources available to the thread's runs. */
+export type CodeInterpreterResources = {
+  __typename?: 'CodeInterpreterResources';
+  /** Files the code interpreter can use. */
+  fileIds: Array<Scalars['String']['output']>;
+};
+
+/** One part of a message: exactly one field is set. */
+export type ContentPartInput =
+  /** An image file. */
+  { imageFile: ImageFileInput; imageUrl?: never; text?: never; }
+  |  /** An image URL. */
+  { imageFile?: never; imageUrl: ImageUrlInput; text?: never; }
+  |  /** A text part. */
+  { imageFile?: never; imageUrl?: never; text: Scalars['String']['input']; };
+
+/** A message to add to a thread. */
+export type CreateMessageInput = {
+  /** Writing assistant. */
+  assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** Plain text, 1-256,000 characters. */
+  content?: InputMaybe<Scalars['String']['input']>;
+  /** Parts: text and images (1-32). */
+  contentParts?: InputMaybe<Array<ContentPartInput>>;
+  /** Up to 255 characters of your choice. A retry with the same key and input returns the first result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Key-value pairs. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** Who wrote it. */
+  role?: MessageRole;
+  /** Writing run. */
+  runId?: InputMaybe<Scalars['String']['input']>;
+  /** The thread to add it to. */
+  threadId: Scalars['ID']['input'];
+};
+
+/** The created message and its thread. */
+export type CreateMessagePayload = {
+  __typename?: 'CreateMessagePayload';
+  /** The new message. */
+  message: Message;
+  /** Its thread, after the change. */
+  thread: Thread;
+};
+
+/** A new thread, optionally with its first messages. */
+export type CreateThreadInput = {
+  /** Bound assistant. */
+  assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** Up to 255 characters of your choice. A retry with the same key and input returns the first result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Up to 100 messages, kept in this order. */
+  messages?: InputMaybe<Array<MessageInput>>;
+  /** Key-value pairs. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** At most 200 characters. */
+  title?: InputMaybe<Scalars['String']['input']>;
+  /** Resources for the assistant's tools. */
+  toolResources?: InputMaybe<ToolResourcesInput>;
+  /** Whether UIs list it. */
+  visibleInUi?: Scalars['Boolean']['input'];
+};
+
+/** The created thread. */
+export type CreateThreadPayload = {
+  __typename?: 'CreateThreadPayload';
+  /** The new thread. */
+  thread: Thread;
+};
+
+/** The message to delete. */
+export type DeleteMessageInput = {
+  /** The message. */
+  id: Scalars['ID']['input'];
+};
+
+/** What was deleted, and the thread it was in. */
+export type DeleteMessagePayload = {
+  __typename?: 'DeleteMessagePayload';
+  /** Always true: failures are errors. */
+  deleted: Scalars['Boolean']['output'];
+  /** The deleted message's id. */
+  id: Scalars['ID']['output'];
+  /** Its thread, after the change. */
+  thread: Thread;
+};
+
+/** The thread to delete, with all its messages. */
+export type DeleteThreadInput = {
+  /** The thread. */
+  id: Scalars['ID']['input'];
+};
+
+/** What was deleted. */
+export type DeleteThreadPayload = {
+  __typename?: 'DeleteThreadPayload';
+  /** Always true: failures are errors. */
+  deleted: Scalars['Boolean']['output'];
+  /** The deleted thread's id. */
+  id: Scalars['ID']['output'];
+};
+
+/** A span of text that cites a file. */
+export type FileCitationAnnotation = {
+  __typename?: 'FileCitationAnnotation';
+  /** End of the span in the text value. */
+  endIndex: Scalars['Int']['output'];
+  /** The cited file. */
+  fileId: Scalars['String']['output'];
+  /** Start of the span in the text value. */
+  startIndex: Scalars['Int']['output'];
+  /** The text in the message that is annotated. */
+  text: Scalars['String']['output'];
+};
+
+/** A span of text that is a path to a generated file. */
+export type FilePathAnnotation = {
+  __typename?: 'FilePathAnnotation';
+  /** End of the span in the text value. */
+  endIndex: Scalars['Int']['output'];
+  /** The generated file. */
+  fileId: Scalars['String']['output'];
+  /** Start of the span in the text value. */
+  startIndex: Scalars['Int']['output'];
+  /** The text in the message that is annotated. */
+  text: Scalars['String']['output'];
+};
+
+/** Resources of the file search tool. */
+export type FileSearchInput = {
+  /** At most one vector store id. */
+  vectorStoreIds: Array<Scalars['String']['input']>;
+};
+
+/** Vector stores that file search can use. */
+export type FileSearchResources = {
+  __typename?: 'FileSearchResources';
+  /** At most one vector store id. */
+  vectorStoreIds: Array<Scalars['String']['output']>;
+};
+
+/** The detail level at which a model should look at an image. */
+export type ImageDetail =
+  | 'AUTO'
+  | 'HIGH'
+  | 'LOW';
+
+/** An uploaded image file. */
+export type ImageFile = {
+  __typename?: 'ImageFile';
+  /** Detail level for the model. */
+  detail: ImageDetail;
+  /** The file id. */
+  fileId: Scalars['String']['output'];
+};
+
+/** An image file part of a message. */
+export type ImageFileContent = {
+  __typename?: 'ImageFileContent';
+  /** The image file. */
+  imageFile: ImageFile;
+};
+
+/** An uploaded image file. */
+export type ImageFileInput = {
+  /** Detail level. */
+  detail?: ImageDetail;
+  /** The file id. */
+  fileId: Scalars['String']['input'];
+};
+
+/** An image on the web. */
+export type ImageUrl = {
+  __typename?: 'ImageUrl';
+  /** Detail level for the model. */
+  detail: ImageDetail;
+  /** The http(s) URL of the image. */
+  url: Scalars['String']['output'];
+};
+
+/** An image URL part of a message. */
+export type ImageUrlContent = {
+  __typename?: 'ImageUrlContent';
+  /** The image URL. */
+  imageUrl: ImageUrl;
+};
+
+/** An image on the web. */
+export type ImageUrlInput = {
+  /** Detail level. */
+  detail?: ImageDetail;
+  /** An http(s) URL, at most 2,048 characters. */
+  url: Scalars['String']['input'];
+};
+
+/** One turn of a conversation. */
+export type Message = Node & {
+  __typename?: 'Message';
+  /** The assistant that wrote it. */
+  assistantId?: Maybe<Scalars['String']['output']>;
+  /** The parts of the message. */
+  content: Array<MessageContent>;
+  /** When the message was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The id: `thread_<uuid>` or `message_<uuid>`. */
+  id: Scalars['ID']['output'];
+  /** Your key-value pairs for the message. */
+  metadata: Scalars['Metadata']['output'];
+  /** Who wrote the message. */
+  role: MessageRole;
+  /** The run that wrote it. */
+  runId?: Maybe<Scalars['String']['output']>;
+  /** Whether the message is complete. */
+  status: MessageStatus;
+  /** All text parts joined with a newline, for simple clients. */
+  text: Scalars['String']['output'];
+  /** The thread holding the message. */
+  thread: Thread;
+  /** The thread holding the message. */
+  threadId: Scalars['ID']['output'];
+};
+
+/** A page of a list: edges with cursors, or just the nodes. */
+export type MessageConnection = {
+  __typename?: 'MessageConnection';
+  /** The page's items with cursors. */
+  edges: Array<MessageEdge>;
+  /** The page's items. */
+  nodes: Array<Message>;
+  /** Where this page sits in the list. */
+  pageInfo: PageInfo;
+  /** How many items the whole filtered list holds (one count). */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** A part of a message's content. */
+export type MessageContent = ImageFileContent | ImageUrlContent | TextContent;
+
+/** An item of a page, with the cursor to page from it. */
+export type MessageEdge = {
+  __typename?: 'MessageEdge';
+  /** Opaque cursor of this item. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Message;
+};
+
+/** A message to add: give exactly one of content and contentParts. */
+export type MessageInput = {
+  /** Writing assistant. */
+  assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** Plain text, 1-256,000 characters. */
+  content?: InputMaybe<Scalars['String']['input']>;
+  /** Parts: text and images (1-32). */
+  contentParts?: InputMaybe<Array<ContentPartInput>>;
+  /** Key-value pairs. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** Who wrote it. */
+  role?: MessageRole;
+  /** Writing run. */
+  runId?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Who wrote a message. */
+export type MessageRole =
+  | 'ASSISTANT'
+  | 'SYSTEM'
+  | 'USER';
+
+/** Whether a message is complete. */
+export type MessageStatus =
+  | 'COMPLETED'
+  | 'INCOMPLETE'
+  | 'IN_PROGRESS';
+
+/** Writes. Each takes one input object and returns a payload. */
+export type Mutation = {
+  __typename?: 'Mutation';
+  /** Add a message to an ACTIVE thread. */
+  createMessage: CreateMessagePayload;
+  /** Create a thread, with up to 100 first messages. */
+  createThread: CreateThreadPayload;
+  /** Delete a message from an ACTIVE thread. */
+  deleteMessage: DeleteMessagePayload;
+  /** Delete a thread and all its messages, in any state. */
+  deleteThread: DeleteThreadPayload;
+  /** Replace a message's metadata (not in ARCHIVED threads). */
+  updateMessage: UpdateMessagePayload;
+  /** Change a thread. ARCHIVED threads only take `state`. */
+  updateThread: UpdateThreadPayload;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationCreateMessageArgs = {
+  input: CreateMessageInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationCreateThreadArgs = {
+  input: CreateThreadInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationDeleteMessageArgs = {
+  input: DeleteMessageInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationDeleteThreadArgs = {
+  input: DeleteThreadInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationUpdateMessageArgs = {
+  input: UpdateMessageInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationUpdateThreadArgs = {
+  input: UpdateThreadInput;
+};
+
+/** An object with an id, fetchable with `node` and `nodes`. */
+export type Node = {
+  /** The id: `thread_<uuid>` or `message_<uuid>`. */
+  id: Scalars['ID']['output'];
+};
+
+/** Where a page sits in its list (Relay cursor connections). */
+export type PageInfo = {
+  __typename?: 'PageInfo';
+  /** Cursor of the page's last item. */
+  endCursor?: Maybe<Scalars['String']['output']>;
+  /** Whether items follow this page in the list's order. */
+  hasNextPage: Scalars['Boolean']['output'];
+  /** Whether items precede this page in the list's order. */
+  hasPreviousPage: Scalars['Boolean']['output'];
+  /** Cursor of the page's first item. */
+  startCursor?: Maybe<Scalars['String']['output']>;
+};
+
+/** Reads. */
+export type Query = {
+  __typename?: 'Query';
+  /** A message by id; null if there is none. */
+  message?: Maybe<Message>;
+  /** A thread or message by id; null if there is none. */
+  node?: Maybe<Node>;
+  /** Threads or messages by id (at most 100), null where none. */
+  nodes: Array<Maybe<Node>>;
+  /** A thread by id; null if there is none. */
+  thread?: Maybe<Thread>;
+  /** Your threads, newest first unless `order: ASC`. */
+  threads: ThreadConnection;
+};
+
+
+/** Reads. */
+export type QueryMessageArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Reads. */
+export type QueryNodeArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Reads. */
+export type QueryNodesArgs = {
+  ids: Array<Scalars['ID']['input']>;
+};
+
+
+/** Reads. */
+export type QueryThreadArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+/** Reads. */
+export type QueryThreadsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<ThreadFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  order?: SortOrder;
+};
+
+/** The order of a list by creation time. */
+export type SortOrder =
+  /** Oldest first. */
+  | 'ASC'
+  /** Newest first. */
+  | 'DESC';
+
+/** Text with its annotations. */
+export type Text = {
+  __typename?: 'Text';
+  /** Notes on spans of the text. */
+  annotations: Array<Annotation>;
+  /** The text. */
+  value: Scalars['String']['output'];
+};
+
+/** A text part of a message. */
+export type TextContent = {
+  __typename?: 'TextContent';
+  /** The text. */
+  text: Text;
+};
+
+/** A conversation: an ordered list of messages with its settings. */
+export type Thread = Node & {
+  __typename?: 'Thread';
+  /** The assistant bound to the thread. */
+  assistantId?: Maybe<Scalars['String']['output']>;
+  /** When the thread was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The id: `thread_<uuid>` or `message_<uuid>`. */
+  id: Scalars['ID']['output'];
+  /** How many messages the thread holds. */
+  messageCount: Scalars['Int']['output'];
+  /** The thread's messages, newest first unless `order: ASC`. */
+  messages: MessageConnection;
+  /** Your key-value pairs for the thread. */
+  metadata: Scalars['Metadata']['output'];
+  /** The organization owning the thread. */
+  organizationId: Scalars['String']['output'];
+  /** Lifecycle state; ACTIVE by default. */
+  state: ThreadState;
+  /** Whether an assistant is writing. */
+  status: ThreadStatus;
+  /** Display name, at most 200 characters. */
+  title?: Maybe<Scalars['String']['output']>;
+  /** Resources for the assistant's tools. */
+  toolResources?: Maybe<ToolResources>;
+  /** When the thread last changed, a new or deleted message included. */
+  updatedAt: Scalars['DateTime']['output'];
+  /** The user who created the thread. */
+  userId: Scalars['String']['output'];
+  /** Whether UIs should list the thread. */
+  visibleInUi: Scalars['Boolean']['output'];
+};
+
+
+/** A conversation: an ordered list of messages with its settings. */
+export type ThreadMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  order?: SortOrder;
+  role?: InputMaybe<MessageRole>;
+};
+
+/** A page of a list: edges with cursors, or just the nodes. */
+export type ThreadConnection = {
+  __typename?: 'ThreadConnection';
+  /** The page's items with cursors. */
+  edges: Array<ThreadEdge>;
+  /** The page's items. */
+  nodes: Array<Thread>;
+  /** Where this page sits in the list. */
+  pageInfo: PageInfo;
+  /** How many items the whole filtered list holds (one count). */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An item of a page, with the cursor to page from it. */
+export type ThreadEdge = {
+  __typename?: 'ThreadEdge';
+  /** Opaque cursor of this item. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: Thread;
+};
+
+/** Which threads to list; every given condition must hold. */
+export type ThreadFilter = {
+  /** By assistant. */
+  assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** Threads having every one of these pairs. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** Threads in this state. Without it, all but ARCHIVED. */
+  state?: InputMaybe<ThreadState>;
+  /** By creating user. */
+  userId?: InputMaybe<Scalars['String']['input']>;
+  /** By UI visibility. */
+  visibleInUi?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** The lifecycle state of a thread. */
+export type ThreadState =
+  /** Takes new messages and changes. */
+  | 'ACTIVE'
+  /** Kept but frozen: only `state` may change. Left out of `threads` unless `filter.state` asks for it. */
+  | 'ARCHIVED'
+  /** Read-only conversation: no new or deleted messages; the thread's own fields (title, metadata, state...) still change. */
+  | 'LOCKED';
+
+/** Whether an assistant is writing into the thread. */
+export type ThreadStatus =
+  | 'INACTIVE'
+  | 'STREAMING';
+
+/** Resources made available to the assistant's tools in this thread. */
+export type ToolResources = {
+  __typename?: 'ToolResources';
+  /** Resources of the code interpreter tool. */
+  codeInterpreter?: Maybe<CodeInterpreterResources>;
+  /** Resources of the file search tool. */
+  fileSearch?: Maybe<FileSearchResources>;
+};
+
+/** Resources for the assistant's tools. */
+export type ToolResourcesInput = {
+  /** Code interpreter resources. */
+  codeInterpreter?: InputMaybe<CodeInterpreterInput>;
+  /** File search resources. */
+  fileSearch?: InputMaybe<FileSearchInput>;
+};
+
+/** New metadata for a message. */
+export type UpdateMessageInput = {
+  /** The message. */
+  id: Scalars['ID']['input'];
+  /** Replaces the whole map; {} clears it. */
+  metadata: Scalars['Metadata']['input'];
+};
+
+/** The updated message. */
+export type UpdateMessagePayload = {
+  __typename?: 'UpdateMessagePayload';
+  /** The message after the change. */
+  message: Message;
+};
+
+/** Changes to a thread: absent fields stay, null clears. */
+export type UpdateThreadInput = {
+  /** null unbinds. */
+  assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** The thread. */
+  id: Scalars['ID']['input'];
+  /** Replaces the whole map; {} clears it. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** Lifecycle state. */
+  state?: InputMaybe<ThreadState>;
+  /** New title; null clears. */
+  title?: InputMaybe<Scalars['String']['input']>;
+  /** Replaces the tool resources; null clears. */
+  toolResources?: InputMaybe<ToolResourcesInput>;
+  /** UI visibility. */
+  visibleInUi?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** The updated thread. */
+export type UpdateThreadPayload = {
+  __typename?: 'UpdateThreadPayload';
+  /** The thread after the change. */
+  thread: Thread;
+};

@@ -1,0 +1,546 @@
+"""Benchmarks (./scripts/bench): prints a table of figures, each a median over interleaved
+runs measured in this one process run, on the embedded database started for it."""
+
+import asyncio
+import json
+import logging
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from app import auth, store
+from app.context import build_context
+from app.main import create_app
+from app.middleware import RequestRecord, count_command, current_request, log
+from app.pagination import encode_cursor, page_request
+from app.schema import schema
+from app.settings import Settings
+from app.types import _serialize_datetime
+from scripts import bench_naive
+
+BIN = Path(sys.executable).parent
+ORG, USER = "org_bench", "user_bench"
+NESTED = """query Nested($id: ID!) { thread(id: $id) {
+  id title createdAt updatedAt metadata messageCount
+  messages(first: 50) {
+    edges { cursor node { id role text createdAt metadata status } }
+    pageInfo { hasNextPage endCursor }
+  }
+} }"""
+LIST = """{ threads(first: 50) { edges { node {
+  id title messages(first: 5) { edges { node { id text } } }
+} } } }"""
+MESSAGES_WITH_THREADS = """query($ids: [ID!]!) {
+  nodes(ids: $ids) { ... on Message { id text thread { id title } } }
+}"""
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+
+
+# The hand-written endpoint: the same JSON as NESTED, from the same documents.
+async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -> dict[str, Any]:
+    threads = await store.get_threads(db, organization_id=caller.organization_id, ids=[thread_id])
+    thread = threads[thread_id]
+    listing = store.message_listing(organization_id=caller.organization_id, thread_id=thread_id)
+    request = page_request(
+        listing.ordering, first=50, after=None, last=None, before=None, limit=None, descending=True
+    )
+    query = store.MessagePageQuery(listing, request, thread["seq"])
+    (page,) = await store.fetch_message_pages(db, [query])
+    (count,) = await store.count_all(db, [listing])
+    cursors = [encode_cursor(listing.ordering, key) for key in page.keys]
+    edges = [
+        {
+            "cursor": cursor,
+            "node": {
+                "id": m["_id"],
+                "role": m["role"].upper(),
+                "text": "\n".join(p["text"]["value"] for p in m["content"] if p["type"] == "text"),
+                "createdAt": _serialize_datetime(m["createdAt"]),
+                "metadata": m["metadata"],
+                "status": m["status"].upper(),
+            },
+        }
+        for cursor, m in zip(cursors, page.items, strict=True)
+    ]
+    return {
+        "data": {
+            "thread": {
+                "id": thread["_id"],
+                "title": thread["title"],
+                "createdAt": _serialize_datetime(thread["createdAt"]),
+                "updatedAt": _serialize_datetime(thread["updatedAt"]),
+                "metadata": thread["metadata"],
+                "messageCount": count,
+                "messages": {
+                    "edges": edges,
+                    "pageInfo": {
+                        "hasNextPage": bool(page.has_next),
+                        "endCursor": cursors[-1] if cursors else None,
+                    },
+                },
+            }
+        }
+    }
+
+
+def with_rest(app: Starlette) -> Starlette:
+    async def endpoint(request: Request) -> Response:
+        db = request.app.state.database
+        caller = await auth.authenticate(db, request.headers.get("authorization"))
+        if caller is None:
+            return JSONResponse({"errors": [{"message": "no"}]}, 401)
+        return JSONResponse(await rest_thread(db, caller, request.path_params["id"]))
+
+    app.router.routes.append(Route("/rest/threads/{id}", endpoint))
+    return app
+
+
+def served_app() -> Starlette:
+    """The app uvicorn serves for the HTTP figures: ours plus the hand-written endpoint."""
+    return with_rest(create_app(Settings(app_env="production")))
+
+
+# Measuring
+def median_ratio(
+    a: Callable[[], Awaitable[object]],
+    b: Callable[[], Awaitable[object]],
+    loop: asyncio.AbstractEventLoop,
+    *,
+    batch: int,
+    rounds: int = ROUNDS,
+) -> tuple[float, float]:
+    """Median seconds per call of a and of b, timed in alternating batches."""
+    times: dict[int, list[float]] = {0: [], 1: []}
+    for n in range(rounds * 2):
+        which = n % 2
+        call = (a, b)[which]
+        started = time.perf_counter()
+        for _ in range(batch):
+            loop.run_until_complete(call())
+        times[which].append((time.perf_counter() - started) / batch)
+    return statistics.median(times[0]), statistics.median(times[1])
+
+
+async def asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
+    """One request through an ASGI app, with nothing around it."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST" if body else "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+        "root_path": "",
+        "app": app,
+        "state": {},
+    }
+    chunks: list[bytes] = []
+    sent = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal sent
+        if sent:
+            await asyncio.sleep(3600)
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            chunks.append(message.get("body", b""))
+
+    await app(scope, receive, send)
+    return b"".join(chunks)
+
+
+@contextmanager
+def embedded_server() -> Any:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            BIN / "secantusd-py",
+            "--port",
+            str(port),
+            "--storage-path",
+            ":memory:",
+            "--log-level",
+            "WARNING",
+        ]
+    )
+    uri = f"mongodb://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client: MongoClient[dict[str, Any]]
+            with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
+                client.admin.command("ping")
+            break
+        except PyMongoError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+    try:
+        yield uri
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+async def seed(db: store.Database) -> dict[str, Any]:
+    await store.ensure_indexes(db)
+    key = auth.new_key()
+    await store.create_api_key(
+        db,
+        key_id=key.key_id,
+        secret_hash=key.secret_hash,
+        organization_id=ORG,
+        user_id=USER,
+        name="bench",
+    )
+
+    def messages(count: int) -> list[store.NewMessage]:
+        return [
+            store.NewMessage(
+                role="user" if n % 2 else "assistant",
+                content=[
+                    {"type": "text", "text": {"value": f"message {n} " * 8, "annotations": []}}
+                ],
+                metadata={"n": str(n)},
+                assistantId=None,
+                runId=None,
+            )
+            for n in range(count)
+        ]
+
+    async def thread(count: int, title: str) -> str:
+        doc = await store.create_thread(
+            db,
+            organization_id=ORG,
+            user_id=USER,
+            title=title,
+            metadata={"bench": "yes"},
+            tool_resources=None,
+            assistant_id=None,
+            visible_in_ui=True,
+            messages=messages(count),
+        )
+        return doc["_id"]
+
+    nested = await thread(50, "nested")
+    small = [await thread(5, f"small {n}") for n in range(50)]
+    long = await thread(10_000, "long")
+    return {"key": key.key, "nested": nested, "small": small, "long": long}
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+def main() -> None:
+    rows: list[tuple[str, str, str]] = []
+    with embedded_server() as uri:
+        loop = asyncio.new_event_loop()
+        db = store.open_database(uri, "bench", timeout_ms=30_000)
+        data = loop.run_until_complete(seed(db))
+        headers = [(b"authorization", f"Bearer {data['key']}".encode())]
+        body = json.dumps({"query": NESTED, "variables": {"id": data["nested"]}}).encode()
+
+        # 1. The GraphQL layer alone: the store answers from memory.
+        log.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
+        log.setLevel(logging.INFO)  # the request log is part of the cost
+        app = with_rest(create_app(Settings(app_env="production"), database=db))
+        lifespan = AsyncExitStack()
+        loop.run_until_complete(lifespan.enter_async_context(app.router.lifespan_context(app)))
+        preloaded = loop.run_until_complete(preload(db, data))
+        with stubbed_store(preloaded):
+            ours = json.loads(loop.run_until_complete(asgi_post(app, "/graphql", body, headers)))
+            rest = json.loads(
+                loop.run_until_complete(
+                    asgi_post(app, f"/rest/threads/{data['nested']}", b"", headers)
+                )
+            )
+            assert ours["data"] == rest["data"], "the two endpoints must answer the same JSON"
+            graphql_s, rest_s = median_ratio(
+                lambda: asgi_post(app, "/graphql", body, headers),
+                lambda: asgi_post(app, f"/rest/threads/{data['nested']}", b"", headers),
+                loop,
+                batch=100,
+            )
+        rows.append(
+            (
+                "1. GraphQL layer: nested thread + 50 messages, store in memory (ASGI, in process)",
+                f"{graphql_s * 1e6:,.0f} µs vs {rest_s * 1e6:,.0f} µs hand-written",
+                f"{graphql_s / rest_s:.1f}x (goal ≤ 3x)",
+            )
+        )
+
+        # 3. A naive peer: stock ListConnection (offsets), no DataLoaders.
+        naive_schema = bench_naive.make_schema(db, ORG)
+        caller = auth.Caller(ORG, USER, "bench")
+        # The same document for both: the stock connection has edges, not nodes.
+        ours_q = naive_q = LIST
+
+        async def run_ours() -> None:
+            result = await schema.execute(ours_q, context_value=build_context(db, caller))
+            assert not result.errors, result.errors
+
+        async def run_naive() -> None:
+            result = await naive_schema.execute(naive_q)
+            assert not result.errors, result.errors
+
+        ours_s, naive_s = median_ratio(run_ours, run_naive, loop, batch=5)
+        rows.append(
+            (
+                "3. Naive peer (stock ListConnection, no DataLoaders): 50 threads x 5 messages",
+                f"{ours_s * 1e3:,.1f} ms vs {naive_s * 1e3:,.1f} ms naive",
+                f"{naive_s / ours_s:.1f}x faster",
+            )
+        )
+
+        # 4. Database commands per request, and deep pages.
+        counted = store.open_database(
+            uri, "bench", timeout_ms=30_000, listeners=[store.CommandCounter(count_command)]
+        )
+        for label, query, variables in (
+            ("thread + 50 messages", NESTED, {"id": data["nested"]}),
+            ("50 threads x 5 messages", ours_q, {}),
+            (
+                "100 messages with their thread",
+                MESSAGES_WITH_THREADS,
+                {"ids": loop.run_until_complete(message_ids(db, data["small"]))},
+            ),
+        ):
+            commands = loop.run_until_complete(count_commands(counted, caller, query, variables))
+            rows.append(
+                (f"4. Database commands: {label}", f"{commands} (+1 for the API key over HTTP)", "")
+            )
+
+        page_q = """query($t: ID!, $after: String) { thread(id: $t) {
+            messages(first: 100, after: $after, order: ASC) { nodes { id text } } } }"""
+        after = encode_cursor(store.MESSAGE_ORDER, (9_900,))
+
+        async def page_one() -> None:
+            await schema.execute(
+                page_q, {"t": data["long"]}, context_value=build_context(db, caller)
+            )
+
+        async def page_hundred() -> None:
+            await schema.execute(
+                page_q, {"t": data["long"], "after": after}, context_value=build_context(db, caller)
+            )
+
+        first_s, last_s = median_ratio(page_one, page_hundred, loop, batch=5)
+        rows.append(
+            (
+                "4. Page 100 vs page 1 of a 10,000-message thread (100 per page)",
+                f"{last_s * 1e3:,.1f} ms vs {first_s * 1e3:,.1f} ms",
+                f"{last_s / first_s:.2f}x (goal ≤ 1.5x)",
+            )
+        )
+        loop.run_until_complete(lifespan.aclose())
+
+        # 2 and 5. Over HTTP: uvicorn, one worker, on the embedded database.
+        rows += over_http(uri, data, body)
+        store.close_database(counted)
+        store.close_database(db)
+        loop.close()
+
+    print(f"\nMachine: {machine()}")
+    print(f"Each figure: median of {ROUNDS} interleaved batches per side, one process run.\n")
+    width = max(len(r[0]) for r in rows)
+    print(f"| {'measure':{width}} | figure | ratio |")
+    print(f"|{'-' * (width + 2)}|---|---|")
+    for label, figure, ratio in rows:
+        print(f"| {label:{width}} | {figure} | {ratio} |")
+
+
+async def preload(db: store.Database, data: dict[str, Any]) -> dict[str, Any]:
+    thread = (await store.get_threads(db, organization_id=ORG, ids=[data["nested"]]))[
+        data["nested"]
+    ]
+    listing = store.message_listing(organization_id=ORG, thread_id=data["nested"])
+    request = page_request(
+        listing.ordering, first=50, after=None, last=None, before=None, limit=None, descending=True
+    )
+    pages = await store.fetch_message_pages(
+        db, [store.MessagePageQuery(listing, request, thread["seq"])]
+    )
+    key_id = data["key"].split("_")[1]
+    return {"thread": thread, "page": pages[0], "key": await store.get_api_key(db, key_id=key_id)}
+
+
+@contextmanager
+def stubbed_store(preloaded: dict[str, Any]) -> Any:
+    """The store answering from memory: what the GraphQL layer costs without I/O."""
+    originals = {
+        name: getattr(store, name)
+        for name in ("get_threads", "fetch_message_pages", "count_all", "get_api_key")
+    }
+
+    async def get_threads(db: Any, *, organization_id: str, ids: list[str]) -> dict[str, Any]:
+        return {preloaded["thread"]["_id"]: preloaded["thread"]}
+
+    async def fetch_message_pages(db: Any, queries: list[Any]) -> list[Any]:
+        return [preloaded["page"] for _ in queries]
+
+    async def count_all(db: Any, listings: list[Any]) -> list[int]:
+        return [50 for _ in listings]
+
+    async def get_api_key(db: Any, *, key_id: str) -> Any:
+        return preloaded["key"]
+
+    for name, stub in (
+        ("get_threads", get_threads),
+        ("fetch_message_pages", fetch_message_pages),
+        ("count_all", count_all),
+        ("get_api_key", get_api_key),
+    ):
+        setattr(store, name, stub)
+    try:
+        yield
+    finally:
+        for name, original in originals.items():
+            setattr(store, name, original)
+
+
+async def message_ids(db: store.Database, thread_ids: list[str]) -> list[str]:
+    docs = (
+        await db[store.MESSAGES]
+        .find({"threadId": {"$in": thread_ids[:20]}})
+        .limit(100)
+        .to_list(None)
+    )
+    return [d["_id"] for d in docs]
+
+
+async def count_commands(
+    db: store.Database, caller: auth.Caller, query: str, variables: dict[str, Any]
+) -> int:
+    from app.context import build_context
+    from app.schema import schema
+
+    record = RequestRecord(id="bench")
+    token = current_request.set(record)
+    try:
+        result = await schema.execute(query, variables, context_value=build_context(db, caller))
+        assert not result.errors, result.errors
+    finally:
+        current_request.reset(token)
+    return record.commands
+
+
+def over_http(uri: str, data: dict[str, Any], body: bytes) -> list[tuple[str, str, str]]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": "bench", "APP_ENV": "production"}
+    server = subprocess.Popen(
+        [
+            BIN / "uvicorn",
+            "scripts.bench:served_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    rows = []
+    try:
+        base = f"http://127.0.0.1:{port}"
+        headers = {"Authorization": f"Bearer {data['key']}", "Content-Type": "application/json"}
+        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
+            for _ in range(100):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            rest_path = f"/rest/threads/{data['nested']}"
+            assert (
+                client.post("/graphql", content=body).json()["data"]
+                == client.get(rest_path).json()["data"]
+            )
+            times: dict[int, list[float]] = {0: [], 1: []}
+            for n in range(ROUNDS * 2):
+                started = time.perf_counter()
+                for _ in range(30):
+                    if n % 2 == 0:
+                        client.post("/graphql", content=body)
+                    else:
+                        client.get(rest_path)
+                times[n % 2].append((time.perf_counter() - started) / 30)
+            graphql_s, rest_s = statistics.median(times[0]), statistics.median(times[1])
+            rows.append(
+                (
+                    "2. End to end over HTTP (uvicorn, embedded database): thread + 50 messages",
+                    f"{graphql_s * 1e3:,.2f} ms vs {rest_s * 1e3:,.2f} ms hand-written",
+                    f"{graphql_s / rest_s:.2f}x (goal ≤ 1.5x)",
+                )
+            )
+        rows.append(load(base, headers, body))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    return rows
+
+
+def load(base: str, headers: dict[str, str], body: bytes) -> tuple[str, str, str]:
+    hey = shutil.which("hey")
+    if hey is None:
+        return (
+            "5. Requests per second, nested query, one uvicorn worker",
+            "skipped: `hey` is not installed",
+            "",
+        )
+    arguments = [hey, "-z", "10s", "-c", "8", "-m", "POST", "-d", body.decode()]
+    for name, value in headers.items():
+        arguments += ["-H", f"{name}: {value}"]
+    output = subprocess.run(
+        [*arguments, f"{base}/graphql"], capture_output=True, text=True, check=True
+    ).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    statuses = re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)
+    return (
+        "5. Requests per second, nested query, one uvicorn worker (hey -c 8, 10 s, loopback)",
+        f"{float(rps.group(1)) if rps else 0:,.0f} req/s",
+        f"statuses {dict(statuses)}",
+    )
+
+
+if __name__ == "__main__":
+    main()

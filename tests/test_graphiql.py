@@ -1,0 +1,197 @@
+"""GraphiQL works offline: its page loads every asset from the app (the files Strawberry's page
+names, byte for byte), they ship in the wheel, and headless Chromium, with every request off
+this machine blocked, runs a query in it. GRAPHIQL_SCREENSHOT=path saves what the browser shows
+(./scripts/screenshot writes docs/graphiql.png)."""
+
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+import httpx
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from app import graphiql
+from app.graphiql import LOCAL_ASSET, STATIC_DIR, cdn_assets, integrity, strawberry_page
+from app.settings import Settings
+from app.store import Database
+from tests.conftest import ROOT_DIR, api_key, app_client
+from tests.live import live_server
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+PINS = json.loads((STATIC_DIR / "integrity.json").read_text())
+
+CREATE = """mutation {
+  createThread(input: {title: "Beef stew", metadata: {category: "cooking"}, messages: [
+    {content: "How do I make a beef and potato stew?"}
+    {role: ASSISTANT, content: "Brown the beef, add potatoes and stock, simmer 2 hours."}
+  ]}) { thread { id } }
+}"""
+INBOX = """query Inbox {
+  threads(first: 10, filter: {metadata: {category: "cooking"}}) {
+    totalCount
+    nodes {
+      title
+      messageCount
+      messages(last: 5, order: ASC) {
+        nodes { role text }
+      }
+    }
+  }
+}"""
+
+
+def test_the_pinned_assets_are_the_pages_and_match_their_hashes() -> None:
+    pinned = cdn_assets(strawberry_page())
+    assert pinned == PINS, "Strawberry's page changed: run ./scripts/vendor-graphiql"
+    assert len(PINS) == 7
+    for path, expected in PINS.items():
+        assert integrity((STATIC_DIR / path).read_bytes()) == expected, path
+
+
+async def test_the_page_loads_every_asset_from_the_app(db: Database) -> None:
+    async with app_client(db) as client:
+        page = (await client.get("/graphql", headers={"Accept": "text/html"})).text
+        assert "unpkg" not in page and "https://" not in page
+        assert sorted(LOCAL_ASSET.findall(page)) == sorted(PINS)
+        for path, expected in PINS.items():
+            assert f'/graphql/static/{path}"\n      integrity="{expected}"' in page
+            response = await client.get(f"/graphql/static/{path}")
+            assert response.status_code == 200 and integrity(response.content) == expected
+
+
+async def test_no_graphiql_assets_in_production(db: Database) -> None:
+    async with app_client(db, Settings(app_env="production")) as client:
+        path = next(iter(PINS))
+        assert (await client.get(f"/graphql/static/{path}")).status_code == 404
+
+
+def test_the_app_refuses_a_page_whose_assets_are_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(graphiql, "STATIC_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match="vendor-graphiql"):
+        graphiql.page()
+    cdn = strawberry_page().replace("https://unpkg.com/", "https://cdn.example/")
+    monkeypatch.setattr(graphiql, "strawberry_page", lambda: cdn)
+    with pytest.raises(RuntimeError, match="CDN"):
+        graphiql.page()
+
+
+def test_the_wheel_carries_the_assets(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy, so that the build leaves nothing in the work tree
+    shutil.copytree(ROOT_DIR / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT_DIR / name, source)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--quiet"]
+    wheel = ["wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", str(tmp_path)]
+    subprocess.run([*pip, *wheel, str(source)], check=True)
+    (built,) = tmp_path.glob("*.whl")
+    with zipfile.ZipFile(built) as archive:
+        for path, expected in PINS.items():
+            assert integrity(archive.read(f"app/static/{path}")) == expected, path
+
+
+def chromium(user_data_dir: str) -> webdriver.Chrome:
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.fail(
+            "chromium and chromedriver are missing: ./scripts/install-browser installs them"
+        )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={user_data_dir}",
+        "--window-size=1600,1000",
+        # Off this machine nothing answers: names do not resolve, and every request that is
+        # not to a loopback address goes to a proxy that refuses connections.
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
+        "--proxy-server=http://127.0.0.1:9",
+    ):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+
+
+def requested_urls(driver: webdriver.Chrome) -> list[str]:
+    get_log = cast(Callable[[str], list[dict[str, str]]], driver.get_log)  # untyped in Selenium
+    messages = [json.loads(entry["message"])["message"] for entry in get_log("performance")]
+    return [
+        m["params"]["request"]["url"]
+        for m in messages
+        if m["method"] == "Network.requestWillBeSent"
+    ]
+
+
+def editor(driver: webdriver.Chrome, selector: str, value: str | None = None) -> str:
+    """Sets (when given) and reads the text of the CodeMirror editor under `selector`."""
+    script = """const cm = document.querySelector(arguments[0] + ' .CodeMirror').CodeMirror;
+        if (arguments[1] !== null) cm.setValue(arguments[1]);
+        return cm.getValue();"""
+    return str(driver.execute_script(script, selector, value))
+
+
+def run_in_graphiql(base: str, key: str, screenshot: Path) -> tuple[dict[str, Any], list[str]]:
+    """Runs INBOX in GraphiQL as a person would; returns the result shown and every URL requested."""
+    with tempfile.TemporaryDirectory() as profile:
+        driver = chromium(profile)
+        try:
+            wait = WebDriverWait(driver, 30)
+            driver.get(f"{base}/graphql")
+            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".CodeMirror")) == 4)
+            driver.find_element(By.XPATH, "//button[normalize-space()='Headers']").click()
+            headers = json.dumps({"Authorization": f"Bearer {key}"})
+            editor(driver, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", headers)
+            driver.find_element(By.CSS_SELECTOR, "[aria-label='Re-fetch GraphQL schema']").click()
+            editor(driver, ".graphiql-query-editor", INBOX)
+            driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+            wait.until(lambda d: '"totalCount"' in editor(d, ".graphiql-response"))
+            shown = json.loads(editor(driver, ".graphiql-response"))
+            time.sleep(0.3)  # let the response pane's highlighting settle for the picture
+            driver.save_screenshot(str(screenshot))
+            assert screenshot.stat().st_size > 10_000
+            urls = requested_urls(driver)
+            outside = driver.execute_async_script(
+                """fetch('https://unpkg.com/react@18.2.0/package.json')
+                    .then(() => arguments[0]('reached'), () => arguments[0]('blocked'))"""
+            )
+            assert outside == "blocked", "the browser reached the internet"
+            return shown, urls
+        finally:
+            driver.quit()
+
+
+async def test_graphiql_runs_a_query_with_the_network_cut_off(
+    real_db: Database, tmp_path: Path
+) -> None:
+    key = await api_key(real_db)
+    screenshot = Path(os.environ.get("GRAPHIQL_SCREENSHOT") or tmp_path / "graphiql.png")
+    async with live_server(real_db) as base:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
+            await http.post(f"{base}/graphql", json={"query": CREATE})
+            expected = (await http.post(f"{base}/graphql", json={"query": INBOX})).json()
+        shown, urls = await asyncio.to_thread(run_in_graphiql, base, key, screenshot)
+    assert shown["data"] == expected["data"]
+    assert shown["data"]["threads"]["nodes"][0]["messageCount"] == 2
+    network = [url for url in urls if url.startswith(("http:", "https:", "ws:", "wss:"))]
+    assert all(url.startswith(f"{base}/") for url in network), network
+    assert {f"{base}/graphql/static/{path}" for path in PINS} <= set(network)
