@@ -40,7 +40,10 @@ def _parse_metadata(value: object) -> dict[str, object]:
 SCALARS: dict[object, ScalarDefinition] = {
     datetime: strawberry.scalar(
         name="DateTime",
-        description="An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z.",
+        description=(
+            "An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z."
+            " Codegen: map to string."
+        ),
         serialize=_serialize_datetime,
         parse_value=_parse_datetime,
     ),

@@ -21,6 +21,7 @@ def make_schema(db: store.Database, organization_id: str) -> strawberry.Schema:
         id: str
         title: str | None
 
+        # The stock connection is typed for relay.Node types but serves any type.
         @relay.connection(relay.ListConnection[NaiveMessage])  # type: ignore[type-var]
         async def messages(self) -> Iterable[NaiveMessage]:
             cursor = db[store.MESSAGES].find(

@@ -7,7 +7,7 @@ export type Scalars = {
   Boolean: { input: boolean; output: boolean; }
   Int: { input: number; output: number; }
   Float: { input: number; output: number; }
-  /** An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z. */
+  /** An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z. Codegen: map to string. */
   DateTime: { input: string; output: string; }
   /** A JSON object of string values: at most 16 keys, each key 1-64 characters, each value at most 512 characters. Keys are stored and returned literally (dots and a leading $ included). Codegen: map to Record<string, string>. */
   Metadata: { input: Record<string, string>; output: Record<string, string>; }
