@@ -47,6 +47,20 @@ def new_key() -> NewKey:
     return NewKey(key_id=key_id, secret_hash=hash_secret(secret), key=f"sk_{key_id}_{secret}")
 
 
+async def issue_key(db: store.Database, *, organization_id: str, user_id: str, name: str) -> str:
+    """Create and store a key for the organization and user; the key is returned only here."""
+    key = new_key()
+    await store.create_api_key(
+        db,
+        key_id=key.key_id,
+        secret_hash=key.secret_hash,
+        organization_id=organization_id,
+        user_id=user_id,
+        name=name,
+    )
+    return key.key
+
+
 def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 

@@ -27,19 +27,6 @@ def with_database(work: Callable[[store.Database], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-async def create(db: store.Database, *, organization_id: str, user_id: str, name: str) -> str:
-    key = auth.new_key()
-    await store.create_api_key(
-        db,
-        key_id=key.key_id,
-        secret_hash=key.secret_hash,
-        organization_id=organization_id,
-        user_id=user_id,
-        name=name,
-    )
-    return key.key
-
-
 def local_key(path: Path) -> str:
     """The local development key, kept in `path`; created (again) when missing or revoked."""
     kept = path.read_text().strip() if path.exists() else None
@@ -47,7 +34,7 @@ def local_key(path: Path) -> str:
     async def valid_or_new(db: store.Database) -> str:
         if kept and await auth.authenticate(db, f"Bearer {kept}") is not None:
             return kept
-        return await create(
+        return await auth.issue_key(
             db,
             organization_id=auth.LOCAL_ORGANIZATION,
             user_id=auth.LOCAL_USER,
@@ -66,7 +53,7 @@ def main(arguments: argparse.Namespace) -> int:
     if arguments.command == "create":
 
         async def work(db: store.Database) -> str:
-            return await create(
+            return await auth.issue_key(
                 db, organization_id=arguments.org, user_id=arguments.user, name=arguments.name
             )
 

@@ -8,7 +8,6 @@ import os
 import platform
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -19,8 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -34,7 +31,7 @@ from app.pagination import encode_cursor, page_request
 from app.schema import schema
 from app.settings import Settings
 from app.types import _serialize_datetime
-from scripts import bench_naive
+from scripts import bench_naive, embedded
 
 BIN = Path(sys.executable).parent
 ORG, USER = "org_bench", "user_bench"
@@ -177,33 +174,11 @@ async def asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes,
 
 @contextmanager
 def embedded_server() -> Any:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            BIN / "secantusd-py",
-            "--port",
-            str(port),
-            "--storage-path",
-            ":memory:",
-            "--log-level",
-            "WARNING",
-        ]
-    )
+    port = embedded.free_port()
+    process = embedded.start(port, ":memory:")
     uri = f"mongodb://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client: MongoClient[dict[str, Any]]
-            with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
-                client.admin.command("ping")
-            break
-        except PyMongoError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
     try:
+        embedded.wait_for_ping(uri)
         yield uri
     finally:
         process.terminate()
@@ -212,15 +187,7 @@ def embedded_server() -> Any:
 
 async def seed(db: store.Database) -> dict[str, Any]:
     await store.ensure_indexes(db)
-    key = auth.new_key()
-    await store.create_api_key(
-        db,
-        key_id=key.key_id,
-        secret_hash=key.secret_hash,
-        organization_id=ORG,
-        user_id=USER,
-        name="bench",
-    )
+    key = await auth.issue_key(db, organization_id=ORG, user_id=USER, name="bench")
 
     def messages(count: int) -> list[store.NewMessage]:
         return [
@@ -253,7 +220,7 @@ async def seed(db: store.Database) -> dict[str, Any]:
     nested = await thread(50, "nested")
     small = [await thread(5, f"small {n}") for n in range(50)]
     long = await thread(10_000, "long")
-    return {"key": key.key, "nested": nested, "small": small, "long": long}
+    return {"key": key, "nested": nested, "small": small, "long": long}
 
 
 def machine() -> str:
@@ -460,9 +427,7 @@ async def count_commands(
 
 
 def over_http(uri: str, data: dict[str, Any], body: bytes) -> list[tuple[str, str, str]]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = embedded.free_port()
     env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": "bench", "APP_ENV": "production"}
     server = subprocess.Popen(
         [

@@ -2,21 +2,15 @@
 
 import os
 import sys
-import time
-from typing import Any
 
-from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
-uri = os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017")
-deadline = time.monotonic() + 30
-while True:
+from app.settings import Settings
+from scripts.embedded import wait_for_ping
+
+if __name__ == "__main__":
+    uri = os.environ.get("MONGODB_URI", Settings().mongodb_uri)
     try:
-        client: MongoClient[dict[str, Any]]
-        with MongoClient(uri, serverSelectionTimeoutMS=500) as client:
-            client.admin.command("ping")
-        break
+        wait_for_ping(uri)
     except PyMongoError:
-        if time.monotonic() > deadline:
-            sys.exit(f"The database at {uri} did not answer within 30 s.")
-        time.sleep(0.2)
+        sys.exit(f"The database at {uri} did not answer within 30 s.")

@@ -2,10 +2,6 @@
 MONGODB_URI when set), through the store or through the schema."""
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -16,59 +12,23 @@ from typing import Any
 import httpx
 import pytest
 from mongomock_motor import AsyncMongoMockClient
-from pymongo import MongoClient
-from pymongo.errors import PyMongoError
+from pymongo import monitoring
 from strawberry.types import ExecutionResult
 
 from app import store
-from app.auth import LOCAL_ORGANIZATION, LOCAL_USER, Caller, new_key
+from app.auth import LOCAL_ORGANIZATION, LOCAL_USER, Caller, issue_key
 from app.context import build_context
 from app.main import create_app
 from app.middleware import count_command
 from app.schema import schema
 from app.settings import Settings
 from app.store import Database
+from scripts.embedded import free_port, wait_for_ping
+from scripts.embedded import start as start_secantus
 
-BIN = Path(sys.executable).parent
 ROOT_DIR = Path(__file__).parent.parent
 BACKENDS = ["mongomock", "secantus"] + (["mongodb"] if os.environ.get("MONGODB_URI") else [])
 REAL_BACKENDS = BACKENDS[1:]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_ping(uri: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            client: MongoClient[dict[str, Any]]
-            with MongoClient(uri, serverSelectionTimeoutMS=300) as client:
-                client.admin.command("ping")
-            return
-        except PyMongoError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def start_secantus(port: int, storage: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            BIN / "secantusd-py",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--storage-path",
-            storage,
-            "--log-level",
-            "WARNING",
-        ],
-    )
 
 
 @pytest.fixture(scope="session")
@@ -166,16 +126,7 @@ def api(db: Database) -> Api:
 async def api_key(
     db: Database, organization_id: str = LOCAL_ORGANIZATION, user_id: str = LOCAL_USER
 ) -> str:
-    key = new_key()
-    await store.create_api_key(
-        db,
-        key_id=key.key_id,
-        secret_hash=key.secret_hash,
-        organization_id=organization_id,
-        user_id=user_id,
-        name="test",
-    )
-    return key.key
+    return await issue_key(db, organization_id=organization_id, user_id=user_id, name="test")
 
 
 @asynccontextmanager
@@ -196,3 +147,36 @@ async def http(db: Database) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(db) as client:
         client.headers["Authorization"] = f"Bearer {await api_key(db)}"
         yield client
+
+
+# Commands a driver sends on its own, not for an operation.
+HOUSEKEEPING = {"hello", "ismaster", "isMaster", "ping", "endSessions", "buildInfo"}
+
+
+class Recorder(monitoring.CommandListener):
+    """Records every command an operation sends (getMore included)."""
+
+    def __init__(self) -> None:
+        self.commands: list[dict[str, Any]] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name not in HOUSEKEEPING:
+            self.commands.append(dict(event.command))
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+@pytest.fixture(params=REAL_BACKENDS)
+async def recorded(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Database, Recorder]]:
+    """A real server's database whose commands are recorded."""
+    recorder = Recorder()
+    uri = backend_uri(request, request.param)
+    name = f"test_{uuid.uuid4().hex}"
+    db = store.open_database(uri, name, timeout_ms=10_000, listeners=[recorder])
+    await store.ensure_indexes(db)
+    yield db, recorder
+    await close_backend(db)

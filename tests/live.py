@@ -10,7 +10,7 @@ import uvicorn
 from app.main import create_app
 from app.settings import Settings
 from app.store import Database
-from tests.conftest import free_port
+from scripts.embedded import free_port
 
 
 @asynccontextmanager

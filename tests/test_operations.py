@@ -12,7 +12,9 @@ from app import store
 from app.main import create_app
 from app.settings import Settings
 from app.store import Database
-from tests.conftest import api_key, app_client, free_port, start_secantus, wait_for_ping
+from scripts.embedded import free_port, wait_for_ping
+from scripts.embedded import start as start_secantus
+from tests.conftest import api_key, app_client
 
 QUERY = "query Listing { threads { totalCount } }"
 

@@ -1,16 +1,12 @@
 """Database round trips per request are constant, and pages read only what they return:
 pinned with PyMongo command monitoring and explain() on real servers."""
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-import pytest
 
 from app import store
 from app.store import Database
-from tests.conftest import REAL_BACKENDS, Api, api_key, app_client, backend_uri, close_backend
+from tests.conftest import Api, Recorder, api_key, app_client
 from tests.factories import new_message
-from tests.test_storage import Recorder
 
 THREADS_WITH_MESSAGES = """
 query($m: Int!, $n: Int!) {
@@ -19,16 +15,6 @@ query($m: Int!, $n: Int!) {
     nodes { id title messageCount messages(first: $n) { totalCount nodes { id text } } }
   }
 }"""
-
-
-@pytest.fixture(params=REAL_BACKENDS)
-async def recorded(request: pytest.FixtureRequest) -> AsyncIterator[tuple[Database, Recorder]]:
-    recorder = Recorder()
-    uri = backend_uri(request, request.param)
-    db = store.open_database(uri, f"trips_{id(recorder)}", timeout_ms=10_000, listeners=[recorder])
-    await store.ensure_indexes(db)
-    yield db, recorder
-    await close_backend(db)
 
 
 async def seed(db: Database, threads: int, messages: int) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import free_port
+from scripts.embedded import free_port
 
 ROOT = Path(__file__).parent.parent
 README_QUERIES = re.findall(r"```graphql\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
