@@ -152,13 +152,11 @@ class Bounds:
     exact: list[Any]
 
     def __and__(self, other: "Bounds") -> "Bounds":
-        merged: dict[str, dict[str, KeyValue]] = {}
-        for name in {*self.range, *other.range}:
-            merged[name] = dict(self.range.get(name, {}))
-            for op, value in other.range.get(name, {}).items():
-                mine = merged[name].get(op)
-                tighter = min if op in ("$lt", "$lte") else max
-                merged[name][op] = value if mine is None else tighter(mine, value)
+        # An `after` and a `before` bound a field from opposite sides: their operators differ.
+        merged = {
+            name: {**self.range.get(name, {}), **other.range.get(name, {})}
+            for name in {*self.range, *other.range}
+        }
         return Bounds(merged, self.exact + other.exact)
 
 

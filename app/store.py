@@ -359,12 +359,8 @@ async def _aggregate(db: Database, collection: str, pipeline: list[dict[str, Any
     return await db[collection].aggregate(pipeline, batchSize=BATCH_SIZE).to_list(None)
 
 
-def _page_pipeline(
-    listing: Listing, request: PageRequest, window: Bounds | None = None
-) -> list[dict[str, Any]]:
+def _page_pipeline(listing: Listing, request: PageRequest) -> list[dict[str, Any]]:
     bounds, sort = query_plan(listing.ordering, request)
-    if window is not None:
-        bounds &= window
     return [*listing.pipeline(bounds), {"$sort": dict(sort)}, {"$limit": request.size + 1}]
 
 

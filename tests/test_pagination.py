@@ -10,11 +10,14 @@ from app.errors import InvalidInput
 from app.pagination import (
     DEFAULT_PAGE_SIZE,
     PageRequest,
+    SeqRange,
     beyond,
     decode_cursor,
     encode_cursor,
     page_of,
     page_request,
+    scan_range,
+    select,
 )
 from app.store import MESSAGE_ORDER, THREAD_ORDER
 
@@ -115,3 +118,26 @@ def test_page_flags() -> None:
     backward = request(last=2, before=encode_cursor(MESSAGE_ORDER, (9,)))
     page = page_of(backward, ["c", "b"], [(3,), (2,)])
     assert page.items == ["b", "c"] and page.has_previous is False and page.has_next is None
+
+
+def test_scan_ranges() -> None:
+    assert scan_range(request(first=5, descending=False), last=100, slack=32) == SeqRange(
+        1, 18, False
+    )
+    assert scan_range(request(first=5, descending=False), last=10, slack=32) == SeqRange(
+        1, 42, True
+    )
+    assert scan_range(request(first=5), last=100, slack=32) == SeqRange(83, 132, False)
+    assert scan_range(request(first=5), last=10, slack=32) == SeqRange(1, 42, True)
+    after = encode_cursor(MESSAGE_ORDER, (50,))
+    assert scan_range(request(first=5, after=after), last=100, slack=32) == SeqRange(32, 49, False)
+    assert scan_range(request(last=5, before=after), last=100, slack=32) == SeqRange(51, 68, False)
+
+
+def test_select_orders_and_bounds() -> None:
+    seqs = [5, 1, 4, 2, 3, 9]
+    assert [seqs[n] for n in select(request(first=2), seqs)] == [9, 5, 4]
+    assert [seqs[n] for n in select(request(first=2, descending=False), seqs)] == [1, 2, 3]
+    after = encode_cursor(MESSAGE_ORDER, (4,))
+    assert [seqs[n] for n in select(request(first=5, after=after), seqs)] == [3, 2, 1]
+    assert [seqs[n] for n in select(request(last=1, before=after), seqs)] == [5, 9]
