@@ -10,6 +10,7 @@ from strawberry.dataloader import DataLoader
 from app import store
 from app.auth import Caller
 from app.pagination import Page
+from app.realtime import EventHub
 from app.store import Database, Listing, MessageDoc, MessagePageQuery, ThreadDoc
 
 
@@ -18,12 +19,18 @@ class Context:
     db: Database
     organization_id: str
     user_id: str
+    key_id: str
     threads: DataLoader[str, ThreadDoc | None]
     messages: DataLoader[str, MessageDoc | None]
     message_pages: DataLoader[MessagePageQuery, Page[Any]]  # batched, not cached
     counts: DataLoader[Listing, int]
     # The HTTP response being prepared, whose status an outage sets (None outside HTTP).
     response: Response | None = None
+    hub: EventHub | None = None
+    # A WebSocket connection's: authenticated in connection_init, counting its subscriptions.
+    connection_params: dict[str, object] | None = None
+    authenticated: bool = True
+    subscriptions: int = 0
 
     def changed(self, thread_id: str, thread: ThreadDoc | None) -> None:
         """Update what this request has cached about a thread it has just written to."""
@@ -34,7 +41,9 @@ class Context:
 Info = strawberry.Info[Context, None]
 
 
-def build_context(db: Database, caller: Caller, response: Response | None = None) -> Context:
+def build_context(
+    db: Database, caller: Caller, response: Response | None = None, hub: EventHub | None = None
+) -> Context:
     organization_id = caller.organization_id
 
     async def load_threads(ids: list[str]) -> list[ThreadDoc | None]:
@@ -55,9 +64,11 @@ def build_context(db: Database, caller: Caller, response: Response | None = None
         db=db,
         organization_id=organization_id,
         user_id=caller.user_id,
+        key_id=caller.key_id,
         threads=DataLoader(load_fn=load_threads),
         messages=DataLoader(load_fn=load_messages),
         message_pages=DataLoader(load_fn=load_message_pages, cache=False),
         counts=DataLoader(load_fn=load_counts, cache_key_fn=lambda listing: listing.key),
         response=response,
+        hub=hub,
     )

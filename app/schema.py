@@ -4,7 +4,7 @@ Export target: `app.schema:schema`.
 """
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache, partial
@@ -32,13 +32,25 @@ from strawberry.extensions import (
 )
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
+from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
+from strawberry.types.execution import StreamExecutionResult
 
-from app import store, validation
+from app import realtime, store, validation
 from app.context import Info
-from app.errors import HTTP_STATUS, InvalidInput, coded, is_unexpected
+from app.errors import (
+    HTTP_STATUS,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    coded,
+    is_unexpected,
+)
 from app.limits import largest_path
 from app.middleware import current_request
+from app.pagination import decode_cursor
 from app.types import (
+    EVENT_ORDER,
     SCALARS,
     After,
     Before,
@@ -48,15 +60,19 @@ from app.types import (
     Limit,
     Message,
     MessageInput,
+    MessageRole,
+    MessageStatus,
     Metadata,
     Node,
     Order,
     SortOrder,
     Thread,
+    ThreadEvent,
     ThreadFilter,
     ThreadState,
     ToolResourcesInput,
     connection,
+    event_from_doc,
     optional_metadata,
 )
 
@@ -195,6 +211,33 @@ class DeleteThreadInput:
 class CreateMessageInput(MessageInput):
     thread_id: strawberry.ID = strawberry.field(description="The thread to add it to.")
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+    status: MessageStatus = strawberry.field(
+        default=MessageStatus.COMPLETED,
+        description="IN_PROGRESS starts an ASSISTANT message that appendMessageText streams"
+        " into (from `content`) and completeMessage finishes.",
+    )
+
+
+@strawberry.input(description="Text to append to a message in progress.")
+class AppendMessageTextInput:
+    id: strawberry.ID = strawberry.field(description="The message, IN_PROGRESS.")
+    delta: str = strawberry.field(description="The text to append (1-256,000 characters).")
+
+
+@strawberry.input(description="How a message in progress ends.")
+class CompleteMessageInput:
+    id: strawberry.ID = strawberry.field(description="The message, IN_PROGRESS.")
+    status: MessageStatus = strawberry.field(
+        default=MessageStatus.COMPLETED, description="COMPLETED or INCOMPLETE."
+    )
+    incomplete_reason: str | None = strawberry.field(
+        default=None, description="Why it is INCOMPLETE (at most 128 characters)."
+    )
+
+
+@strawberry.type(description="The message after the change.")
+class StreamedMessagePayload:
+    message: Message = strawberry.field(description="The message after the change.")
 
 
 @strawberry.input(description="New metadata for a message.")
@@ -240,6 +283,19 @@ class DeleteMessagePayload:
     id: strawberry.ID = strawberry.field(description="The deleted message's id.")
     deleted: bool = strawberry.field(description="Always true: failures are errors.")
     thread: Thread = strawberry.field(description="Its thread, after the change.")
+
+
+async def _emit(info: Info, thread_id: str, kind: str, **data: Any) -> None:
+    """Log the event for the thread's subscribers (this instance's, where no change stream)."""
+    event = await store.record_event(
+        info.context.db,
+        organization_id=info.context.organization_id,
+        thread_id=thread_id,
+        type=kind,
+        data=data,
+    )
+    if info.context.hub is not None:
+        info.context.hub.published(event)
 
 
 def _thread_changes(change: UpdateThreadInput) -> dict[str, Any]:
@@ -309,6 +365,7 @@ class Mutation:
             changes=_thread_changes(input),
         )
         info.context.changed(thread_id, doc)
+        await _emit(info, thread_id, "ThreadUpdated", thread=doc)
         return UpdateThreadPayload(thread=Thread.from_doc(doc))
 
     @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
@@ -316,6 +373,8 @@ class Mutation:
         self, info: Info, input: Annotated[DeleteThreadInput, INPUT]
     ) -> DeleteThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
+        # Recorded first: the thread's log is numbered from the thread, which then goes.
+        await _emit(info, thread_id, realtime.THREAD_DELETED)
         await store.delete_thread(
             info.context.db, organization_id=info.context.organization_id, thread_id=thread_id
         )
@@ -327,17 +386,27 @@ class Mutation:
         self, info: Info, input: Annotated[CreateMessageInput, INPUT]
     ) -> CreateMessagePayload:
         thread_id = validation.thread_id(input.thread_id, field="input.threadId")
+        new_message = input.to_new_message(field="input")
+        if input.status is not MessageStatus.COMPLETED:
+            streamed = input.status is MessageStatus.IN_PROGRESS
+            if not streamed or input.role is not MessageRole.ASSISTANT or input.content_parts:
+                raise InvalidInput(
+                    "input.status",
+                    "Only an ASSISTANT message with `content` can start IN_PROGRESS.",
+                )
+            new_message["status"] = store.IN_PROGRESS
         message, thread = await store.create_message(
             info.context.db,
             organization_id=info.context.organization_id,
             user_id=info.context.user_id,
             thread_id=thread_id,
-            message=input.to_new_message(field="input"),
+            message=new_message,
             idempotency_key=validation.idempotency_key(
                 input.idempotency_key, field="input.idempotencyKey"
             ),
         )
         info.context.changed(thread_id, thread)
+        await _emit(info, thread_id, "MessageCreated", message=message)
         return CreateMessagePayload(
             message=Message.from_doc(message), thread=Thread.from_doc(thread)
         )
@@ -353,7 +422,45 @@ class Mutation:
             metadata=validation.metadata(input.metadata, field="input.metadata"),
         )
         info.context.messages.prime(doc["_id"], doc, force=True)
+        await _emit(info, doc["threadId"], "MessageUpdated", message=doc)
         return UpdateMessagePayload(message=Message.from_doc(doc))
+
+    @strawberry.mutation(description="Append text to an IN_PROGRESS message (CONFLICT after).")
+    async def append_message_text(
+        self, info: Info, input: Annotated[AppendMessageTextInput, INPUT]
+    ) -> StreamedMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        doc = await store.append_message_text(
+            info.context.db,
+            organization_id=info.context.organization_id,
+            message_id=message_id,
+            delta=validation.content(input.delta, field="input.delta"),
+            max_length=validation.MAX_CONTENT,
+        )
+        info.context.messages.prime(message_id, doc, force=True)
+        await _emit(info, doc["threadId"], "MessageDelta", messageId=message_id, delta=input.delta)
+        return StreamedMessagePayload(message=Message.from_doc(doc))
+
+    @strawberry.mutation(description="Finish an IN_PROGRESS message: COMPLETED or INCOMPLETE.")
+    async def complete_message(
+        self, info: Info, input: Annotated[CompleteMessageInput, INPUT]
+    ) -> StreamedMessagePayload:
+        if input.status is MessageStatus.IN_PROGRESS:
+            raise InvalidInput("input.status", "A message ends COMPLETED or INCOMPLETE.")
+        message_id = validation.message_id(input.id, field="input.id")
+        doc = await store.complete_message(
+            info.context.db,
+            organization_id=info.context.organization_id,
+            message_id=message_id,
+            status=input.status.value,
+            incomplete_reason=validation.reference(
+                input.incomplete_reason, field="input.incompleteReason"
+            ),
+        )
+        info.context.messages.prime(message_id, doc, force=True)
+        info.context.counts.clear_all()
+        await _emit(info, doc["threadId"], "MessageCompleted", message=doc)
+        return StreamedMessagePayload(message=Message.from_doc(doc))
 
     @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
     async def delete_message(
@@ -365,9 +472,51 @@ class Mutation:
         )
         info.context.messages.prime(message_id, None, force=True)
         info.context.changed(thread["_id"], thread)
+        await _emit(info, thread["_id"], "MessageDeleted", messageId=message_id)
         return DeleteMessagePayload(
             id=strawberry.ID(message_id), deleted=True, thread=Thread.from_doc(thread)
         )
+
+
+@strawberry.type(description="Live events, over graphql-transport-ws.")
+class Subscription:
+    @strawberry.subscription(
+        description="The thread's events as they happen; with `after` (an event's cursor) first"
+        " the ones since then, so a client that reconnects loses nothing. Ends after"
+        " ThreadDeleted."
+    )
+    async def thread_events(
+        self,
+        info: Info,
+        thread_id: ThreadIdArgument,
+        after: Annotated[
+            str | None, strawberry.argument(description="Replay the events after this cursor.")
+        ] = None,
+    ) -> AsyncGenerator[ThreadEvent, None]:
+        context = info.context
+        if not context.authenticated or context.hub is None:
+            raise Unauthenticated("Send your API key in connection_init.")
+        checked = validation.thread_id(thread_id, field="threadId")
+        start = None if after is None else decode_cursor(after, EVENT_ORDER, field="after")[0]
+        if await context.threads.load(checked) is None:
+            raise NotFound(f"Thread {checked} not found.")
+        most = context.hub.max_per_connection
+        if context.subscriptions >= most:
+            raise Forbidden(f"A connection may hold at most {most} subscriptions.")
+        context.subscriptions += 1
+        try:
+            events = realtime.thread_events(
+                context.db,
+                context.hub,
+                organization_id=context.organization_id,
+                thread_id=checked,
+                key_id=context.key_id,
+                after=start if isinstance(start, int) else None,
+            )
+            async for event in events:
+                yield event_from_doc(event)
+        finally:
+            context.subscriptions -= 1
 
 
 class ThreadsSchema(strawberry.Schema):
@@ -394,18 +543,29 @@ class FinishResult(SchemaExtension):
         result = run.result
         if result is None or not result.errors:
             return
-        request_id = record.id if record is not None else None
-        result.errors = [
-            coded(error, request_id=request_id, unavailable=store.is_unavailable)
-            for error in result.errors
-        ]
-        codes = [str((error.extensions or {}).get("code")) for error in result.errors]
+        codes = self._code(result)
         if record is not None:
             record.error_codes += codes
         status = max((HTTP_STATUS.get(code, 0) for code in codes), default=0)
         response = getattr(run.context, "response", None)
         if status and response is not None:
             response.status_code = status
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result a subscription sends."""
+        if isinstance(result, StrawberryExecutionResult) and result.errors:
+            self._code(result)
+        yield
+
+    def _code(self, result: Any) -> list[str]:
+        """Code the errors of a result (in place); their codes."""
+        record = current_request.get()
+        request_id = record.id if record is not None else None
+        result.errors = [
+            coded(error, request_id=request_id, unavailable=store.is_unavailable)
+            for error in result.errors or []
+        ]
+        return [str((error.extensions or {}).get("code")) for error in result.errors]
 
     def __init__(self, *, development: bool = True) -> None:
         self.development = development
@@ -493,6 +653,7 @@ def make_schema(
     return ThreadsSchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         types=[Thread, Message],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=production),

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     max_query_aliases: int = 30
     max_query_tokens: int = 3_000
     max_query_nodes: int = 50_000
+    max_subscriptions_per_connection: int = 20
+    max_subscriptions_per_key: int = 100
+    # Events a subscriber may fall behind by before it is disconnected.
+    subscriber_queue_size: int = 1_000
 
     @property
     def production(self) -> bool:

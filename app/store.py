@@ -11,14 +11,14 @@ import asyncio
 import hashlib
 import json
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, NotRequired, TypedDict, cast
 
 from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorDatabase
 from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, PyMongoError
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 from pymongo.monitoring import (
     CommandFailedEvent,
     CommandListener,
@@ -26,7 +26,7 @@ from pymongo.monitoring import (
     CommandSucceededEvent,
 )
 
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.pagination import (
     NO_BOUNDS,
     Bounds,
@@ -48,6 +48,8 @@ THREADS = "threads"
 MESSAGES = "messages"
 API_KEYS = "api_keys"
 IDEMPOTENCY_KEYS = "idempotency_keys"
+EVENTS = "events"
+EVENT_TTL = timedelta(hours=24)
 IDEMPOTENCY_TTL = timedelta(hours=24)
 # How long a retried create waits for the first call's result to become visible.
 REPLAY_WAIT = timedelta(seconds=5)
@@ -56,6 +58,7 @@ BUCKET = 32
 BATCH_SIZE = 20_000
 
 ACTIVE, LOCKED, ARCHIVED = "active", "locked", "archived"
+IN_PROGRESS = "in_progress"
 # A thread being created with its messages, or being deleted, is hidden until done.
 CREATING, DELETING = "creating", "deleting"
 VISIBLE: dict[str, Any] = {"hidden": None}
@@ -76,8 +79,8 @@ class ThreadDoc(TypedDict):
     assistantId: str | None
     visibleInUi: bool
     state: str
-    status: str
-    seq: int
+    seq: int  # the last message's sequence number
+    eventSeq: NotRequired[int]  # the last event's number
     hidden: NotRequired[str]
 
 
@@ -108,6 +111,8 @@ class ApiKeyDoc(TypedDict):
 
 class NewMessage(TypedDict):
     role: str
+    # A streamed message (status in_progress) has one text part, appended to until completed.
+    status: NotRequired[str]
     content: list[dict[str, Any]]
     metadata: dict[str, str]
     assistantId: str | None
@@ -195,6 +200,17 @@ async def ensure_indexes(db: Database) -> None:
             IndexModel(
                 [("createdAt", ASCENDING)], expireAfterSeconds=int(IDEMPOTENCY_TTL.total_seconds())
             )
+        ]
+    )
+    await db[EVENTS].create_indexes(
+        [
+            IndexModel(
+                [("organizationId", ASCENDING), ("threadId", ASCENDING), ("seq", ASCENDING)],
+                unique=True,
+            ),
+            IndexModel(
+                [("createdAt", ASCENDING)], expireAfterSeconds=int(EVENT_TTL.total_seconds())
+            ),
         ]
     )
     await db[API_KEYS].create_indexes(
@@ -286,7 +302,11 @@ def _thread(doc: Mapping[str, Any]) -> ThreadDoc:
 
 
 def _message(doc: Mapping[str, Any]) -> MessageDoc:
-    return cast(MessageDoc, {**doc, "metadata": {p["k"]: p["v"] for p in doc["metadata"]}})
+    decoded = {**doc, "metadata": {p["k"]: p["v"] for p in doc["metadata"]}}
+    if "chunks" in doc:  # streamed: its text is the chunks appended so far
+        text = {"value": "".join(doc["chunks"]), "annotations": []}
+        decoded["content"] = [{"type": "text", "text": text}]
+    return cast(MessageDoc, decoded)
 
 
 @dataclass(frozen=True)
@@ -343,8 +363,11 @@ def message_listing(
     thread_id: str,
     metadata: Mapping[str, str] | None = None,
     role: str | None = None,
+    status: str | None = None,
 ) -> Listing:
     rest: dict[str, Any] = {} if role is None else {"role": role}
+    if status is not None:
+        rest["status"] = status
     return Listing(
         MESSAGES,
         {"organizationId": organization_id, "threadId": thread_id},
@@ -533,11 +556,66 @@ def _message_doc(
         "createdAt": created_at,
         "role": message["role"],
         "content": message["content"],
-        "status": "completed",
+        "status": message.get("status", "completed"),
         "assistantId": message["assistantId"],
         "runId": message["runId"],
         "metadata": _pairs(message["metadata"]),
+        **_stream(message),
     }
+
+
+def _stream(message: NewMessage) -> dict[str, Any]:
+    """The fields of a message still being written: its text as chunks, and their length."""
+    if message.get("status", "completed") != IN_PROGRESS:
+        return {}
+    text = "".join(p["text"]["value"] for p in message["content"] if p["type"] == "text")
+    return {"content": [], "chunks": [text] if text else [], "length": len(text)}
+
+
+async def append_message_text(
+    db: Database, *, organization_id: str, message_id: str, delta: str, max_length: int
+) -> MessageDoc:
+    """Append to a message in progress; CONFLICT once it is finished."""
+    doc = await db[MESSAGES].find_one_and_update(
+        {
+            "_id": message_id,
+            "organizationId": organization_id,
+            "status": IN_PROGRESS,
+            "length": {"$lte": max_length - len(delta)},
+        },
+        {"$push": {"chunks": delta}, "$inc": {"length": len(delta)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        message = await get_messages(db, organization_id=organization_id, ids=[message_id])
+        found = message.get(message_id)
+        if found is None:
+            raise NotFound(f"Message {message_id} not found.")
+        if found["status"] != IN_PROGRESS:
+            raise Conflict(f"Message {message_id} is {found['status']}: it takes no more text.")
+        raise InvalidInput("input.delta", f"A message holds at most {max_length:,} characters.")
+    return _message(doc)
+
+
+async def complete_message(
+    db: Database,
+    *,
+    organization_id: str,
+    message_id: str,
+    status: str,
+    incomplete_reason: str | None,
+) -> MessageDoc:
+    doc = await db[MESSAGES].find_one_and_update(
+        {"_id": message_id, "organizationId": organization_id, "status": IN_PROGRESS},
+        {"$set": {"status": status, "incompleteReason": incomplete_reason}},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        found = await get_messages(db, organization_id=organization_id, ids=[message_id])
+        if message_id not in found:
+            raise NotFound(f"Message {message_id} not found.")
+        raise Conflict(f"Message {message_id} is {found[message_id]['status']} already.")
+    return _message(doc)
 
 
 @dataclass(frozen=True)
@@ -648,7 +726,6 @@ async def create_thread(
         "assistantId": assistant_id,
         "visibleInUi": visible_in_ui,
         "state": ACTIVE,
-        "status": "inactive",
         "seq": len(messages),
     }
     try:
@@ -877,3 +954,97 @@ async def delete_message(db: Database, *, organization_id: str, message_id: str)
         return_document=ReturnDocument.AFTER,
     )
     return _thread(thread_doc) if thread_doc is not None else thread
+
+
+class EventDoc(TypedDict):
+    organizationId: str
+    threadId: str
+    seq: int
+    type: str
+    data: dict[str, Any]
+
+
+async def record_event(
+    db: Database, *, organization_id: str, thread_id: str, type: str, data: dict[str, Any]
+) -> EventDoc | None:
+    """Append an event to the thread's log (kept EVENT_TTL); None if the thread is gone.
+
+    Message and thread snapshots in `data` are stored as documents are (metadata as pairs).
+    The number is taken from the thread, then the event written: a crash in between leaves a
+    gap in the numbers, which subscribers skip.
+    """
+    thread = await db[THREADS].find_one_and_update(
+        {"_id": thread_id, "organizationId": organization_id},
+        {"$inc": {"eventSeq": 1}},
+        projection={"eventSeq": 1},
+        return_document=ReturnDocument.AFTER,
+    )
+    if thread is None:
+        return None
+    stored = {key: _stored(value) for key, value in data.items()}
+    event = EventDoc(
+        organizationId=organization_id,
+        threadId=thread_id,
+        seq=thread["eventSeq"],
+        type=type,
+        data=stored,
+    )
+    await db[EVENTS].insert_one({**event, "createdAt": now()})
+    return event
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, dict) and isinstance(value.get("metadata"), dict):
+        return {**value, "metadata": _pairs(value["metadata"])}
+    return value
+
+
+def event_data(event: Mapping[str, Any]) -> dict[str, Any]:
+    """The event's data with its snapshots as the store returns documents."""
+    data = dict(event["data"])
+    for key, decode in (("message", _message), ("thread", _thread)):
+        if key in data:
+            data[key] = decode(data[key])
+    return data
+
+
+async def list_events(
+    db: Database, *, organization_id: str, thread_id: str, after: int, until: int | None = None
+) -> list[EventDoc]:
+    """The thread's events numbered after `after` (and up to `until`), in order."""
+    seqs: dict[str, int] = {"$gt": after} if until is None else {"$gt": after, "$lt": until + 1}
+    scan = {"organizationId": organization_id, "threadId": thread_id, "seq": seqs}
+    docs = await _aggregate(db, EVENTS, [{"$match": scan}, {"$sort": {"seq": 1}}])
+    return cast(list[EventDoc], docs)
+
+
+async def last_event(db: Database, *, organization_id: str, thread_id: str) -> int:
+    """The number of the thread's last event (0 before any)."""
+    found = await get_threads(db, organization_id=organization_id, ids=[thread_id])
+    thread = found.get(thread_id)
+    return thread.get("eventSeq", 0) if thread else 0
+
+
+async def watch_events(db: Database, *, opened: Callable[[], None]) -> AsyncIterator[EventDoc]:
+    """Every event written from now on, by any instance (a change stream); `opened` is called
+    once the stream is open. Raises ChangeStreamsUnsupported where the server has none
+    (standalone MongoDB, mongomock)."""
+    if any(cls.__module__.startswith("mongomock") for cls in type(db).__mro__):
+        raise ChangeStreamsUnsupported("mongomock-motor has no change streams")
+    try:
+        stream = db[EVENTS].watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=500)
+        async with stream:
+            change = await stream.try_next()  # opens the stream
+            opened()
+            while True:
+                if change is not None:
+                    yield cast(EventDoc, change["fullDocument"])
+                change = await stream.try_next()
+    except (NotImplementedError, OperationFailure) as error:
+        if isinstance(error, OperationFailure) and error.code not in (40573, 40324, 115):
+            raise
+        raise ChangeStreamsUnsupported(str(error)) from error
+
+
+class ChangeStreamsUnsupported(Exception):
+    pass

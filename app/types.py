@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any, Generic, NewType, TypeVar
+from typing import Annotated, Any, Generic, NewType, TypeVar, cast
 
 import strawberry
 from strawberry import UNSET, Private
@@ -280,7 +280,6 @@ class Thread(Node):
     user_id: str = strawberry.field(description="The user who created the thread.")
     visible_in_ui: bool = strawberry.field(description="Whether UIs should list the thread.")
     state: ThreadState = strawberry.field(description="Lifecycle state; ACTIVE by default.")
-    status: ThreadStatus = strawberry.field(description="Whether an assistant is writing.")
     last_seq: Private[int]
 
     @classmethod
@@ -298,9 +297,18 @@ class Thread(Node):
             user_id=doc["userId"],
             visible_in_ui=doc["visibleInUi"],
             state=ThreadState(doc["state"]),
-            status=ThreadStatus(doc["status"]),
             last_seq=doc["seq"],
         )
+
+    @strawberry.field(description="STREAMING while any of its messages is IN_PROGRESS.")
+    async def status(self, info: Info) -> ThreadStatus:
+        listing = store.message_listing(
+            organization_id=info.context.organization_id,
+            thread_id=self.id,
+            status=store.IN_PROGRESS,
+        )
+        writing = await info.context.counts.load(listing)
+        return ThreadStatus.STREAMING if writing else ThreadStatus.INACTIVE
 
     @strawberry.field(description="How many messages the thread holds.")
     async def message_count(self, info: Info) -> int:
@@ -451,6 +459,9 @@ class Message(Node):
     status: MessageStatus = strawberry.field(description="Whether the message is complete.")
     assistant_id: str | None = strawberry.field(description="The assistant that wrote it.")
     run_id: str | None = strawberry.field(description="The run that wrote it.")
+    incomplete_reason: str | None = strawberry.field(
+        description="Why an INCOMPLETE message stopped, as its writer said."
+    )
     metadata: Metadata = strawberry.field(description="Your key-value pairs for the message.")
 
     @classmethod
@@ -466,6 +477,7 @@ class Message(Node):
             status=MessageStatus(doc["status"]),
             assistant_id=doc["assistantId"],
             run_id=doc["runId"],
+            incomplete_reason=cast(dict[str, Any], doc).get("incompleteReason"),
             metadata=Metadata(doc["metadata"]),
         )
 
@@ -617,3 +629,87 @@ class ThreadFilter:
     visible_in_ui: bool | None = strawberry.field(default=None, description="By UI visibility.")
     assistant_id: str | None = strawberry.field(default=None, description="By assistant.")
     user_id: str | None = strawberry.field(default=None, description="By creating user.")
+
+
+# Events of a thread, for subscriptions
+
+
+EVENT_ORDER = Ordering(kind="event", fields=("seq",), types=(int,))
+EventCursor = strawberry.field(description="Pass to threadEvents(after:) to resume after this.")
+
+
+@strawberry.type(description="A message was added.")
+class MessageCreated:
+    cursor: str = EventCursor
+    message: Message = strawberry.field(description="The message as created.")
+
+
+@strawberry.type(description="Text was appended to a message in progress.")
+class MessageDelta:
+    cursor: str = EventCursor
+    message_id: strawberry.ID = strawberry.field(description="The message.")
+    delta: str = strawberry.field(description="The text appended.")
+
+
+@strawberry.type(description="A message in progress was finished.")
+class MessageCompleted:
+    cursor: str = EventCursor
+    message: Message = strawberry.field(description="The finished message.")
+
+
+@strawberry.type(description="A message's metadata changed.")
+class MessageUpdated:
+    cursor: str = EventCursor
+    message: Message = strawberry.field(description="The message after the change.")
+
+
+@strawberry.type(description="A message was deleted.")
+class MessageDeleted:
+    cursor: str = EventCursor
+    message_id: strawberry.ID = strawberry.field(description="The deleted message.")
+
+
+@strawberry.type(description="The thread itself changed.")
+class ThreadUpdated:
+    cursor: str = EventCursor
+    thread: Thread = strawberry.field(description="The thread after the change.")
+
+
+@strawberry.type(description="The thread was deleted; the subscription ends after this.")
+class ThreadDeleted:
+    cursor: str = EventCursor
+    thread_id: strawberry.ID = strawberry.field(description="The deleted thread.")
+
+
+ThreadEvent = Annotated[
+    MessageCreated
+    | MessageDelta
+    | MessageCompleted
+    | MessageUpdated
+    | MessageDeleted
+    | ThreadUpdated
+    | ThreadDeleted,
+    strawberry.union("ThreadEvent", description="Something that happened in a thread."),
+]
+
+
+def event_from_doc(event: store.EventDoc) -> Any:
+    cursor = encode_cursor(EVENT_ORDER, (event["seq"],))
+    data = store.event_data(event)
+    kind = event["type"]
+    if kind in ("MessageCreated", "MessageCompleted", "MessageUpdated"):
+        message_event = {
+            "MessageCreated": MessageCreated,
+            "MessageCompleted": MessageCompleted,
+            "MessageUpdated": MessageUpdated,
+        }[kind]
+        return message_event(cursor=cursor, message=Message.from_doc(data["message"]))
+    if kind == "MessageDelta":
+        return MessageDelta(
+            cursor=cursor, message_id=strawberry.ID(data["messageId"]), delta=data["delta"]
+        )
+    if kind == "MessageDeleted":
+        return MessageDeleted(cursor=cursor, message_id=strawberry.ID(data["messageId"]))
+    if kind == "ThreadUpdated":
+        return ThreadUpdated(cursor=cursor, thread=Thread.from_doc(data["thread"]))
+    return ThreadDeleted(cursor=cursor, thread_id=strawberry.ID(event["threadId"]))

@@ -160,8 +160,10 @@ class Recorder(monitoring.CommandListener):
         self.commands: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if event.command_name not in HOUSEKEEPING:
-            self.commands.append(dict(event.command))
+        command = dict(event.command)
+        watching = command.get("collection") == store.EVENTS or "$changeStream" in repr(command)
+        if event.command_name not in HOUSEKEEPING and not watching:  # not the app's event hub
+            self.commands.append(command)
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass

@@ -16,6 +16,14 @@ export type Scalars = {
 /** A note on a span of a text part. */
 export type Annotation = FileCitationAnnotation | FilePathAnnotation;
 
+/** Text to append to a message in progress. */
+export type AppendMessageTextInput = {
+  /** The text to append (1-256,000 characters). */
+  delta: Scalars['String']['input'];
+  /** The message, IN_PROGRESS. */
+  id: Scalars['ID']['input'];
+};
+
 /** Resources of the code interpreter tool. */
 export type CodeInterpreterInput = {
   /** At most 20 file ids. */
@@ -27,6 +35,16 @@ export type CodeInterpreterResources = {
   __typename?: 'CodeInterpreterResources';
   /** Files the code interpreter can use. */
   fileIds: Array<Scalars['String']['output']>;
+};
+
+/** How a message in progress ends. */
+export type CompleteMessageInput = {
+  /** The message, IN_PROGRESS. */
+  id: Scalars['ID']['input'];
+  /** Why it is INCOMPLETE (at most 128 characters). */
+  incompleteReason?: InputMaybe<Scalars['String']['input']>;
+  /** COMPLETED or INCOMPLETE. */
+  status?: MessageStatus;
 };
 
 /** One part of a message: exactly one field is set. */
@@ -54,6 +72,8 @@ export type CreateMessageInput = {
   role?: MessageRole;
   /** Writing run. */
   runId?: InputMaybe<Scalars['String']['input']>;
+  /** IN_PROGRESS starts an ASSISTANT message that appendMessageText streams into (from `content`) and completeMessage finishes. */
+  status?: MessageStatus;
   /** The thread to add it to. */
   threadId: Scalars['ID']['input'];
 };
@@ -228,6 +248,8 @@ export type Message = Node & {
   createdAt: Scalars['DateTime']['output'];
   /** The id: `thread_<uuid>` or `message_<uuid>`. */
   id: Scalars['ID']['output'];
+  /** Why an INCOMPLETE message stopped, as its writer said. */
+  incompleteReason?: Maybe<Scalars['String']['output']>;
   /** Your key-value pairs for the message. */
   metadata: Scalars['Metadata']['output'];
   /** Who wrote the message. */
@@ -242,6 +264,15 @@ export type Message = Node & {
   thread: Thread;
   /** The thread holding the message. */
   threadId: Scalars['ID']['output'];
+};
+
+/** A message in progress was finished. */
+export type MessageCompleted = {
+  __typename?: 'MessageCompleted';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The finished message. */
+  message: Message;
 };
 
 /** A page of a list: edges with cursors, or just the nodes. */
@@ -259,6 +290,35 @@ export type MessageConnection = {
 
 /** A part of a message's content. */
 export type MessageContent = ImageFileContent | ImageUrlContent | TextContent;
+
+/** A message was added. */
+export type MessageCreated = {
+  __typename?: 'MessageCreated';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The message as created. */
+  message: Message;
+};
+
+/** A message was deleted. */
+export type MessageDeleted = {
+  __typename?: 'MessageDeleted';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The deleted message. */
+  messageId: Scalars['ID']['output'];
+};
+
+/** Text was appended to a message in progress. */
+export type MessageDelta = {
+  __typename?: 'MessageDelta';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The text appended. */
+  delta: Scalars['String']['output'];
+  /** The message. */
+  messageId: Scalars['ID']['output'];
+};
 
 /** An item of a page, with the cursor to page from it. */
 export type MessageEdge = {
@@ -297,9 +357,22 @@ export type MessageStatus =
   | 'INCOMPLETE'
   | 'IN_PROGRESS';
 
+/** A message's metadata changed. */
+export type MessageUpdated = {
+  __typename?: 'MessageUpdated';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The message after the change. */
+  message: Message;
+};
+
 /** Writes. Each takes one input object and returns a payload. */
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Append text to an IN_PROGRESS message (CONFLICT after). */
+  appendMessageText: StreamedMessagePayload;
+  /** Finish an IN_PROGRESS message: COMPLETED or INCOMPLETE. */
+  completeMessage: StreamedMessagePayload;
   /** Add a message to an ACTIVE thread. */
   createMessage: CreateMessagePayload;
   /** Create a thread, with up to 100 first messages. */
@@ -312,6 +385,18 @@ export type Mutation = {
   updateMessage: UpdateMessagePayload;
   /** Change a thread. ARCHIVED threads only take `state`. */
   updateThread: UpdateThreadPayload;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationAppendMessageTextArgs = {
+  input: AppendMessageTextInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationCompleteMessageArgs = {
+  input: CompleteMessageInput;
 };
 
 
@@ -427,6 +512,27 @@ export type SortOrder =
   /** Newest first. */
   | 'DESC';
 
+/** The message after the change. */
+export type StreamedMessagePayload = {
+  __typename?: 'StreamedMessagePayload';
+  /** The message after the change. */
+  message: Message;
+};
+
+/** Live events, over graphql-transport-ws. */
+export type Subscription = {
+  __typename?: 'Subscription';
+  /** The thread's events as they happen; with `after` (an event's cursor) first the ones since then, so a client that reconnects loses nothing. Ends after ThreadDeleted. */
+  threadEvents: ThreadEvent;
+};
+
+
+/** Live events, over graphql-transport-ws. */
+export type SubscriptionThreadEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  threadId: Scalars['ID']['input'];
+};
+
 /** Text with its annotations. */
 export type Text = {
   __typename?: 'Text';
@@ -462,7 +568,7 @@ export type Thread = Node & {
   organizationId: Scalars['String']['output'];
   /** Lifecycle state; ACTIVE by default. */
   state: ThreadState;
-  /** Whether an assistant is writing. */
+  /** STREAMING while any of its messages is IN_PROGRESS. */
   status: ThreadStatus;
   /** Display name, at most 200 characters. */
   title?: Maybe<Scalars['String']['output']>;
@@ -502,6 +608,15 @@ export type ThreadConnection = {
   totalCount: Scalars['Int']['output'];
 };
 
+/** The thread was deleted; the subscription ends after this. */
+export type ThreadDeleted = {
+  __typename?: 'ThreadDeleted';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The deleted thread. */
+  threadId: Scalars['ID']['output'];
+};
+
 /** An item of a page, with the cursor to page from it. */
 export type ThreadEdge = {
   __typename?: 'ThreadEdge';
@@ -510,6 +625,9 @@ export type ThreadEdge = {
   /** The item. */
   node: Thread;
 };
+
+/** Something that happened in a thread. */
+export type ThreadEvent = MessageCompleted | MessageCreated | MessageDeleted | MessageDelta | MessageUpdated | ThreadDeleted | ThreadUpdated;
 
 /** Which threads to list; every given condition must hold. */
 export type ThreadFilter = {
@@ -538,6 +656,15 @@ export type ThreadState =
 export type ThreadStatus =
   | 'INACTIVE'
   | 'STREAMING';
+
+/** The thread itself changed. */
+export type ThreadUpdated = {
+  __typename?: 'ThreadUpdated';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The thread after the change. */
+  thread: Thread;
+};
 
 /** Resources made available to the assistant's tools in this thread. */
 export type ToolResources = {

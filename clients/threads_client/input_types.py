@@ -6,8 +6,17 @@ from typing import Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ImageDetail, MessageRole, ThreadState
+from .enums import ImageDetail, MessageRole, MessageStatus, ThreadState
 from .scalars import Metadata
+
+
+class AppendMessageTextInput(BaseModel):
+    """Text to append to a message in progress."""
+
+    id: str
+    "The message, IN_PROGRESS."
+    delta: str
+    "The text to append (1-256,000 characters)."
 
 
 class CodeInterpreterInput(BaseModel):
@@ -15,6 +24,17 @@ class CodeInterpreterInput(BaseModel):
 
     file_ids: list[str] = Field(alias="fileIds")
     "At most 20 file ids."
+
+
+class CompleteMessageInput(BaseModel):
+    """How a message in progress ends."""
+
+    id: str
+    "The message, IN_PROGRESS."
+    status: MessageStatus = MessageStatus.COMPLETED
+    "COMPLETED or INCOMPLETE."
+    incomplete_reason: str | None = Field(alias="incompleteReason", default=None)
+    "Why it is INCOMPLETE (at most 128 characters)."
 
 
 class ContentPartInput(BaseModel):
@@ -47,6 +67,8 @@ class CreateMessageInput(BaseModel):
     "The thread to add it to."
     idempotency_key: str | None = Field(alias="idempotencyKey", default=None)
     "Up to 255 characters of your choice. A retry with the same key and input returns the first result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours."
+    status: MessageStatus = MessageStatus.COMPLETED
+    "IN_PROGRESS starts an ASSISTANT message that appendMessageText streams into (from `content`) and completeMessage finishes."
 
 
 class CreateThreadInput(BaseModel):

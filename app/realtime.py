@@ -1,0 +1,140 @@
+"""Thread events for subscribers: one hub per app instance.
+
+Every write appends an event to the thread's log in MongoDB (store.record_event). Where the
+server has change streams, the hub watches the log, so every instance delivers the events of
+every other; without them (standalone MongoDB, mongomock) it says so at start and delivers the
+events written by its own instance. A subscriber first reads what it missed from the log, then
+takes events live, in order, filling any gap from the log.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+
+from app import store
+from app.errors import Forbidden, Unavailable
+from app.store import Database, EventDoc
+
+log = logging.getLogger("app.realtime")
+THREAD_DELETED = "ThreadDeleted"
+
+
+class TooSlow(Unavailable):
+    """A subscriber whose queue filled up: it is disconnected, not buffered without bound."""
+
+
+@dataclass(eq=False)
+class Subscriber:
+    organization_id: str
+    thread_id: str
+    key_id: str
+    queue: asyncio.Queue[EventDoc]
+    overflowed: bool = False
+
+    def offer(self, event: EventDoc) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def next(self) -> EventDoc:
+        if self.overflowed:
+            raise TooSlow("This subscriber fell too far behind and was disconnected.")
+        return await self.queue.get()
+
+
+@dataclass
+class EventHub:
+    queue_size: int = 1_000
+    max_per_key: int = 100
+    max_per_connection: int = 20
+    watching: bool = False
+    subscribers: set[Subscriber] = field(default_factory=set)
+
+    def subscribe(self, *, organization_id: str, thread_id: str, key_id: str) -> Subscriber:
+        if sum(s.key_id == key_id for s in self.subscribers) >= self.max_per_key:
+            raise Forbidden(f"An API key may hold at most {self.max_per_key} subscriptions.")
+        queue: asyncio.Queue[EventDoc] = asyncio.Queue(maxsize=self.queue_size)
+        subscriber = Subscriber(organization_id, thread_id, key_id, queue)
+        self.subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        self.subscribers.discard(subscriber)
+
+    def dispatch(self, event: EventDoc) -> None:
+        for subscriber in self.subscribers:
+            if (subscriber.organization_id, subscriber.thread_id) == (
+                event["organizationId"],
+                event["threadId"],
+            ):
+                subscriber.offer(event)
+
+    def published(self, event: EventDoc | None) -> None:
+        """An event this instance wrote: delivered here unless the change stream will."""
+        if event is not None and not self.watching:
+            self.dispatch(event)
+
+    async def run(self, db: Database, ready: Callable[[], None]) -> None:
+        """Deliver the events of every instance; `ready` is called once watching (or not)."""
+        try:
+            async for event in store.watch_events(db, opened=self._opened(ready)):
+                self.dispatch(event)
+        except store.ChangeStreamsUnsupported as error:
+            log.warning(
+                "No change streams (%s): events reach this instance's subscribers only.", error
+            )
+            ready()
+
+    def _opened(self, ready: Callable[[], None]) -> Callable[[], None]:
+        def opened() -> None:
+            self.watching = True
+            ready()
+
+        return opened
+
+
+async def thread_events(
+    db: Database,
+    hub: EventHub,
+    *,
+    organization_id: str,
+    thread_id: str,
+    key_id: str,
+    after: int | None,
+) -> AsyncIterator[EventDoc]:
+    """The thread's events after `after` (from now on when None), replayed then live, in
+    order; ends after ThreadDeleted."""
+    subscriber = hub.subscribe(organization_id=organization_id, thread_id=thread_id, key_id=key_id)
+    try:
+        if after is None:
+            last = await store.last_event(db, organization_id=organization_id, thread_id=thread_id)
+            backlog: list[EventDoc] = []
+        else:
+            last = after
+            backlog = await store.list_events(
+                db, organization_id=organization_id, thread_id=thread_id, after=after
+            )
+        while True:
+            for event in backlog:
+                if event["seq"] <= last:
+                    continue
+                yield event
+                last = event["seq"]
+                if event["type"] == THREAD_DELETED:
+                    return
+            event = await subscriber.next()
+            backlog = [event]
+            if event["seq"] > last + 1:  # written out of order, or lost by a crash: read the log
+                await asyncio.sleep(0.05)
+                backlog = await store.list_events(
+                    db,
+                    organization_id=organization_id,
+                    thread_id=thread_id,
+                    after=last,
+                    until=event["seq"],
+                )
+                backlog = backlog or [event]
+    finally:
+        hub.unsubscribe(subscriber)

@@ -1,0 +1,284 @@
+"""Streamed messages and thread subscriptions over graphql-transport-ws."""
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import Any
+
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+from starlette.testclient import TestClient, WebSocketTestSession
+from starlette.websockets import WebSocketDisconnect
+
+from app import store
+from app.auth import issue_key
+from app.errors import Forbidden
+from app.main import create_app
+from app.pagination import decode_cursor, encode_cursor
+from app.realtime import EventHub, TooSlow
+from app.settings import Settings
+from app.store import Database
+from app.types import EVENT_ORDER
+
+EVENTS = """subscription($t: ID!, $after: String) { threadEvents(threadId: $t, after: $after) {
+  __typename
+  ... on MessageCreated { cursor message { id text status } }
+  ... on MessageDelta { cursor messageId delta }
+  ... on MessageCompleted { cursor message { id text status } }
+  ... on MessageUpdated { cursor message { metadata } }
+  ... on MessageDeleted { cursor messageId }
+  ... on ThreadUpdated { cursor thread { title } }
+  ... on ThreadDeleted { cursor threadId }
+} }"""
+START = """mutation($t: ID!) { createMessage(input: {threadId: $t, role: ASSISTANT, content: "Hel",
+  status: IN_PROGRESS}) { message { id status } thread { status } } }"""
+APPEND = "mutation($m: ID!, $d: String!) { appendMessageText(input: {id: $m, delta: $d}) { message { text } } }"
+COMPLETE = "mutation($m: ID!) { completeMessage(input: {id: $m}) { message { text status } } }"
+
+
+class Api:
+    """HTTP and WebSocket access to one app instance, as one key."""
+
+    def __init__(self, client: TestClient, key: str) -> None:
+        self.client, self.key = client, key
+
+    def run(self, query: str, **variables: Any) -> dict[str, Any]:
+        response = self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables},
+            headers={"Authorization": f"Bearer {self.key}"},
+        )
+        body: dict[str, Any] = response.json()
+        return body
+
+    def ok(self, query: str, **variables: Any) -> dict[str, Any]:
+        body = self.run(query, **variables)
+        assert "errors" not in body, body
+        data: dict[str, Any] = body["data"]
+        return data
+
+    @contextmanager
+    def socket(self, key: str | None = None) -> Iterator[WebSocketTestSession]:
+        with self.client.websocket_connect("/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            ws.send_json(
+                {
+                    "type": "connection_init",
+                    "payload": {"Authorization": f"Bearer {key or self.key}"},
+                }
+            )
+            assert ws.receive_json()["type"] == "connection_ack"
+            yield ws
+
+
+def subscribe(ws: WebSocketTestSession, op: str, thread_id: str, after: str | None = None) -> None:
+    ws.send_json(
+        {
+            "id": op,
+            "type": "subscribe",
+            "payload": {"query": EVENTS, "variables": {"t": thread_id, "after": after}},
+        }
+    )
+
+
+def receive(ws: WebSocketTestSession, count: int) -> list[dict[str, Any]]:
+    events = []
+    for _ in range(count):
+        message = ws.receive_json()
+        assert message["type"] == "next", message
+        events.append(message["payload"]["data"]["threadEvents"])
+    return events
+
+
+@contextmanager
+def instance(settings: Settings, database: Database | None = None) -> Iterator[Api]:
+    """An app instance, its lifespan running, and a key of the local organization on it."""
+    with TestClient(create_app(settings, database=database)) as client:
+        yield Api(client, issue(client, "org_local"))
+
+
+def issue(client: TestClient, organization_id: str) -> str:
+    db = client.app.state.database  # type: ignore[attr-defined]
+    key: str = client.portal.call(  # type: ignore[union-attr]
+        partial(issue_key, db, organization_id=organization_id, user_id="u", name="test")
+    )
+    return key
+
+
+@pytest.fixture(params=["mongomock", "secantus"])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    database: Database | None = None
+    settings = Settings()
+    if request.param == "mongomock":
+        database = AsyncMongoMockClient()["realtime"]
+    else:
+        uri = request.getfixturevalue("secantus_uri")
+        settings = Settings(mongodb_uri=uri, mongodb_database=f"rt_{uuid.uuid4().hex}")
+    with instance(settings, database) as api:
+        yield api
+
+
+def new_thread(api: Api) -> str:
+    thread: str = api.ok('mutation { createThread(input: {title: "t"}) { thread { id } } }')[
+        "createThread"
+    ]["thread"]["id"]
+    return thread
+
+
+def test_a_streamed_message_and_a_reconnect(api: Api) -> None:
+    thread_id = new_thread(api)
+    with api.socket() as ws:
+        subscribe(ws, "1", thread_id)
+        started = api.ok(START, t=thread_id)["createMessage"]
+        assert started["message"]["status"] == "IN_PROGRESS"
+        assert started["thread"]["status"] == "STREAMING"
+        message_id = started["message"]["id"]
+        for delta in ("lo", ", ", "world"):
+            api.ok(APPEND, m=message_id, d=delta)
+        done = api.ok(COMPLETE, m=message_id)["completeMessage"]["message"]
+        assert done == {"text": "Hello, world", "status": "COMPLETED"}
+        events = receive(ws, 5)
+    assert [e["__typename"] for e in events] == ["MessageCreated"] + ["MessageDelta"] * 3 + [
+        "MessageCompleted"
+    ]
+    assert events[0]["message"]["text"] + "".join(e["delta"] for e in events[1:4]) == "Hello, world"
+    assert events[4]["message"] == {"id": message_id, "text": "Hello, world", "status": "COMPLETED"}
+    status = api.ok("query($t: ID!) { thread(id: $t) { status } }", t=thread_id)["thread"]["status"]
+    assert status == "INACTIVE"
+
+    # Missed while away: a title change; then the thread goes, which ends the stream.
+    api.ok(
+        'mutation($t: ID!) { updateThread(input: {id: $t, title: "renamed"}) { thread { id } } }',
+        t=thread_id,
+    )
+    with api.socket() as ws:
+        subscribe(ws, "2", thread_id, after=events[2]["cursor"])
+        replayed = receive(ws, 3)
+        assert [e["__typename"] for e in replayed] == [
+            "MessageDelta",
+            "MessageCompleted",
+            "ThreadUpdated",
+        ]
+        assert replayed[0]["delta"] == "world" and replayed[2]["thread"]["title"] == "renamed"
+        api.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", t=thread_id)
+        assert receive(ws, 1)[0] == {
+            "__typename": "ThreadDeleted",
+            "cursor": receive_cursor(replayed, 1),
+            "threadId": thread_id,
+        }
+        assert ws.receive_json() == {"id": "2", "type": "complete"}
+
+
+def receive_cursor(events: list[dict[str, Any]], ahead: int) -> str:
+    """The cursor of the event `ahead` places after the last of `events`."""
+
+    (seq,) = decode_cursor(events[-1]["cursor"], EVENT_ORDER, field="after")
+    assert isinstance(seq, int)
+    return encode_cursor(EVENT_ORDER, (seq + ahead,))
+
+
+def test_streaming_rules(api: Api) -> None:
+    thread_id = new_thread(api)
+    message_id = api.ok(START, t=thread_id)["createMessage"]["message"]["id"]
+    api.ok(COMPLETE, m=message_id)
+    errors = [
+        api.run(APPEND, m=message_id, d="late"),
+        api.run(COMPLETE, m=message_id),
+        api.run(
+            'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "x", status: IN_PROGRESS}) { message { id } } }',
+            t=thread_id,
+        ),
+        api.run(
+            "mutation($m: ID!) { completeMessage(input: {id: $m, status: IN_PROGRESS}) { message { id } } }",
+            m=message_id,
+        ),
+    ]
+    assert [e["errors"][0]["extensions"]["code"] for e in errors] == [
+        "CONFLICT",
+        "CONFLICT",
+        "BAD_USER_INPUT",
+        "BAD_USER_INPUT",
+    ]
+    api.ok(
+        "mutation($t: ID!) { updateThread(input: {id: $t, state: LOCKED}) { thread { id } } }",
+        t=thread_id,
+    )
+    locked = api.run(START, t=thread_id)
+    assert locked["errors"][0]["extensions"]["code"] == "CONFLICT"
+    incomplete = api.ok(
+        """mutation($t: ID!) { updateThread(input: {id: $t, state: ACTIVE}) { thread { id } } }""",
+        t=thread_id,
+    )
+    assert incomplete
+    second = api.ok(START, t=thread_id)["createMessage"]["message"]["id"]
+    ended = api.ok(
+        'mutation($m: ID!) { completeMessage(input: {id: $m, status: INCOMPLETE, incompleteReason: "max_tokens"}) { message { status incompleteReason text } } }',
+        m=second,
+    )
+    assert ended["completeMessage"]["message"] == {
+        "status": "INCOMPLETE",
+        "incompleteReason": "max_tokens",
+        "text": "Hel",
+    }
+
+
+def test_subscription_limits_and_tenancy(api: Api) -> None:
+    thread_id = new_thread(api)
+    other_key = issue(api.client, "org_other")
+    with api.socket(other_key) as ws:
+        subscribe(ws, "x", thread_id)
+        message = ws.receive_json()
+        assert (
+            message["type"] == "error"
+            or message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+        )
+        assert "NOT_FOUND" in repr(message)
+    with api.socket() as ws:
+        for n in range(20):
+            subscribe(ws, str(n), thread_id)
+        subscribe(ws, "21", thread_id)
+        refused = ws.receive_json()
+        assert refused["id"] == "21" and "FORBIDDEN" in repr(refused)
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        api.socket("sk_0000000000000000_" + "x" * 43),
+    ):
+        pass
+    assert closed.value.code == 4403
+
+
+def test_two_instances_deliver_each_others_events(secantus_uri: str) -> None:
+    settings = Settings(mongodb_uri=secantus_uri, mongodb_database="two_instances")
+    with instance(settings) as first, instance(settings) as second:
+        assert first.client.app.state.hub.watching  # type: ignore[attr-defined]
+        thread_id = new_thread(second)
+        with first.socket(second.key) as ws:
+            subscribe(ws, "1", thread_id)
+            message_id = second.ok(START, t=thread_id)["createMessage"]["message"]["id"]
+            second.ok(APPEND, m=message_id, d="p")
+            events = receive(ws, 2)
+        assert [e["__typename"] for e in events] == ["MessageCreated", "MessageDelta"]
+
+
+async def test_slow_subscribers_are_dropped() -> None:
+    hub = EventHub(queue_size=2)
+    subscriber = hub.subscribe(organization_id="o", thread_id="t", key_id="k")
+    for seq in range(3):
+        hub.dispatch(
+            store.EventDoc(organizationId="o", threadId="t", seq=seq, type="MessageDelta", data={})
+        )
+    with pytest.raises(TooSlow):
+        await subscriber.next()
+    for _ in range(hub.max_per_key):
+        hub.subscribe(organization_id="o", thread_id="t", key_id="k2")
+    with pytest.raises(Forbidden, match="at most 100"):
+        hub.subscribe(organization_id="o", thread_id="t", key_id="k2")
+
+
+def test_only_graphql_transport_ws(api: Api) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect),
+        api.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+    ):
+        ws.send_json({"type": "connection_init", "payload": {}})
+        ws.receive_json()
