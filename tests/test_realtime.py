@@ -1,9 +1,11 @@
 """Streamed messages and thread subscriptions over graphql-transport-ws."""
 
+import re
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -282,3 +284,22 @@ def test_only_graphql_transport_ws(api: Api) -> None:
     ):
         ws.send_json({"type": "connection_init", "payload": {}})
         ws.receive_json()
+
+
+def test_the_readme_subscription(api: Api) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    (document,) = [
+        d for d in re.findall(r"```graphql\n(.*?)```", readme, re.S) if d.startswith("subscription")
+    ]
+    thread_id = new_thread(api)
+    with api.socket() as ws:
+        ws.send_json(
+            {
+                "id": "r",
+                "type": "subscribe",
+                "payload": {"query": document, "variables": {"threadId": thread_id}},
+            }
+        )
+        api.ok(START, t=thread_id)
+        (event,) = receive(ws, 1)
+    assert event["__typename"] == "MessageCreated" and event["message"]["role"] == "ASSISTANT"
