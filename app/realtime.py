@@ -77,15 +77,23 @@ class EventHub:
             self.dispatch(event)
 
     async def run(self, db: Database, ready: Callable[[], None]) -> None:
-        """Deliver the events of every instance; `ready` is called once watching (or not)."""
-        try:
-            async for event in store.watch_events(db, opened=self._opened(ready)):
-                self.dispatch(event)
-        except store.ChangeStreamsUnsupported as error:
-            log.warning(
-                "No change streams (%s): events reach this instance's subscribers only.", error
-            )
-            ready()
+        """Deliver the events of every instance; `ready` is called once watching (or not).
+        A broken stream (the database gone) is reopened; subscribers fill what it missed from
+        the log when the next event shows the gap."""
+        while True:
+            try:
+                async for event in store.watch_events(db, opened=self._opened(ready)):
+                    self.dispatch(event)
+            except store.ChangeStreamsUnsupported as error:
+                log.warning(
+                    "No change streams (%s): events reach this instance's subscribers only.",
+                    error,
+                )
+                ready()
+                return
+            except Exception:
+                log.exception("The event stream broke; reopening it.")
+                await asyncio.sleep(1)
 
     def _opened(self, ready: Callable[[], None]) -> Callable[[], None]:
         def opened() -> None:

@@ -285,7 +285,9 @@ class DeleteMessagePayload:
     thread: Thread = strawberry.field(description="Its thread, after the change.")
 
 
-async def _emit(info: Info, thread_id: str, kind: str, **data: Any) -> None:
+async def _emit(
+    info: Info, thread_id: str, kind: str, *, once: str | None = None, **data: Any
+) -> None:
     """Log the event for the thread's subscribers (this instance's, where no change stream)."""
     event = await store.record_event(
         info.context.db,
@@ -293,6 +295,7 @@ async def _emit(info: Info, thread_id: str, kind: str, **data: Any) -> None:
         thread_id=thread_id,
         type=kind,
         data=data,
+        once=once,
     )
     if info.context.hub is not None:
         info.context.hub.published(event)
@@ -406,7 +409,7 @@ class Mutation:
             ),
         )
         info.context.changed(thread_id, thread)
-        await _emit(info, thread_id, "MessageCreated", message=message)
+        await _emit(info, thread_id, "MessageCreated", once=message["_id"], message=message)
         return CreateMessagePayload(
             message=Message.from_doc(message), thread=Thread.from_doc(thread)
         )

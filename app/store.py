@@ -965,14 +965,24 @@ class EventDoc(TypedDict):
 
 
 async def record_event(
-    db: Database, *, organization_id: str, thread_id: str, type: str, data: dict[str, Any]
+    db: Database,
+    *,
+    organization_id: str,
+    thread_id: str,
+    type: str,
+    data: dict[str, Any],
+    once: str | None = None,
 ) -> EventDoc | None:
-    """Append an event to the thread's log (kept EVENT_TTL); None if the thread is gone.
+    """Append an event to the thread's log (kept EVENT_TTL); None if the thread is gone, or if
+    an event with the same `once` key was recorded already (a retried create).
 
     Message and thread snapshots in `data` are stored as documents are (metadata as pairs).
     The number is taken from the thread, then the event written: a crash in between leaves a
     gap in the numbers, which subscribers skip.
     """
+    event_id = None if once is None else f"{thread_id}:{once}"
+    if event_id is not None and await db[EVENTS].find_one({"_id": event_id}, {"_id": 1}):
+        return None
     thread = await db[THREADS].find_one_and_update(
         {"_id": thread_id, "organizationId": organization_id},
         {"$inc": {"eventSeq": 1}},
@@ -989,7 +999,13 @@ async def record_event(
         type=type,
         data=stored,
     )
-    await db[EVENTS].insert_one({**event, "createdAt": now()})
+    stored_event: dict[str, Any] = {**event, "createdAt": now()}
+    if event_id is not None:
+        stored_event["_id"] = event_id
+    try:
+        await db[EVENTS].insert_one(stored_event)
+    except DuplicateKeyError:  # the same retried create, racing
+        return None
     return event
 
 

@@ -61,6 +61,8 @@ async def test_retried_create_message(api: Api, db: Database) -> None:
     )
     assert len({r["createMessage"]["message"]["id"] for r in results}) == 1
     assert await counts(db) == (1, 1)
+    created = await db[store.EVENTS].count_documents({"type": "MessageCreated"})
+    assert created == 1, "a retried create tells subscribers nothing new"
     # Replayed after the thread was locked: still the first result, not a conflict.
     await store.update_thread(
         db, organization_id="org_local", thread_id=thread["_id"], changes={"state": store.LOCKED}
