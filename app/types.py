@@ -635,49 +635,50 @@ class ThreadFilter:
 
 
 EVENT_ORDER = Ordering(kind="event", fields=("seq",), types=(int,))
-EventCursor = strawberry.field(description="Pass to threadEvents(after:) to resume after this.")
+def event_cursor() -> Any:
+    return strawberry.field(description="Pass to threadEvents(after:) to resume after this.")
 
 
 @strawberry.type(description="A message was added.")
 class MessageCreated:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     message: Message = strawberry.field(description="The message as created.")
 
 
 @strawberry.type(description="Text was appended to a message in progress.")
 class MessageDelta:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     message_id: strawberry.ID = strawberry.field(description="The message.")
     delta: str = strawberry.field(description="The text appended.")
 
 
 @strawberry.type(description="A message in progress was finished.")
 class MessageCompleted:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     message: Message = strawberry.field(description="The finished message.")
 
 
 @strawberry.type(description="A message's metadata changed.")
 class MessageUpdated:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     message: Message = strawberry.field(description="The message after the change.")
 
 
 @strawberry.type(description="A message was deleted.")
 class MessageDeleted:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     message_id: strawberry.ID = strawberry.field(description="The deleted message.")
 
 
 @strawberry.type(description="The thread itself changed.")
 class ThreadUpdated:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     thread: Thread = strawberry.field(description="The thread after the change.")
 
 
 @strawberry.type(description="The thread was deleted; the subscription ends after this.")
 class ThreadDeleted:
-    cursor: str = EventCursor
+    cursor: str = event_cursor()
     thread_id: strawberry.ID = strawberry.field(description="The deleted thread.")
 
 
