@@ -635,6 +635,8 @@ class ThreadFilter:
 
 
 EVENT_ORDER = Ordering(kind="event", fields=("seq",), types=(int,))
+
+
 def event_cursor() -> Any:
     return strawberry.field(description="Pass to threadEvents(after:) to resume after this.")
 

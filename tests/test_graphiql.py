@@ -1,7 +1,8 @@
 """GraphiQL works offline: its page loads every asset from the app (the files Strawberry's page
 names, byte for byte), they ship in the wheel, and headless Chromium, with every request off
-this machine blocked, runs a query in it. GRAPHIQL_SCREENSHOT=path saves what the browser shows
-(./scripts/screenshot writes docs/graphiql.png)."""
+this machine blocked, runs a query in it and a subscription that shows a message as it streams.
+GRAPHIQL_SCREENSHOT=path and GRAPHIQL_SUBSCRIPTION_SCREENSHOT=path save what the browser shows
+(./scripts/screenshot writes docs/graphiql.png; with --subscription, graphiql-subscription.png)."""
 
 import asyncio
 import json
@@ -12,21 +13,25 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
 
 import httpx
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app import graphiql
 from app.graphiql import LOCAL_ASSET, STATIC_DIR, cdn_assets, integrity, strawberry_page
+from app.pagination import encode_cursor
 from app.settings import Settings
 from app.store import Database
+from app.types import EVENT_ORDER
 from tests.conftest import ROOT_DIR, api_key, app_client
 from tests.live import live_server
 
@@ -150,34 +155,50 @@ def editor(driver: webdriver.Chrome, selector: str, value: str | None = None) ->
     return str(driver.execute_script(script, selector, value))
 
 
-def run_in_graphiql(base: str, key: str, screenshot: Path) -> tuple[dict[str, Any], list[str]]:
-    """Runs INBOX in GraphiQL as a person would; returns the result shown and every URL requested."""
+@contextmanager
+def browser() -> Iterator[webdriver.Chrome]:
     with tempfile.TemporaryDirectory() as profile:
         driver = chromium(profile)
         try:
-            wait = WebDriverWait(driver, 30)
-            driver.get(f"{base}/graphql")
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".CodeMirror")) == 4)
-            driver.find_element(By.XPATH, "//button[normalize-space()='Headers']").click()
-            headers = json.dumps({"Authorization": f"Bearer {key}"})
-            editor(driver, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", headers)
-            driver.find_element(By.CSS_SELECTOR, "[aria-label='Re-fetch GraphQL schema']").click()
-            editor(driver, ".graphiql-query-editor", INBOX)
-            driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
-            wait.until(lambda d: '"totalCount"' in editor(d, ".graphiql-response"))
-            shown = json.loads(editor(driver, ".graphiql-response"))
-            time.sleep(0.3)  # let the response pane's highlighting settle for the picture
-            driver.save_screenshot(str(screenshot))
-            assert screenshot.stat().st_size > 10_000
-            urls = requested_urls(driver)
-            outside = driver.execute_async_script(
-                """fetch('https://unpkg.com/react@18.2.0/package.json')
-                    .then(() => arguments[0]('reached'), () => arguments[0]('blocked'))"""
-            )
-            assert outside == "blocked", "the browser reached the internet"
-            return shown, urls
+            yield driver
         finally:
             driver.quit()
+
+
+def run_query(driver: webdriver.Chrome, base: str, key: str, query: str) -> None:
+    """Opens GraphiQL, puts the key in the Headers pane and runs `query`, as a person would."""
+    driver.get(f"{base}/graphql")
+    WebDriverWait(driver, 30).until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".CodeMirror")) == 4
+    )
+    driver.find_element(By.XPATH, "//button[normalize-space()='Headers']").click()
+    headers = json.dumps({"Authorization": f"Bearer {key}"})
+    editor(driver, ".graphiql-editor-tool .graphiql-editor:not(.hidden)", headers)
+    driver.find_element(By.CSS_SELECTOR, "[aria-label='Re-fetch GraphQL schema']").click()
+    editor(driver, ".graphiql-query-editor", query)
+    driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+
+
+def save_screenshot(driver: webdriver.Chrome, screenshot: Path) -> None:
+    time.sleep(0.3)  # let the response pane's highlighting settle for the picture
+    driver.save_screenshot(str(screenshot))
+    assert screenshot.stat().st_size > 10_000
+
+
+def run_in_graphiql(base: str, key: str, screenshot: Path) -> tuple[dict[str, Any], list[str]]:
+    """Runs INBOX in GraphiQL as a person would; returns the result shown and every URL requested."""
+    with browser() as driver:
+        run_query(driver, base, key, INBOX)
+        WebDriverWait(driver, 30).until(lambda d: '"totalCount"' in editor(d, ".graphiql-response"))
+        shown = json.loads(editor(driver, ".graphiql-response"))
+        save_screenshot(driver, screenshot)
+        urls = requested_urls(driver)
+        outside = driver.execute_async_script(
+            """fetch('https://unpkg.com/react@18.2.0/package.json')
+                .then(() => arguments[0]('reached'), () => arguments[0]('blocked'))"""
+        )
+        assert outside == "blocked", "the browser reached the internet"
+        return shown, urls
 
 
 async def test_graphiql_runs_a_query_with_the_network_cut_off(
@@ -195,3 +216,67 @@ async def test_graphiql_runs_a_query_with_the_network_cut_off(
     network = [url for url in urls if url.startswith(("http:", "https:", "ws:", "wss:"))]
     assert all(url.startswith(f"{base}/") for url in network), network
     assert {f"{base}/graphql/static/{path}" for path in PINS} <= set(network)
+
+
+STREAM = """subscription Stream {
+  threadEvents(
+    threadId: "%s"
+    after: "%s"
+  ) {
+    __typename
+    ... on MessageCreated { message { role text status } }
+    ... on MessageDelta { delta }
+    ... on MessageCompleted { message { role text status } }
+  }
+}"""
+NEW_THREAD = 'mutation { createThread(input: {title: "Stream"}) { thread { id } } }'
+START = """mutation($t: ID!) { createMessage(input: {threadId: $t, role: ASSISTANT, content: "Hel",
+  status: IN_PROGRESS}) { message { id } } }"""
+APPEND = "mutation($m: ID!, $d: String!) { appendMessageText(input: {id: $m, delta: $d}) { message { id } } }"
+COMPLETE = "mutation($m: ID!) { completeMessage(input: {id: $m}) { message { id } } }"
+
+
+def shows(driver: webdriver.Chrome, typename: str, **fields: object) -> None:
+    """Waits until GraphiQL's response pane shows this event as the subscription's latest result."""
+    expected = {"threadEvents": {"__typename": typename, **fields}}
+
+    def data(d: webdriver.Chrome) -> object:
+        try:
+            return json.loads(editor(d, ".graphiql-response")).get("data")
+        except ValueError:
+            return None
+
+    with suppress(TimeoutException):
+        WebDriverWait(driver, 15).until(lambda d: data(d) == expected)
+    assert data(driver) == expected
+
+
+async def test_graphiql_shows_a_subscription_while_a_message_streams(
+    real_db: Database, tmp_path: Path
+) -> None:
+    key = await api_key(real_db)
+    screenshot = Path(os.environ.get("GRAPHIQL_SUBSCRIPTION_SCREENSHOT") or tmp_path / "s.png")
+    headers = {"Authorization": f"Bearer {key}"}
+    async with live_server(real_db) as base, httpx.AsyncClient(headers=headers) as http:
+
+        async def write(query: str, **variables: str) -> Any:
+            request = {"query": query, "variables": variables}
+            body = (await http.post(f"{base}/graphql", json=request)).json()
+            assert "errors" not in body, body
+            return next(iter(body["data"].values()))
+
+        thread_id = (await write(NEW_THREAD))["thread"]["id"]
+        # From the thread's first event on, so that none is lost if the server subscribes late.
+        stream = STREAM % (thread_id, encode_cursor(EVENT_ORDER, (0,)))
+        with browser() as driver:  # driven from a thread: uvicorn serves on this event loop
+            await asyncio.to_thread(run_query, driver, base, key, stream)
+            message_id = (await write(START, t=thread_id))["message"]["id"]
+            message = {"role": "ASSISTANT", "text": "Hel", "status": "IN_PROGRESS"}
+            await asyncio.to_thread(shows, driver, "MessageCreated", message=message)
+            for delta in ("lo, ", "world"):
+                await write(APPEND, m=message_id, d=delta)
+                await asyncio.to_thread(shows, driver, "MessageDelta", delta=delta)
+            await write(COMPLETE, m=message_id)
+            message |= {"text": "Hello, world", "status": "COMPLETED"}
+            await asyncio.to_thread(shows, driver, "MessageCompleted", message=message)
+            await asyncio.to_thread(save_screenshot, driver, screenshot)
