@@ -1,6 +1,6 @@
 """The per-request context: the database, the caller and the request's DataLoaders."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import strawberry
@@ -72,3 +72,12 @@ def build_context(
         response=response,
         hub=hub,
     )
+
+
+def bind(context: Context, caller: Caller) -> None:
+    """Bind a WebSocket connection's context (made before connection_init named the caller) to
+    the caller, keeping the connection's own state."""
+    bound = build_context(context.db, caller, context.response, context.hub)
+    for field in fields(Context):
+        if field.name not in ("connection_params", "subscriptions"):
+            setattr(context, field.name, getattr(bound, field.name))

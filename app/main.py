@@ -20,7 +20,7 @@ from strawberry.types.unset import UnsetType
 
 from app import graphiql, store
 from app.auth import Caller, RequireApiKey, authenticate
-from app.context import Context, build_context
+from app.context import Context, bind, build_context
 from app.middleware import RequestGuard, count_command, log
 from app.realtime import EventHub
 from app.schema import QueryLimits, make_schema
@@ -55,18 +55,7 @@ class GraphQLApp(GraphQL[Context, None]):
         caller = await authenticate(context.db, header if isinstance(header, str) else None)
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
-        bound = build_context(context.db, caller, None, context.hub)
-        for name in (
-            "organization_id",
-            "user_id",
-            "key_id",
-            "threads",
-            "messages",
-            "message_pages",
-            "counts",
-        ):
-            setattr(context, name, getattr(bound, name))
-        context.authenticated = True
+        bind(context, caller)
         return None
 
 

@@ -97,6 +97,7 @@ class MessageDoc(TypedDict):
     assistantId: str | None
     runId: str | None
     metadata: dict[str, str]
+    incompleteReason: NotRequired[str | None]
 
 
 class ApiKeyDoc(TypedDict):
@@ -417,14 +418,14 @@ async def fetch_message_pages(db: Database, queries: list[MessagePageQuery]) -> 
     page size) is applied here. A page whose range held too few matches is read again whole.
     """
     ranges = [scan_range(q.request, last=q.last_seq, slack=BUCKET) for q in queries]
-    blocks = {
-        n: [_bucket(q.listing.scan["threadId"], seq) for seq in range(r.low, r.high + 1, BUCKET)]
+    blocks = [
+        [_bucket(q.listing.scan["threadId"], seq) for seq in range(r.low, r.high + 1, BUCKET)]
         + [_bucket(q.listing.scan["threadId"], r.high)]
-        for n, (q, r) in enumerate(zip(queries, ranges, strict=True))
-    }
+        for q, r in zip(queries, ranges, strict=True)
+    ]
     found = await _messages_of(db, queries, "bucket", blocks)
     pages: dict[int, Page[Any]] = {}
-    short: dict[int, list[Any]] = {}
+    short: dict[int, list[str]] = {}
     for n, query in enumerate(queries):
         seq_range = ranges[n]
         docs = [d for d in found[n] if seq_range.low <= d["seq"] <= seq_range.high]
@@ -444,28 +445,37 @@ async def fetch_message_pages(db: Database, queries: list[MessagePageQuery]) -> 
 
 
 async def _messages_of(
-    db: Database, queries: list[MessagePageQuery], field: str, values: Any
+    db: Database, queries: list[MessagePageQuery], field: str, values: list[list[Any]]
 ) -> list[list[dict[str, Any]]]:
-    """The messages matching each query's filters whose `field` is among its `values`: one
-    command per set of queries that differ only in their thread."""
-    per_query = dict(enumerate(values.values() if isinstance(values, dict) else values))
-    groups: dict[str, list[int]] = {}
-    for n, query in enumerate(queries):
-        groups.setdefault(_digest(query.listing.rest), []).append(n)
+    """The messages matching each query's filters whose `field` is among its `values`."""
     results: list[list[dict[str, Any]]] = [[] for _ in queries]
-    for members in groups.values():
-        listing = queries[members[0]].listing
-        wanted = sorted({value for n in members for value in per_query[n]})
-        scan = {"organizationId": listing.scan["organizationId"], field: {"$in": wanted}}
-        docs = await _aggregate(
-            db, MESSAGES, Listing(MESSAGES, scan, listing.rest, listing.ordering).pipeline()
-        )
+    for members, merged in _across_threads([q.listing for q in queries], field, values):
         by_thread: dict[str, list[dict[str, Any]]] = {}
-        for doc in docs:
+        for doc in await _aggregate(db, MESSAGES, merged.pipeline()):
             by_thread.setdefault(doc["threadId"], []).append(doc)
         for n in members:
             results[n] = by_thread.get(queries[n].listing.scan["threadId"], [])
     return results
+
+
+def _across_threads(
+    listings: list[Listing], field: str, values: list[list[Any]]
+) -> list[tuple[list[int], Listing]]:
+    """Message listings that differ only in their thread, merged: for each group, its members'
+    positions and one listing of the documents whose `field` is among all their `values`
+    (one command per group, usually one in all)."""
+    groups: dict[str, list[int]] = {}
+    for n, listing in enumerate(listings):
+        common = {k: v for k, v in listing.scan.items() if k != "threadId"}
+        groups.setdefault(_digest([common, listing.rest]), []).append(n)
+    merged = []
+    for members in groups.values():
+        first = listings[members[0]]
+        common = {k: v for k, v in first.scan.items() if k != "threadId"}
+        wanted = sorted({value for n in members for value in values[n]})
+        scan = {**common, field: {"$in": wanted}}
+        merged.append((members, Listing(MESSAGES, scan, first.rest, first.ordering)))
+    return merged
 
 
 def _bucket(thread_id: str, seq: int) -> str:
@@ -517,23 +527,18 @@ async def count_all(db: Database, listings: list[Listing]) -> list[int]:
     """The counts of many listings: message listings that differ only in their thread are
     counted together, in one command grouped by thread."""
     counts: dict[int, int] = {}
-    groups: dict[str, list[int]] = {}
+    of_messages = [n for n, listing in enumerate(listings) if listing.collection == MESSAGES]
     for n, listing in enumerate(listings):
-        if listing.collection == MESSAGES:
-            scan = {k: v for k, v in listing.scan.items() if k != "threadId"}
-            groups.setdefault(_digest([scan, listing.rest]), []).append(n)
-        else:
+        if listing.collection != MESSAGES:
             counts[n] = await count(db, listing)
-    for members in groups.values():
-        first = listings[members[0]]
-        thread_ids = [listings[n].scan["threadId"] for n in members]
-        scan = {**first.scan, "threadId": {"$in": thread_ids}}
-        grouped = Listing(MESSAGES, scan, first.rest, first.ordering).pipeline()
-        rows = await _aggregate(
-            db, MESSAGES, [*grouped, {"$group": {"_id": "$threadId", "count": {"$sum": 1}}}]
-        )
+    chosen = [listings[n] for n in of_messages]
+    threads = [[listing.scan["threadId"]] for listing in chosen]
+    for members, merged in _across_threads(chosen, "threadId", threads):
+        grouped = {"$group": {"_id": "$threadId", "count": {"$sum": 1}}}
+        rows = await _aggregate(db, MESSAGES, [*merged.pipeline(), grouped])
         by_thread = {row["_id"]: row["count"] for row in rows}
-        counts.update({n: by_thread.get(listings[n].scan["threadId"], 0) for n in members})
+        for member in members:
+            counts[of_messages[member]] = by_thread.get(threads[member][0], 0)
     return [counts[n] for n in range(len(listings))]
 
 
@@ -587,10 +592,7 @@ async def append_message_text(
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:
-        message = await get_messages(db, organization_id=organization_id, ids=[message_id])
-        found = message.get(message_id)
-        if found is None:
-            raise NotFound(f"Message {message_id} not found.")
+        found = await _message_or_raise(db, organization_id=organization_id, message_id=message_id)
         if found["status"] != IN_PROGRESS:
             raise Conflict(f"Message {message_id} is {found['status']}: it takes no more text.")
         raise InvalidInput("input.delta", f"A message holds at most {max_length:,} characters.")
@@ -611,10 +613,8 @@ async def complete_message(
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:
-        found = await get_messages(db, organization_id=organization_id, ids=[message_id])
-        if message_id not in found:
-            raise NotFound(f"Message {message_id} not found.")
-        raise Conflict(f"Message {message_id} is {found[message_id]['status']} already.")
+        found = await _message_or_raise(db, organization_id=organization_id, message_id=message_id)
+        raise Conflict(f"Message {message_id} is {found['status']} already.")
     return _message(doc)
 
 
@@ -843,7 +843,7 @@ async def create_message(
         )
         message_id = claim.result_id
         if claim.done:
-            return await _message_with_thread(
+            return await _message_in_thread(
                 db, organization_id=organization_id, message_id=message_id
             )
     thread_query = {"_id": thread_id, "organizationId": organization_id, **VISIBLE}
@@ -869,9 +869,7 @@ async def create_message(
     try:
         await db[MESSAGES].insert_one(doc)
     except DuplicateKeyError:  # a retry racing the first call with the same key
-        return await _message_with_thread(
-            db, organization_id=organization_id, message_id=message_id
-        )
+        return await _message_in_thread(db, organization_id=organization_id, message_id=message_id)
     thread_doc = await db[THREADS].find_one_and_update(
         thread_query,
         {"$max": {"updatedAt": doc["createdAt"]}},
@@ -885,15 +883,11 @@ async def create_message(
     return _message(doc), _thread(thread_doc)
 
 
-async def _message_with_thread(
-    db: Database, *, organization_id: str, message_id: str
-) -> tuple[MessageDoc, ThreadDoc]:
+async def _message_or_raise(db: Database, *, organization_id: str, message_id: str) -> MessageDoc:
     found = await get_messages(db, organization_id=organization_id, ids=[message_id])
     if message_id not in found:
         raise NotFound(f"Message {message_id} not found.")
-    message = found[message_id]
-    thread_id = message["threadId"]
-    return message, await _thread_or_raise(db, organization_id=organization_id, thread_id=thread_id)
+    return found[message_id]
 
 
 async def _message_in_thread(
@@ -901,13 +895,11 @@ async def _message_in_thread(
     *,
     organization_id: str,
     message_id: str,
-    refused_states: tuple[str, ...],
-    action: str,
+    refused_states: tuple[str, ...] = (),
+    action: str = "",
 ) -> tuple[MessageDoc, ThreadDoc]:
-    found = await get_messages(db, organization_id=organization_id, ids=[message_id])
-    if message_id not in found:
-        raise NotFound(f"Message {message_id} not found.")
-    message = found[message_id]
+    """The message and its (visible) thread, whose state must not be among `refused_states`."""
+    message = await _message_or_raise(db, organization_id=organization_id, message_id=message_id)
     threads = await get_threads(db, organization_id=organization_id, ids=[message["threadId"]])
     thread = threads.get(message["threadId"])
     if thread is None:

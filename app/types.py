@@ -3,7 +3,7 @@
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from enum import Enum
-from typing import Annotated, Any, Generic, NewType, TypeVar, cast
+from typing import Annotated, Any, Generic, NewType, TypeVar
 
 import strawberry
 from strawberry import UNSET, Private
@@ -17,7 +17,7 @@ from app.pagination import Ordering, Page, PageRequest, encode_cursor, page_requ
 Metadata = NewType("Metadata", dict[str, str])
 
 
-def _serialize_datetime(value: datetime) -> str:
+def serialize_datetime(value: datetime) -> str:
     moment = value.astimezone(UTC) if value.tzinfo else value
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -44,7 +44,7 @@ SCALARS: dict[object, ScalarDefinition] = {
             "An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z."
             " Codegen: map to string."
         ),
-        serialize=_serialize_datetime,
+        serialize=serialize_datetime,
         parse_value=_parse_datetime,
     ),
     Metadata: strawberry.scalar(
@@ -477,7 +477,7 @@ class Message(Node):
             status=MessageStatus(doc["status"]),
             assistant_id=doc["assistantId"],
             run_id=doc["runId"],
-            incomplete_reason=cast(dict[str, Any], doc).get("incompleteReason"),
+            incomplete_reason=doc.get("incompleteReason"),
             metadata=Metadata(doc["metadata"]),
         )
 

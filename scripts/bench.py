@@ -30,7 +30,7 @@ from app.middleware import RequestRecord, count_command, current_request, log
 from app.pagination import encode_cursor, page_request
 from app.schema import schema
 from app.settings import Settings
-from app.types import _serialize_datetime
+from app.types import serialize_datetime
 from scripts import bench_naive, embedded
 
 BIN = Path(sys.executable).parent
@@ -70,7 +70,7 @@ async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -
                 "id": m["_id"],
                 "role": m["role"].upper(),
                 "text": "\n".join(p["text"]["value"] for p in m["content"] if p["type"] == "text"),
-                "createdAt": _serialize_datetime(m["createdAt"]),
+                "createdAt": serialize_datetime(m["createdAt"]),
                 "metadata": m["metadata"],
                 "status": m["status"].upper(),
             },
@@ -82,8 +82,8 @@ async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -
             "thread": {
                 "id": thread["_id"],
                 "title": thread["title"],
-                "createdAt": _serialize_datetime(thread["createdAt"]),
-                "updatedAt": _serialize_datetime(thread["updatedAt"]),
+                "createdAt": serialize_datetime(thread["createdAt"]),
+                "updatedAt": serialize_datetime(thread["updatedAt"]),
                 "metadata": thread["metadata"],
                 "messageCount": count,
                 "messages": {
