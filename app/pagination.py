@@ -1,6 +1,6 @@
-"""Paging rules and keyset cursors. Pure: no I/O.
+"""Paging rules and keyset cursors. Pure: no I/O, no storage names.
 
-A listing is ordered by a key of one or more stored fields (unique within the listing). A cursor
+A list is ordered by a key of one or more values (unique within the list). A cursor
 is the key of an item, so inserting or deleting items never shifts a page: a page is "the N
 items after this key", never "items N to 2N".
 """
@@ -8,10 +8,9 @@ items after this key", never "items N to 2N".
 import base64
 import binascii
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from app.errors import InvalidInput
 
@@ -29,11 +28,16 @@ _MAX_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 
 @dataclass(frozen=True)
 class Ordering:
-    """How a listing is ordered: its cursor kind, key fields and their value types."""
+    """How a list is ordered: its cursor kind and the types of its key's values."""
 
     kind: str
-    fields: tuple[str, ...]
     types: tuple[type[int] | type[str] | type[datetime], ...]
+
+
+# Threads by (creation time, id); messages and events by their number in the thread.
+THREAD_ORDER = Ordering(kind="thread", types=(datetime, str))
+MESSAGE_ORDER = Ordering(kind="message", types=(int,))
+EVENT_ORDER = Ordering(kind="event", types=(int,))
 
 
 @dataclass(frozen=True)
@@ -130,76 +134,26 @@ def _ms(value: datetime) -> int:
     return (naive - _EPOCH) // timedelta(milliseconds=1)
 
 
-def beyond(fields: Sequence[str], key: Key, *, ascending: bool, inclusive: bool = False) -> Any:
-    """A filter for the items whose key comes after `key` in the given direction."""
-    op = "$gt" if ascending else "$lt"
-    clauses: list[dict[str, Any]] = []
-    for index, name in enumerate(fields):
-        clause: dict[str, Any] = dict(zip(fields[:index], key[:index], strict=True))
-        clause[name] = {op: key[index]}
-        clauses.append(clause)
-    if inclusive:
-        clauses.append(dict(zip(fields, key, strict=True)))
-    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
-
-
 @dataclass(frozen=True)
-class Bounds:
-    """A key condition split in two: a range on the first key field, which an index on
-    (..., first field) can scan, and the exact condition, needed when the key is compound."""
+class Bound:
+    """The items whose key comes after `key` in the given direction (greater when `ascending`),
+    and `key` itself when `inclusive`. The store turns it into a filter."""
 
-    range: dict[str, dict[str, KeyValue]]
-    exact: list[Any]
-
-    def __and__(self, other: "Bounds") -> "Bounds":
-        # An `after` and a `before` bound a field from opposite sides: their operators differ.
-        merged = {
-            name: {**self.range.get(name, {}), **other.range.get(name, {})}
-            for name in {*self.range, *other.range}
-        }
-        return Bounds(merged, self.exact + other.exact)
+    key: Key
+    ascending: bool
+    inclusive: bool = False
 
 
-NO_BOUNDS = Bounds({}, [])
-
-
-def bounds(fields: Sequence[str], key: Key, *, ascending: bool, inclusive: bool = False) -> Bounds:
-    if len(fields) == 1:
-        return Bounds({fields[0]: _range(key[0], ascending=ascending, inclusive=inclusive)}, [])
-    return Bounds(
-        {fields[0]: _range(key[0], ascending=ascending, inclusive=True)},
-        [beyond(fields, key, ascending=ascending, inclusive=inclusive)],
-    )
-
-
-def _range(value: KeyValue, *, ascending: bool, inclusive: bool) -> dict[str, KeyValue]:
-    if ascending:
-        return {"$gte" if inclusive else "$gt": value}
-    # `$lte v` as `$lt` the next value: the embedded server drops the equal keys of `$lte` on
-    # a field followed by others in a compound index.
-    return {"$lt": _successor(value)} if inclusive else {"$lt": value}
-
-
-def _successor(value: KeyValue) -> KeyValue:
-    """The smallest stored value greater than `value` (datetimes are stored to the ms)."""
-    if isinstance(value, datetime):
-        return value + timedelta(milliseconds=1)
-    if isinstance(value, int):
-        return value + 1
-    return value + "\x00"
-
-
-def query_plan(ordering: Ordering, request: PageRequest) -> tuple[Bounds, list[tuple[str, int]]]:
-    """The key bounds and the sort of the query that fetches a page (limit size+1)."""
+def query_plan(request: PageRequest) -> tuple[list[Bound], bool]:
+    """The key bounds of the query that fetches a page (limit size+1), and whether it scans
+    the key in ascending order."""
     ascending = not request.descending
-    found = NO_BOUNDS
+    found: list[Bound] = []
     if request.after is not None:
-        found &= bounds(ordering.fields, request.after, ascending=ascending)
+        found.append(Bound(request.after, ascending=ascending))
     if request.before is not None:
-        found &= bounds(ordering.fields, request.before, ascending=not ascending)
-    scan_ascending = ascending if request.forward else not ascending
-    direction = 1 if scan_ascending else -1
-    return found, [(name, direction) for name in ordering.fields]
+        found.append(Bound(request.before, ascending=not ascending))
+    return found, ascending if request.forward else not ascending
 
 
 @dataclass(frozen=True)
@@ -266,7 +220,7 @@ def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:
     return Page(items, keys, has_next=None if request.before else False, has_previous=more)
 
 
-def outside_bounds(ordering: Ordering, request: PageRequest, *, previous: bool) -> Bounds:
+def outside_bound(request: PageRequest, *, previous: bool) -> Bound:
     """The items on the far side of the cursor the client paged from.
 
     `previous`: items at or before `after` (for hasPreviousPage when paging forward);
@@ -275,4 +229,4 @@ def outside_bounds(ordering: Ordering, request: PageRequest, *, previous: bool) 
     ascending = not request.descending
     key = request.after if previous else request.before
     assert key is not None
-    return bounds(ordering.fields, key, ascending=ascending != previous, inclusive=True)
+    return Bound(key, ascending=ascending != previous, inclusive=True)

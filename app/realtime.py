@@ -1,6 +1,6 @@
 """Thread events for subscribers: one hub per app instance.
 
-Every write appends an event to the thread's log in MongoDB (store.record_event). Where the
+Every write appends an event to the thread's log in MongoDB (services.runtime.record). Where the
 server has change streams, the hub watches the log, so every instance delivers the events of
 every other; without them (standalone MongoDB, mongomock) it says so at start and delivers the
 events written by its own instance. A subscriber first reads what it missed from the log, then
@@ -13,11 +13,11 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from app import store
+from app.domain import Event, EventType
 from app.errors import Forbidden, Unavailable
-from app.store import Database, EventDoc
+from app.store import Database
 
 log = logging.getLogger("app.realtime")
-THREAD_DELETED = "ThreadDeleted"
 
 
 class TooSlow(Unavailable):
@@ -29,16 +29,16 @@ class Subscriber:
     organization_id: str
     thread_id: str
     key_id: str
-    queue: asyncio.Queue[EventDoc]
+    queue: asyncio.Queue[Event]
     overflowed: bool = False
 
-    def offer(self, event: EventDoc) -> None:
+    def offer(self, event: Event) -> None:
         try:
             self.queue.put_nowait(event)
         except asyncio.QueueFull:
             self.overflowed = True
 
-    async def next(self) -> EventDoc:
+    async def next(self) -> Event:
         if self.overflowed:
             raise TooSlow("This subscriber fell too far behind and was disconnected.")
         return await self.queue.get()
@@ -55,7 +55,7 @@ class EventHub:
     def subscribe(self, *, organization_id: str, thread_id: str, key_id: str) -> Subscriber:
         if sum(s.key_id == key_id for s in self.subscribers) >= self.max_per_key:
             raise Forbidden(f"An API key may hold at most {self.max_per_key} subscriptions.")
-        queue: asyncio.Queue[EventDoc] = asyncio.Queue(maxsize=self.queue_size)
+        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=self.queue_size)
         subscriber = Subscriber(organization_id, thread_id, key_id, queue)
         self.subscribers.add(subscriber)
         return subscriber
@@ -63,17 +63,17 @@ class EventHub:
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
 
-    def dispatch(self, event: EventDoc) -> None:
+    def dispatch(self, event: Event) -> None:
         for subscriber in self.subscribers:
             if (subscriber.organization_id, subscriber.thread_id) == (
-                event["organizationId"],
-                event["threadId"],
+                event.organization_id,
+                event.thread_id,
             ):
                 subscriber.offer(event)
 
-    def published(self, event: EventDoc | None) -> None:
+    def published(self, event: Event) -> None:
         """An event this instance wrote: delivered here unless the change stream will."""
-        if event is not None and not self.watching:
+        if not self.watching:
             self.dispatch(event)
 
     async def run(self, db: Database, ready: Callable[[], None]) -> None:
@@ -111,14 +111,15 @@ async def thread_events(
     thread_id: str,
     key_id: str,
     after: int | None,
-) -> AsyncIterator[EventDoc]:
+) -> AsyncIterator[Event]:
     """The thread's events after `after` (from now on when None), replayed then live, in
     order; ends after ThreadDeleted."""
     subscriber = hub.subscribe(organization_id=organization_id, thread_id=thread_id, key_id=key_id)
     try:
         if after is None:
-            last = await store.last_event(db, organization_id=organization_id, thread_id=thread_id)
-            backlog: list[EventDoc] = []
+            found = await store.get_threads(db, organization_id=organization_id, ids=[thread_id])
+            last = found[thread_id].last_event if thread_id in found else 0
+            backlog: list[Event] = []
         else:
             last = after
             backlog = await store.list_events(
@@ -126,22 +127,22 @@ async def thread_events(
             )
         while True:
             for event in backlog:
-                if event["seq"] <= last:
+                if event.seq <= last:
                     continue
                 yield event
-                last = event["seq"]
-                if event["type"] == THREAD_DELETED:
+                last = event.seq
+                if event.type is EventType.THREAD_DELETED:
                     return
             event = await subscriber.next()
             backlog = [event]
-            if event["seq"] > last + 1:  # written out of order, or lost by a crash: read the log
+            if event.seq > last + 1:  # written out of order, or lost by a crash: read the log
                 await asyncio.sleep(0.05)
                 backlog = await store.list_events(
                     db,
                     organization_id=organization_id,
                     thread_id=thread_id,
                     after=last,
-                    until=event["seq"],
+                    until=event.seq,
                 )
                 backlog = backlog or [event]
     finally:

@@ -1,5 +1,7 @@
-"""Configuration, read from the environment (or a .env file) by the app factory."""
+"""Configuration, read from the environment (or a `.env` file) by the app factory and the
+scripts: the one place that says where the database is."""
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -9,8 +11,11 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     app_env: Literal["development", "production"] = "development"
-    # The embedded server of ./scripts/serve.
-    mongodb_uri: str = "mongodb://127.0.0.1:27027"
+    # The database: MONGODB_URI when set, else the embedded server of ./scripts/serve on
+    # 127.0.0.1:DB_PORT, which keeps its data (and the local key) under DATA_DIR.
+    mongodb_uri: str | None = None
+    db_port: int = 27027
+    data_dir: Path = Path(".data")
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000
     # In production introspection is off unless this is set; in development it is always on.
@@ -25,7 +30,18 @@ class Settings(BaseSettings):
     max_subscriptions_per_key: int = 100
     # Events a subscriber may fall behind by before it is disconnected.
     subscriber_queue_size: int = 1_000
+    # A thread whose creation has not finished after this long was abandoned by a crash.
+    abandoned_create_minutes: float = 10
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def database_uri(self) -> str:
+        return self.mongodb_uri or f"mongodb://127.0.0.1:{self.db_port}"
+
+    @property
+    def local_key_file(self) -> Path:
+        """Where ./scripts/serve keeps the local development key."""
+        return self.data_dir / "local-api-key"

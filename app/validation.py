@@ -4,6 +4,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from app.domain import MESSAGE_PREFIX, THREAD_PREFIX
 from app.errors import InvalidInput
 
 MAX_METADATA_PAIRS = 16
@@ -19,9 +20,6 @@ MAX_REFERENCE = 128
 MAX_URL = 2_048
 MAX_NODE_IDS = 100
 MAX_IDEMPOTENCY_KEY = 255
-
-THREAD_PREFIX = "thread_"
-MESSAGE_PREFIX = "message_"
 
 
 def text(

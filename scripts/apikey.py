@@ -1,23 +1,23 @@
-"""Manage API keys in the database at MONGODB_URI (see ./scripts/apikey --help)."""
+"""Manage API keys in the API's database (see ./scripts/apikey --help). The database is the one
+the settings name: MONGODB_URI, else the embedded server of ./scripts/serve on DB_PORT."""
 
 import argparse
 import asyncio
-import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from app import auth, store
+from app import store
+from app.services import api_keys
 from app.settings import Settings
 
 T = TypeVar("T")
 
 
-def with_database(work: Callable[[store.Database], Awaitable[T]]) -> T:
+def with_database(settings: Settings, work: Callable[[store.Database], Awaitable[T]]) -> T:
     async def run() -> T:
-        settings = Settings()
-        db = store.open_database(settings.mongodb_uri, settings.mongodb_database, timeout_ms=5_000)
+        db = store.open_database(settings.database_uri, settings.mongodb_database, timeout_ms=5_000)
         try:
             await store.ensure_indexes(db)
             return await work(db)
@@ -27,21 +27,21 @@ def with_database(work: Callable[[store.Database], Awaitable[T]]) -> T:
     return asyncio.run(run())
 
 
-def local_key(path: Path) -> str:
+def local_key(settings: Settings, path: Path) -> str:
     """The local development key, kept in `path`; created (again) when missing or revoked."""
     kept = path.read_text().strip() if path.exists() else None
 
     async def valid_or_new(db: store.Database) -> str:
-        if kept and await auth.authenticate(db, f"Bearer {kept}") is not None:
+        if kept and await api_keys.authenticate(db, f"Bearer {kept}") is not None:
             return kept
-        return await auth.issue_key(
+        return await api_keys.issue_key(
             db,
-            organization_id=auth.LOCAL_ORGANIZATION,
-            user_id=auth.LOCAL_USER,
+            organization_id=api_keys.LOCAL_ORGANIZATION,
+            user_id=api_keys.LOCAL_USER,
             name="local development",
         )
 
-    key = with_database(valid_or_new)
+    key = with_database(settings, valid_or_new)
     if key != kept:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)
@@ -49,37 +49,37 @@ def local_key(path: Path) -> str:
     return key
 
 
-def main(arguments: argparse.Namespace) -> int:
+def main(arguments: argparse.Namespace, settings: Settings) -> int:
     if arguments.command == "create":
 
-        async def work(db: store.Database) -> str:
-            return await auth.issue_key(
+        async def create(db: store.Database) -> str:
+            return await api_keys.issue_key(
                 db, organization_id=arguments.org, user_id=arguments.user, name=arguments.name
             )
 
-        print(with_database(work))
+        print(with_database(settings, create))
         print("Store it now: it is not shown again.", file=sys.stderr)
     elif arguments.command == "list":
 
-        async def listing(db: store.Database) -> list[store.ApiKeyDoc]:
+        async def listing(db: store.Database) -> list[store.ApiKey]:
             return await store.list_api_keys(db, organization_id=arguments.org)
 
-        for doc in with_database(listing):
-            state = "revoked" if doc["revokedAt"] else "active"
-            created = f"{doc['createdAt']:%Y-%m-%d %H:%M}"
-            print(f"{doc['_id']}  {state:7}  {doc['userId']}  {created}  {doc['name']}")
+        for stored in with_database(settings, listing):
+            state = "revoked" if stored.revoked_at else "active"
+            created = f"{stored.created_at:%Y-%m-%d %H:%M}"
+            print(f"{stored.id}  {state:7}  {stored.user_id}  {created}  {stored.name}")
     elif arguments.command == "revoke":
 
         async def revoke(db: store.Database) -> bool:
-            return await store.revoke_api_key(db, key_id=arguments.key_id)
+            return await api_keys.revoke_key(db, key_id=arguments.key_id)
 
-        if not with_database(revoke):
+        if not with_database(settings, revoke):
             print(f"No key {arguments.key_id}.", file=sys.stderr)
             return 1
         print(f"Revoked {arguments.key_id}.")
     else:
-        key = local_key(Path(arguments.file))
-        print(f"Local API key (organization {auth.LOCAL_ORGANIZATION}): {key}")
+        key = local_key(settings, Path(arguments.file or settings.local_key_file))
+        print(f"Local API key (organization {api_keys.LOCAL_ORGANIZATION}): {key}")
         print(f'GraphiQL headers pane: {{"Authorization": "Bearer {key}"}}')
     return 0
 
@@ -96,9 +96,11 @@ def parser() -> argparse.ArgumentParser:
     revoke_command = commands.add_parser("revoke", help="revoke a key by its id")
     revoke_command.add_argument("key_id", help="the id shown by list (the part after sk_)")
     local_command = commands.add_parser("local", help="print the local development key")
-    local_command.add_argument("--file", default=os.path.join(".data", "local-api-key"))
+    local_command.add_argument(
+        "--file", default=None, help="where to keep it (default: $DATA_DIR/local-api-key)"
+    )
     return top
 
 
 if __name__ == "__main__":
-    sys.exit(main(parser().parse_args()))
+    sys.exit(main(parser().parse_args(), Settings()))

@@ -12,8 +12,9 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,27 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from app import auth, store
-from app.context import build_context
+from app import store
+from app.domain import (
+    Caller,
+    Message,
+    MessageQuery,
+    NewMessage,
+    NewThread,
+    Role,
+    TextPart,
+    Thread,
+    ThreadQuery,
+)
+from app.graphql.context import Context
+from app.graphql.scalars import serialize_datetime
+from app.graphql.schema import schema
+from app.http.middleware import RequestRecord, count_command, current_request, log
 from app.main import create_app
-from app.middleware import RequestRecord, count_command, current_request, log
-from app.pagination import encode_cursor, page_request
-from app.schema import schema
+from app.pagination import MESSAGE_ORDER, Page, encode_cursor, page_request
+from app.services import api_keys, threads
+from app.services.runtime import Runtime
 from app.settings import Settings
-from app.types import serialize_datetime
 from scripts import bench_naive, embedded
 
 BIN = Path(sys.executable).parent
@@ -52,27 +66,28 @@ ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
 
 
 # The hand-written endpoint: the same JSON as NESTED, from the same documents.
-async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -> dict[str, Any]:
-    threads = await store.get_threads(db, organization_id=caller.organization_id, ids=[thread_id])
-    thread = threads[thread_id]
-    listing = store.message_listing(organization_id=caller.organization_id, thread_id=thread_id)
+async def rest_thread(db: store.Database, caller: Caller, thread_id: str) -> dict[str, Any]:
+    found = await store.get_threads(db, organization_id=caller.organization_id, ids=[thread_id])
+    thread = found[thread_id]
+    query = MessageQuery(organization_id=caller.organization_id, thread_id=thread_id)
     request = page_request(
-        listing.ordering, first=50, after=None, last=None, before=None, limit=None, descending=True
+        MESSAGE_ORDER, first=50, after=None, last=None, before=None, limit=None, descending=True
     )
-    query = store.MessagePageQuery(listing, request, thread["seq"])
-    (page,) = await store.fetch_message_pages(db, [query])
-    (count,) = await store.count_all(db, [listing])
-    cursors = [encode_cursor(listing.ordering, key) for key in page.keys]
+    (page,) = await store.fetch_message_pages(
+        db, [store.MessagePageQuery(query, request, thread.last_seq)]
+    )
+    (count,) = await store.count_all(db, [query])
+    cursors = [encode_cursor(MESSAGE_ORDER, key) for key in page.keys]
     edges = [
         {
             "cursor": cursor,
             "node": {
-                "id": m["_id"],
-                "role": m["role"].upper(),
-                "text": "\n".join(p["text"]["value"] for p in m["content"] if p["type"] == "text"),
-                "createdAt": serialize_datetime(m["createdAt"]),
-                "metadata": m["metadata"],
-                "status": m["status"].upper(),
+                "id": m.id,
+                "role": m.role.value.upper(),
+                "text": m.text,
+                "createdAt": serialize_datetime(m.created_at),
+                "metadata": m.metadata,
+                "status": m.status.value.upper(),
             },
         }
         for cursor, m in zip(cursors, page.items, strict=True)
@@ -80,11 +95,11 @@ async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -
     return {
         "data": {
             "thread": {
-                "id": thread["_id"],
-                "title": thread["title"],
-                "createdAt": serialize_datetime(thread["createdAt"]),
-                "updatedAt": serialize_datetime(thread["updatedAt"]),
-                "metadata": thread["metadata"],
+                "id": thread.id,
+                "title": thread.title,
+                "createdAt": serialize_datetime(thread.created_at),
+                "updatedAt": serialize_datetime(thread.updated_at),
+                "metadata": thread.metadata,
                 "messageCount": count,
                 "messages": {
                     "edges": edges,
@@ -100,8 +115,8 @@ async def rest_thread(db: store.Database, caller: auth.Caller, thread_id: str) -
 
 def with_rest(app: Starlette) -> Starlette:
     async def endpoint(request: Request) -> Response:
-        db = request.app.state.database
-        caller = await auth.authenticate(db, request.headers.get("authorization"))
+        db = request.app.state.runtime.db
+        caller = await api_keys.authenticate(db, request.headers.get("authorization"))
         if caller is None:
             return JSONResponse({"errors": [{"message": "no"}]}, 401)
         return JSONResponse(await rest_thread(db, caller, request.path_params["id"]))
@@ -173,7 +188,7 @@ async def asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes,
 
 
 @contextmanager
-def embedded_server() -> Any:
+def embedded_server() -> Iterator[str]:
     port = embedded.free_port()
     process = embedded.start(port, ":memory:")
     uri = f"mongodb://127.0.0.1:{port}"
@@ -187,40 +202,33 @@ def embedded_server() -> Any:
 
 async def seed(db: store.Database) -> dict[str, Any]:
     await store.ensure_indexes(db)
-    key = await auth.issue_key(db, organization_id=ORG, user_id=USER, name="bench")
+    key = await api_keys.issue_key(db, organization_id=ORG, user_id=USER, name="bench")
+    caller = Caller(ORG, USER, key_id(key))
 
-    def messages(count: int) -> list[store.NewMessage]:
-        return [
-            store.NewMessage(
-                role="user" if n % 2 else "assistant",
-                content=[
-                    {"type": "text", "text": {"value": f"message {n} " * 8, "annotations": []}}
-                ],
+    def messages(count: int) -> tuple[NewMessage, ...]:
+        return tuple(
+            NewMessage(
+                content=(TextPart(f"message {n} " * 8),),
+                role=Role.USER if n % 2 else Role.ASSISTANT,
                 metadata={"n": str(n)},
-                assistantId=None,
-                runId=None,
             )
             for n in range(count)
-        ]
+        )
 
     async def thread(count: int, title: str) -> str:
-        doc = await store.create_thread(
-            db,
-            organization_id=ORG,
-            user_id=USER,
-            title=title,
-            metadata={"bench": "yes"},
-            tool_resources=None,
-            assistant_id=None,
-            visible_in_ui=True,
-            messages=messages(count),
-        )
-        return doc["_id"]
+        new = NewThread(title=title, metadata={"bench": "yes"}, messages=messages(count))
+        created = await threads.create_thread(Runtime(db), caller=caller, thread=new)
+        return created.id
 
     nested = await thread(50, "nested")
     small = [await thread(5, f"small {n}") for n in range(50)]
     long = await thread(10_000, "long")
     return {"key": key, "nested": nested, "small": small, "long": long}
+
+
+def key_id(key: str) -> str:
+    """The id part of an `sk_<id>_<secret>` key."""
+    return key.split("_")[1]
 
 
 def machine() -> str:
@@ -273,12 +281,15 @@ def main() -> None:
 
         # 3. A naive peer: stock ListConnection (offsets), no DataLoaders.
         naive_schema = bench_naive.make_schema(db, ORG)
-        caller = auth.Caller(ORG, USER, "bench")
+        caller = Caller(ORG, USER, key_id(data["key"]))
+        runtime = Runtime(db)
         # The same document for both: the stock connection has edges, not nodes.
         ours_q = naive_q = LIST
 
         async def run_ours() -> None:
-            result = await schema.execute(ours_q, context_value=build_context(db, caller))
+            result = await schema.execute(
+                ours_q, context_value=Context(runtime=runtime, caller=caller)
+            )
             assert not result.errors, result.errors
 
         async def run_naive() -> None:
@@ -314,16 +325,18 @@ def main() -> None:
 
         page_q = """query($t: ID!, $after: String) { thread(id: $t) {
             messages(first: 100, after: $after, order: ASC) { nodes { id text } } } }"""
-        after = encode_cursor(store.MESSAGE_ORDER, (9_900,))
+        after = encode_cursor(MESSAGE_ORDER, (9_900,))
 
         async def page_one() -> None:
             await schema.execute(
-                page_q, {"t": data["long"]}, context_value=build_context(db, caller)
+                page_q, {"t": data["long"]}, context_value=Context(runtime=runtime, caller=caller)
             )
 
         async def page_hundred() -> None:
             await schema.execute(
-                page_q, {"t": data["long"], "after": after}, context_value=build_context(db, caller)
+                page_q,
+                {"t": data["long"], "after": after},
+                context_value=Context(runtime=runtime, caller=caller),
             )
 
         first_s, last_s = median_ratio(page_one, page_hundred, loop, batch=5)
@@ -335,6 +348,11 @@ def main() -> None:
             )
         )
         loop.run_until_complete(lifespan.aclose())
+        # The lifespan cancels its event watcher without awaiting it: let it finish here.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
         # 2 and 5. Over HTTP: uvicorn, one worker, on the embedded database.
         rows += over_http(uri, data, body)
@@ -351,47 +369,61 @@ def main() -> None:
         print(f"| {label:{width}} | {figure} | {ratio} |")
 
 
-async def preload(db: store.Database, data: dict[str, Any]) -> dict[str, Any]:
-    thread = (await store.get_threads(db, organization_id=ORG, ids=[data["nested"]]))[
-        data["nested"]
-    ]
-    listing = store.message_listing(organization_id=ORG, thread_id=data["nested"])
+@dataclass(frozen=True)
+class Preloaded:
+    """What the nested query reads, read once from the database."""
+
+    thread: Thread
+    page: Page[Message]
+    key: store.ApiKey | None
+
+
+async def preload(db: store.Database, data: dict[str, Any]) -> Preloaded:
+    thread_id = data["nested"]
+    thread = (await store.get_threads(db, organization_id=ORG, ids=[thread_id]))[thread_id]
+    query = MessageQuery(organization_id=ORG, thread_id=thread_id)
     request = page_request(
-        listing.ordering, first=50, after=None, last=None, before=None, limit=None, descending=True
+        MESSAGE_ORDER, first=50, after=None, last=None, before=None, limit=None, descending=True
     )
-    pages = await store.fetch_message_pages(
-        db, [store.MessagePageQuery(listing, request, thread["seq"])]
+    (page,) = await store.fetch_message_pages(
+        db, [store.MessagePageQuery(query, request, thread.last_seq)]
     )
-    key_id = data["key"].split("_")[1]
-    return {"thread": thread, "page": pages[0], "key": await store.get_api_key(db, key_id=key_id)}
+    key = await store.get_api_key(db, key_id=key_id(data["key"]))
+    return Preloaded(thread=thread, page=page, key=key)
 
 
 @contextmanager
-def stubbed_store(preloaded: dict[str, Any]) -> Any:
-    """The store answering from memory: what the GraphQL layer costs without I/O."""
-    originals = {
-        name: getattr(store, name)
-        for name in ("get_threads", "fetch_message_pages", "count_all", "get_api_key")
+def stubbed_store(preloaded: Preloaded) -> Iterator[None]:
+    """The store answering from memory: what the GraphQL layer costs without I/O. The stubs
+    replace the attributes of the `app.store` package, which the DataLoaders
+    (app/graphql/context.py), `api_keys.authenticate` and `rest_thread` look up at each call."""
+
+    async def get_threads(
+        db: store.Database, *, organization_id: str, ids: list[str]
+    ) -> dict[str, Thread]:
+        return {preloaded.thread.id: preloaded.thread}
+
+    async def fetch_message_pages(
+        db: store.Database, queries: Sequence[store.MessagePageQuery]
+    ) -> list[Page[Message]]:
+        return [preloaded.page for _ in queries]
+
+    async def count_all(
+        db: store.Database, queries: Sequence[ThreadQuery | MessageQuery]
+    ) -> list[int]:
+        return [50 for _ in queries]
+
+    async def get_api_key(db: store.Database, *, key_id: str) -> store.ApiKey | None:
+        return preloaded.key
+
+    stubs: dict[str, Callable[..., Awaitable[object]]] = {
+        "get_threads": get_threads,
+        "fetch_message_pages": fetch_message_pages,
+        "count_all": count_all,
+        "get_api_key": get_api_key,
     }
-
-    async def get_threads(db: Any, *, organization_id: str, ids: list[str]) -> dict[str, Any]:
-        return {preloaded["thread"]["_id"]: preloaded["thread"]}
-
-    async def fetch_message_pages(db: Any, queries: list[Any]) -> list[Any]:
-        return [preloaded["page"] for _ in queries]
-
-    async def count_all(db: Any, listings: list[Any]) -> list[int]:
-        return [50 for _ in listings]
-
-    async def get_api_key(db: Any, *, key_id: str) -> Any:
-        return preloaded["key"]
-
-    for name, stub in (
-        ("get_threads", get_threads),
-        ("fetch_message_pages", fetch_message_pages),
-        ("count_all", count_all),
-        ("get_api_key", get_api_key),
-    ):
+    originals = {name: getattr(store, name) for name in stubs}
+    for name, stub in stubs.items():
         setattr(store, name, stub)
     try:
         yield
@@ -411,15 +443,13 @@ async def message_ids(db: store.Database, thread_ids: list[str]) -> list[str]:
 
 
 async def count_commands(
-    db: store.Database, caller: auth.Caller, query: str, variables: dict[str, Any]
+    db: store.Database, caller: Caller, query: str, variables: dict[str, Any]
 ) -> int:
-    from app.context import build_context
-    from app.schema import schema
-
     record = RequestRecord(id="bench")
     token = current_request.set(record)
     try:
-        result = await schema.execute(query, variables, context_value=build_context(db, caller))
+        context = Context(runtime=Runtime(db), caller=caller)
+        result = await schema.execute(query, variables, context_value=context)
         assert not result.errors, result.errors
     finally:
         current_request.reset(token)

@@ -3,9 +3,11 @@
 import asyncio
 
 from app import store
-from app.auth import LOCAL_ORGANIZATION, LOCAL_USER
+from app.domain import Caller, NewMessage, NewThread, Role, TextPart, ThreadQuery, pairs
+from app.services import threads
+from app.services.api_keys import LOCAL_ORGANIZATION, LOCAL_USER
+from app.services.runtime import Runtime
 from app.settings import Settings
-from app.types import text_part
 
 DEMO = {"demo": "true"}
 
@@ -34,34 +36,24 @@ THREADS: list[tuple[str, dict[str, str], list[tuple[str, str]]]] = [
 
 async def main() -> None:
     settings = Settings()
-    db = store.open_database(settings.mongodb_uri, settings.mongodb_database, timeout_ms=5_000)
+    db = store.open_database(settings.database_uri, settings.mongodb_database, timeout_ms=5_000)
     try:
         await store.ensure_indexes(db)
-        listing = store.thread_listing(organization_id=LOCAL_ORGANIZATION, metadata=DEMO)
-        if await store.count(db, listing):
+        demo = ThreadQuery(organization_id=LOCAL_ORGANIZATION, metadata=pairs(DEMO))
+        if (await store.count_all(db, [demo]))[0]:
             print("Demo threads are already loaded.")
             return
+        caller = Caller(organization_id=LOCAL_ORGANIZATION, user_id=LOCAL_USER, key_id="demo")
         for title, metadata, messages in THREADS:
-            await store.create_thread(
-                db,
-                organization_id=LOCAL_ORGANIZATION,
-                user_id=LOCAL_USER,
+            thread = NewThread(
                 title=title,
                 metadata={**metadata, **DEMO},
-                tool_resources=None,
-                assistant_id=None,
-                visible_in_ui=True,
-                messages=[
-                    store.NewMessage(
-                        role=role,
-                        content=[text_part(text)],
-                        metadata={},
-                        assistantId=None,
-                        runId=None,
-                    )
+                messages=tuple(
+                    NewMessage(content=(TextPart(text),), role=Role(role))
                     for role, text in messages
-                ],
+                ),
             )
+            await threads.create_thread(Runtime(db), caller=caller, thread=thread)
         print(f"Loaded {len(THREADS)} demo threads.")
     finally:
         store.close_database(db)

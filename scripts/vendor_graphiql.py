@@ -11,7 +11,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from app.graphiql import STATIC_DIR, cdn_assets, integrity, strawberry_page
+from app.http.graphiql import STATIC_DIR, cdn_assets, integrity, strawberry_page
 
 # `@scope/name@1.0.0/dist/file.js` → (`@scope/name@1.0.0`, `dist/file.js`)
 PACKAGE_PATH = re.compile(r"((?:@[^/]+/)?[^/@]+@[^/]+)/(.+)")

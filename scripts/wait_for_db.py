@@ -1,6 +1,5 @@
-"""Wait until the database at MONGODB_URI answers a ping (at most 30 s)."""
+"""Wait until the API's database (MONGODB_URI, else 127.0.0.1:DB_PORT) answers a ping (30 s)."""
 
-import os
 import sys
 
 from pymongo.errors import PyMongoError
@@ -9,7 +8,7 @@ from app.settings import Settings
 from scripts.embedded import wait_for_ping
 
 if __name__ == "__main__":
-    uri = os.environ.get("MONGODB_URI", Settings().mongodb_uri)
+    uri = Settings().database_uri
     try:
         wait_for_ping(uri)
     except PyMongoError:

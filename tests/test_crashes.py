@@ -1,50 +1,22 @@
 """A crash between any two writes leaves nothing half-done visible, and the sweep finishes it."""
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from app import store
 from app.errors import NotFound
+from app.services import messages
+from app.services.runtime import Runtime
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_thread, new_message
+from tests.helpers.api import Api
+from tests.helpers.crashes import Crash, crash_on
+from tests.helpers.factories import caller, make_thread, new_message
 
 ORG = "org_local"
 VISIBLE_STATE = """
 query($id: ID!) { thread(id: $id) { id messageCount } threads { totalCount } }
 """
-
-
-class Crash(Exception):
-    pass
-
-
-def crash_on(
-    monkeypatch: pytest.MonkeyPatch,
-    db: Database,
-    collection: str,
-    method: str,
-    before: Callable[[], Awaitable[None]] | None = None,
-    skip: int = 0,
-) -> None:
-    """Make the call after `skip` calls of `method` on `collection` raise (or run `before`)."""
-    cls = type(db[collection])
-    original = getattr(cls, method)
-    state = {"calls": 0}
-
-    async def patched(self: Any, *args: Any, **kwargs: Any) -> Any:
-        if self.name == collection:
-            state["calls"] += 1
-        if self.name == collection and state["calls"] == skip + 1:
-            if before is None:
-                raise Crash(f"{collection}.{method}")
-            await before()
-        return await original(self, *args, **kwargs)
-
-    monkeypatch.setattr(cls, method, patched)
 
 
 async def assert_gone_after_sweep(api: Api, db: Database, thread_id: str) -> None:
@@ -82,10 +54,10 @@ async def test_delete_thread_interrupted(
     thread = await make_thread(db, messages=3)
     crash_on(monkeypatch, db, collection, method)
     with pytest.raises(Crash):
-        await store.delete_thread(db, organization_id=ORG, thread_id=thread["_id"])
+        await store.delete_thread(db, organization_id=ORG, thread_id=thread.id)
     orphans = await db[store.MESSAGES].count_documents({})
     assert orphans in (0, 3) and await db[store.THREADS].count_documents({}) == 1
-    await assert_gone_after_sweep(api, db, thread["_id"])
+    await assert_gone_after_sweep(api, db, thread.id)
 
 
 async def test_create_message_racing_a_thread_deletion_leaves_no_orphan(
@@ -94,13 +66,13 @@ async def test_create_message_racing_a_thread_deletion_leaves_no_orphan(
     thread = await make_thread(db, messages=1)
 
     async def delete_meanwhile() -> None:
-        await store.delete_thread(db, organization_id=ORG, thread_id=thread["_id"])
+        await store.delete_thread(db, organization_id=ORG, thread_id=thread.id)
 
     # The deletion runs after the message's sequence number is taken, before it is inserted.
     crash_on(monkeypatch, db, store.MESSAGES, "insert_one", before=delete_meanwhile)
     with pytest.raises(NotFound):
-        await store.create_message(
-            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        await messages.create_message(
+            Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     assert await db[store.MESSAGES].count_documents({}) == 0
     assert await db[store.THREADS].count_documents({}) == 0
@@ -112,28 +84,28 @@ async def test_create_message_interrupted_keeps_count_true(
     thread = await make_thread(db, messages=2)
     crash_on(monkeypatch, db, store.THREADS, "find_one_and_update")
     with pytest.raises(Crash):
-        await store.create_message(
-            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        await messages.create_message(
+            Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     crash_on(monkeypatch, db, store.MESSAGES, "insert_one")
     with pytest.raises(Crash):
-        await store.create_message(
-            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        await messages.create_message(
+            Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     monkeypatch.undo()
     crash_on(monkeypatch, db, store.THREADS, "find_one_and_update", skip=1)
     with pytest.raises(Crash):  # after the insert, before the thread's updatedAt moves
-        await store.create_message(
-            db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message()
+        await messages.create_message(
+            Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     monkeypatch.undo()
     data = await api.ok(
         "query($id: ID!) { thread(id: $id) { messageCount messages(order: ASC) { totalCount nodes { text } } } }",
-        {"id": thread["_id"]},
+        {"id": thread.id},
     )
-    real = await db[store.MESSAGES].count_documents({"threadId": thread["_id"]})
+    real = await db[store.MESSAGES].count_documents({"threadId": thread.id})
     assert data["thread"]["messageCount"] == real == data["thread"]["messages"]["totalCount"] == 3
-    message = await store.create_message(
-        db, organization_id=ORG, user_id="u", thread_id=thread["_id"], message=new_message("after")
+    message = await messages.create_message(
+        Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message("after")
     )
-    assert message[0]["seq"] == 5, "a sequence gap from the crash is harmless"
+    assert message[0].seq == 5, "a sequence gap from the crash is harmless"

@@ -7,8 +7,8 @@ import pytest
 from app import store
 from app.errors import INTERNAL_MESSAGE
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_thread
+from tests.helpers.api import Api
+from tests.helpers.factories import make_thread
 
 CREATE_THREAD = (
     "mutation($input: CreateThreadInput!) { createThread(input: $input) { thread { id } } }"
@@ -113,10 +113,10 @@ async def test_message_limits(
     api: Api, db: Database, case: str, input_: dict[str, Any], field: str
 ) -> None:
     thread = await make_thread(db)
-    error = await api.error(CREATE_MESSAGE, {"input": {"threadId": thread["_id"], **input_}})
+    error = await api.error(CREATE_MESSAGE, {"input": {"threadId": thread.id, **input_}})
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
     assert await db[store.MESSAGES].count_documents({}) == 0
-    stored = await db[store.THREADS].find_one({"_id": thread["_id"]})
+    stored = await db[store.THREADS].find_one({"_id": thread.id})
     assert stored is not None and stored["seq"] == 0, "no sequence number was taken"
 
 

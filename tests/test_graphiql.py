@@ -26,14 +26,14 @@ from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from app import graphiql
-from app.graphiql import LOCAL_ASSET, STATIC_DIR, cdn_assets, integrity, strawberry_page
-from app.pagination import encode_cursor
+from app.http import graphiql
+from app.http.graphiql import LOCAL_ASSET, STATIC_DIR, cdn_assets, integrity, strawberry_page
+from app.pagination import EVENT_ORDER, encode_cursor
 from app.settings import Settings
 from app.store import Database
-from app.types import EVENT_ORDER
-from tests.conftest import ROOT_DIR, api_key, app_client
-from tests.live import live_server
+from tests.helpers.api import api_key, app_client
+from tests.helpers.backends import ROOT_DIR
+from tests.helpers.live import live_server
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 PINS = json.loads((STATIC_DIR / "integrity.json").read_text())

@@ -9,7 +9,7 @@ import pytest
 
 from app.settings import Settings
 from app.store import Database
-from tests.conftest import api_key, app_client
+from tests.helpers.api import api_key, app_client
 
 THREAD = "thread_00000000-0000-4000-8000-000000000000"
 

@@ -4,7 +4,7 @@ import httpx
 
 from app.settings import Settings
 from app.store import Database
-from tests.conftest import app_client
+from tests.helpers.api import app_client
 
 QUERY = "{ threads { totalCount } }"
 

@@ -6,9 +6,13 @@ from typing import Any
 import pytest
 
 from app import store
+from app.domain import LOCKED, ThreadChanges
+from app.services import threads
+from app.services.runtime import Runtime
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_thread
+from tests.helpers.api import Api
+from tests.helpers.crashes import crash_on
+from tests.helpers.factories import caller, make_thread
 
 CREATE_THREAD = """
 mutation($input: CreateThreadInput!) {
@@ -55,7 +59,7 @@ async def test_racing_creates_make_one_thread(api: Api, db: Database) -> None:
 
 async def test_retried_create_message(api: Api, db: Database) -> None:
     thread = await make_thread(db)
-    message_input = {"threadId": thread["_id"], "content": "hi", "idempotencyKey": "m-1"}
+    message_input = {"threadId": thread.id, "content": "hi", "idempotencyKey": "m-1"}
     results = await asyncio.gather(
         *(api.ok(CREATE_MESSAGE, {"input": message_input}) for _ in range(5))
     )
@@ -64,8 +68,8 @@ async def test_retried_create_message(api: Api, db: Database) -> None:
     created = await db[store.EVENTS].count_documents({"type": "MessageCreated"})
     assert created == 1, "a retried create tells subscribers nothing new"
     # Replayed after the thread was locked: still the first result, not a conflict.
-    await store.update_thread(
-        db, organization_id="org_local", thread_id=thread["_id"], changes={"state": store.LOCKED}
+    await threads.update_thread(
+        Runtime(db), caller=caller(), thread_id=thread.id, changes=ThreadChanges(state=LOCKED)
     )
     replay = await api.ok(CREATE_MESSAGE, {"input": message_input})
     assert replay["createMessage"]["message"] == results[0]["createMessage"]["message"]
@@ -93,11 +97,8 @@ async def test_a_create_interrupted_after_the_claim_is_completed_by_the_retry(
 ) -> None:
     thread_input = {"title": "t", "idempotencyKey": "crash"}
 
-    async def crash(*args: object, **kwargs: object) -> None:
-        raise RuntimeError("crash after the claim")
-
     with monkeypatch.context() as patch:
-        patch.setattr(store, "_insert_thread", crash)
+        crash_on(patch, db, store.THREADS, "insert_one")  # after the claim, before the thread
         assert (await api.error(CREATE_THREAD, {"input": thread_input}))["extensions"][
             "code"
         ] == "INTERNAL_SERVER_ERROR"

@@ -4,12 +4,11 @@ import asyncio
 import re
 from typing import Any
 
-import pytest
-
 from app import store
+from app.domain import now
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_message, make_thread
+from tests.helpers.api import Api
+from tests.helpers.factories import make_message, make_thread
 
 MESSAGE_FIELDS = """
   id createdAt threadId role text status assistantId runId metadata
@@ -50,14 +49,14 @@ async def test_create_message_with_plain_content(api: Api, db: Database) -> None
     thread = await make_thread(db, title="T")
     data = await api.ok(
         CREATE,
-        {"input": {"threadId": thread["_id"], "content": "Who are you", "metadata": {"k": "v"}}},
+        {"input": {"threadId": thread.id, "content": "Who are you", "metadata": {"k": "v"}}},
     )
     message = data["createMessage"]["message"]
     assert re.fullmatch(f"message_{UUID4}", message["id"])
     assert message | {"id": None, "createdAt": None} == {
         "id": None,
         "createdAt": None,
-        "threadId": thread["_id"],
+        "threadId": thread.id,
         "role": "USER",
         "text": "Who are you",
         "status": "COMPLETED",
@@ -71,7 +70,7 @@ async def test_create_message_with_plain_content(api: Api, db: Database) -> None
     assert data["createMessage"]["thread"]["messageCount"] == 1
     assert data["createMessage"]["thread"]["updatedAt"] >= message["createdAt"]
     fetched = (await api.ok(GET, {"id": message["id"]}))["message"]
-    assert fetched == message | {"thread": {"id": thread["_id"], "title": "T"}}
+    assert fetched == message | {"thread": {"id": thread.id, "title": "T"}}
 
 
 async def test_create_message_with_content_parts(api: Api, db: Database) -> None:
@@ -86,7 +85,7 @@ async def test_create_message_with_content_parts(api: Api, db: Database) -> None
         CREATE,
         {
             "input": {
-                "threadId": thread["_id"],
+                "threadId": thread.id,
                 "role": "ASSISTANT",
                 "contentParts": parts,
                 "assistantId": "asst_1",
@@ -109,13 +108,13 @@ async def test_create_message_with_content_parts(api: Api, db: Database) -> None
 async def test_exactly_one_of_content_and_parts(api: Api, db: Database) -> None:
     thread = await make_thread(db)
     for extra in ({}, {"content": "a", "contentParts": [{"text": "b"}]}):
-        error = await api.error(CREATE, {"input": {"threadId": thread["_id"], **extra}})
+        error = await api.error(CREATE, {"input": {"threadId": thread.id, **extra}})
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input"}
     error = await api.error(
         CREATE,
         {
             "input": {
-                "threadId": thread["_id"],
+                "threadId": thread.id,
                 "contentParts": [{"text": "a", "imageFile": {"fileId": "f"}}],
             }
         },
@@ -126,15 +125,15 @@ async def test_exactly_one_of_content_and_parts(api: Api, db: Database) -> None:
 
 async def test_annotations_are_mapped(api: Api, db: Database) -> None:
     thread = await make_thread(db)
-    message = await make_message(db, thread["_id"], "see [1] at /tmp/x")
+    message = await make_message(db, thread.id, "see [1] at /tmp/x")
     annotations = [
         {"type": "fileCitation", "text": "[1]", "startIndex": 4, "endIndex": 7, "fileId": "f1"},
         {"type": "filePath", "text": "/tmp/x", "startIndex": 11, "endIndex": 17, "fileId": "f2"},
     ]
     await db[store.MESSAGES].update_one(
-        {"_id": message["_id"]}, {"$set": {"content.0.text.annotations": annotations}}
+        {"_id": message.id}, {"$set": {"content.0.text.annotations": annotations}}
     )
-    fetched = (await api.ok(GET, {"id": message["_id"]}))["message"]
+    fetched = (await api.ok(GET, {"id": message.id}))["message"]
     assert fetched["content"][0]["text"]["annotations"] == [
         {
             "__typename": "FileCitationAnnotation",
@@ -154,10 +153,10 @@ async def test_annotations_are_mapped(api: Api, db: Database) -> None:
 
 
 async def test_order_is_creation_order_within_one_millisecond(
-    api: Api, monkeypatch: pytest.MonkeyPatch
+    db: Database,
 ) -> None:
-    frozen = store.now()
-    monkeypatch.setattr(store, "now", lambda: frozen)
+    frozen = now()
+    api = Api(db, clock=lambda: frozen)
     thread = await api.ok(
         "mutation($m: [MessageInput!]) { createThread(input: {messages: $m}) { thread { id } } }",
         {"m": [{"content": f"initial {n}"} for n in range(12)]},
@@ -173,12 +172,12 @@ async def test_order_is_creation_order_within_one_millisecond(
 
 async def test_message_count_follows_creates_and_deletes(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=3)
-    created = await api.ok(CREATE, {"input": {"threadId": thread["_id"], "content": "x"}})
+    created = await api.ok(CREATE, {"input": {"threadId": thread.id, "content": "x"}})
     assert created["createMessage"]["thread"]["messageCount"] == 4
     deleted = await api.ok(DELETE, {"id": created["createMessage"]["message"]["id"]})
     assert deleted["deleteMessage"]["deleted"] is True
     assert deleted["deleteMessage"]["thread"]["messageCount"] == 3
-    real = await db[store.MESSAGES].count_documents({"threadId": thread["_id"]})
+    real = await db[store.MESSAGES].count_documents({"threadId": thread.id})
     assert real == 3
     again = await api.error(DELETE, {"id": created["createMessage"]["message"]["id"]})
     assert again["extensions"] == {"code": "NOT_FOUND"}
@@ -187,28 +186,28 @@ async def test_message_count_follows_creates_and_deletes(api: Api, db: Database)
 async def test_new_message_moves_thread_updated_at(api: Api, db: Database) -> None:
     thread = await make_thread(db)
     await asyncio.sleep(0.005)
-    created = await api.ok(CREATE, {"input": {"threadId": thread["_id"], "content": "x"}})
+    created = await api.ok(CREATE, {"input": {"threadId": thread.id, "content": "x"}})
     after = (
         await api.ok(
-            "query($id: ID!) { thread(id: $id) { createdAt updatedAt } }", {"id": thread["_id"]}
+            "query($id: ID!) { thread(id: $id) { createdAt updatedAt } }", {"id": thread.id}
         )
     )["thread"]
     assert after["updatedAt"] > after["createdAt"]
     assert after["updatedAt"] == created["createMessage"]["thread"]["updatedAt"]
     await asyncio.sleep(0.005)
     await api.ok(DELETE, {"id": created["createMessage"]["message"]["id"]})
-    final = (
-        await api.ok("query($id: ID!) { thread(id: $id) { updatedAt } }", {"id": thread["_id"]})
-    )["thread"]
+    final = (await api.ok("query($id: ID!) { thread(id: $id) { updatedAt } }", {"id": thread.id}))[
+        "thread"
+    ]
     assert final["updatedAt"] > after["updatedAt"]
 
 
 async def test_update_message_replaces_metadata(api: Api, db: Database) -> None:
     thread = await make_thread(db)
-    message = await make_message(db, thread["_id"], metadata={"a": "1", "b": "2"})
-    data = await api.ok(UPDATE, {"id": message["_id"], "metadata": {"c": "3"}})
+    message = await make_message(db, thread.id, metadata={"a": "1", "b": "2"})
+    data = await api.ok(UPDATE, {"id": message.id, "metadata": {"c": "3"}})
     assert data["updateMessage"]["message"]["metadata"] == {"c": "3"}
-    assert (await api.ok(GET, {"id": message["_id"]}))["message"]["metadata"] == {"c": "3"}
+    assert (await api.ok(GET, {"id": message.id}))["message"]["metadata"] == {"c": "3"}
 
 
 async def test_unknown_message_is_null_and_mutations_not_found(api: Api) -> None:
@@ -224,20 +223,20 @@ async def test_unknown_message_is_null_and_mutations_not_found(api: Api) -> None
 
 async def test_node_and_nodes(api: Api, db: Database) -> None:
     thread = await make_thread(db, title="T")
-    message = await make_message(db, thread["_id"], "hi")
+    message = await make_message(db, thread.id, "hi")
     missing = "thread_00000000-0000-4000-8000-000000000000"
     data = await api.ok(
         """query($t: ID!, $ids: [ID!]!) {
              node(id: $t) { __typename id ... on Thread { title } }
              nodes(ids: $ids) { __typename id ... on Message { text } }
            }""",
-        {"t": thread["_id"], "ids": [message["_id"], missing, thread["_id"]]},
+        {"t": thread.id, "ids": [message.id, missing, thread.id]},
     )
-    assert data["node"] == {"__typename": "Thread", "id": thread["_id"], "title": "T"}
+    assert data["node"] == {"__typename": "Thread", "id": thread.id, "title": "T"}
     assert data["nodes"] == [
-        {"__typename": "Message", "id": message["_id"], "text": "hi"},
+        {"__typename": "Message", "id": message.id, "text": "hi"},
         None,
-        {"__typename": "Thread", "id": thread["_id"]},
+        {"__typename": "Thread", "id": thread.id},
     ]
     error = await api.error('query { node(id: "user_1") { id } }')
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
@@ -245,19 +244,19 @@ async def test_node_and_nodes(api: Api, db: Database) -> None:
 
 async def test_message_of_another_organization_does_not_exist(api: Api, db: Database) -> None:
     thread = await make_thread(db, organization_id="org_other")
-    message = await make_message(db, thread["_id"], organization_id="org_other")
-    assert (await api.ok(GET, {"id": message["_id"]}))["message"] is None
-    assert (await api.error(DELETE, {"id": message["_id"]}))["extensions"]["code"] == "NOT_FOUND"
-    error = await api.error(CREATE, {"input": {"threadId": thread["_id"], "content": "x"}})
+    message = await make_message(db, thread.id, organization_id="org_other")
+    assert (await api.ok(GET, {"id": message.id}))["message"] is None
+    assert (await api.error(DELETE, {"id": message.id}))["extensions"]["code"] == "NOT_FOUND"
+    error = await api.error(CREATE, {"input": {"threadId": thread.id, "content": "x"}})
     assert error["extensions"]["code"] == "NOT_FOUND"
 
 
 async def test_concurrent_creates_keep_a_total_order(api: Api, db: Database) -> None:
     thread = await make_thread(db)
-    created = await asyncio.gather(*(make_message(db, thread["_id"], f"m{n}") for n in range(40)))
-    assert sorted(m["seq"] for m in created) == list(range(1, 41))
-    data = (await api.ok(ORDER, {"id": thread["_id"]}))["thread"]
-    by_seq = [m["content"][0]["text"]["value"] for m in sorted(created, key=lambda m: m["seq"])]
+    created = await asyncio.gather(*(make_message(db, thread.id, f"m{n}") for n in range(40)))
+    assert sorted(m.seq for m in created) == list(range(1, 41))
+    data = (await api.ok(ORDER, {"id": thread.id}))["thread"]
+    by_seq = [m.text for m in sorted(created, key=lambda m: m.seq)]
     assert [node["text"] for node in data["messages"]["nodes"]] == by_seq
     assert data["messageCount"] == 40
 

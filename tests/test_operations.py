@@ -14,7 +14,7 @@ from app.settings import Settings
 from app.store import Database
 from scripts.embedded import free_port, wait_for_ping
 from scripts.embedded import start as start_secantus
-from tests.conftest import api_key, app_client
+from tests.helpers.api import api_key, app_client
 
 QUERY = "query Listing { threads { totalCount } }"
 
@@ -97,7 +97,7 @@ async def test_database_outage_and_recovery(tmp_path: Path) -> None:
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-                key = await api_key(app.state.database)
+                key = await api_key(app.state.runtime.db)
                 client.headers["Authorization"] = f"Bearer {key}"
                 created = await call(
                     client,

@@ -9,17 +9,20 @@ import pytest
 from app.errors import InvalidInput
 from app.pagination import (
     DEFAULT_PAGE_SIZE,
+    MESSAGE_ORDER,
+    THREAD_ORDER,
+    Bound,
     PageRequest,
     SeqRange,
-    beyond,
     decode_cursor,
     encode_cursor,
+    outside_bound,
     page_of,
     page_request,
+    query_plan,
     scan_range,
     select,
 )
-from app.store import MESSAGE_ORDER, THREAD_ORDER
 
 
 def request(**arguments: object) -> PageRequest:
@@ -101,14 +104,23 @@ def test_thread_cursor_types_are_checked() -> None:
             decode_cursor(_raw(values), THREAD_ORDER, field="before")
 
 
-def test_keyset_filters() -> None:
-    assert beyond(("seq",), (5,), ascending=True) == {"seq": {"$gt": 5}}
-    assert beyond(("seq",), (5,), ascending=False, inclusive=True) == {
-        "$or": [{"seq": {"$lt": 5}}, {"seq": 5}]
-    }
-    assert beyond(("t", "_id"), (1, "b"), ascending=False) == {
-        "$or": [{"t": {"$lt": 1}}, {"t": 1, "_id": {"$lt": "b"}}]
-    }
+def test_query_plans() -> None:
+    five, nine = encode_cursor(MESSAGE_ORDER, (5,)), encode_cursor(MESSAGE_ORDER, (9,))
+    # Newest first: the items after 5 are the smaller ones, read in descending order.
+    assert query_plan(request(first=2, after=five)) == ([Bound((5,), ascending=False)], False)
+    oldest_first = request(first=2, after=five, descending=False)
+    assert query_plan(oldest_first) == ([Bound((5,), ascending=True)], True)
+    # Paging backward reads from the `before` end, against the list's order.
+    backward = request(last=2, before=nine)
+    assert query_plan(backward) == ([Bound((9,), ascending=True)], True)
+    assert query_plan(request()) == ([], False)
+
+
+def test_outside_bounds() -> None:
+    forward = request(first=2, after=encode_cursor(MESSAGE_ORDER, (5,)))
+    assert outside_bound(forward, previous=True) == Bound((5,), ascending=True, inclusive=True)
+    backward = request(last=2, before=encode_cursor(MESSAGE_ORDER, (9,)), descending=False)
+    assert outside_bound(backward, previous=False) == Bound((9,), ascending=True, inclusive=True)
 
 
 def test_page_flags() -> None:

@@ -5,9 +5,12 @@ from typing import Any
 import pytest
 
 from app import store
+from app.domain import now
+from app.services import messages
+from app.services.runtime import Runtime
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_message, make_thread
+from tests.helpers.api import Api
+from tests.helpers.factories import caller, make_message, make_thread
 
 MESSAGES = """
 query($id: ID!, $first: Int, $after: String, $last: Int, $before: String, $limit: Int,
@@ -52,7 +55,7 @@ async def test_forward_and_backward_walks_cover_everything_once(api: Api, db: Da
         seen: list[str] = []
         after = None
         while True:
-            connection = await page(api, thread["_id"], first=10, after=after, order=order)
+            connection = await page(api, thread.id, first=10, after=after, order=order)
             info = connection["pageInfo"]
             assert info["hasPreviousPage"] is (after is not None)
             assert connection["totalCount"] == 45
@@ -65,7 +68,7 @@ async def test_forward_and_backward_walks_cover_everything_once(api: Api, db: Da
 
         seen, before = [], None
         while True:
-            connection = await page(api, thread["_id"], last=10, before=before, order=order)
+            connection = await page(api, thread.id, last=10, before=before, order=order)
             info = connection["pageInfo"]
             assert info["hasNextPage"] is (before is not None)
             seen = texts(connection) + seen
@@ -77,8 +80,8 @@ async def test_forward_and_backward_walks_cover_everything_once(api: Api, db: Da
 
 async def test_default_size_limit_synonym_and_size_errors(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=25)
-    assert len(texts(await page(api, thread["_id"]))) == 20
-    limited = await page(api, thread["_id"], limit=2)
+    assert len(texts(await page(api, thread.id))) == 20
+    limited = await page(api, thread.id, limit=2)
     assert texts(limited) == ["message 25", "message 24"]
     for arguments, field in (
         ({"first": 2, "last": 2}, "first"),
@@ -86,27 +89,27 @@ async def test_default_size_limit_synonym_and_size_errors(api: Api, db: Database
         ({"first": 101}, "first"),
         ({"last": 0}, "last"),
     ):
-        error = await api.error(MESSAGES, {"id": thread["_id"], **arguments})
+        error = await api.error(MESSAGES, {"id": thread.id, **arguments})
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": field}
 
 
 async def test_writes_while_paging_never_skip_or_repeat(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=30)
-    first = await page(api, thread["_id"], first=10, order="ASC")
+    first = await page(api, thread.id, first=10, order="ASC")
     assert texts(first) == [f"message {n}" for n in range(1, 11)]
     # Delete the very item the cursor points at, and some already seen; add new ones.
     ids = {
         d["content"][0]["text"]["value"]: d["_id"]
-        async for d in db[store.MESSAGES].find({"threadId": thread["_id"]})
+        async for d in db[store.MESSAGES].find({"threadId": thread.id})
     }
     for text in ("message 10", "message 3", "message 15"):
         await api.ok(
             "mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }", {"id": ids[text]}
         )
-    await make_message(db, thread["_id"], "message 31")
+    await make_message(db, thread.id, "message 31")
     second = await page(
         api,
-        thread["_id"],
+        thread.id,
         first=10,
         after=first["pageInfo"]["endCursor"],
         order="ASC",
@@ -116,13 +119,13 @@ async def test_writes_while_paging_never_skip_or_repeat(api: Api, db: Database) 
 
 async def test_has_previous_page_is_exact(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=5)
-    first = await page(api, thread["_id"], first=2, order="ASC")
+    first = await page(api, thread.id, first=2, order="ASC")
     cursor = first["pageInfo"]["endCursor"]
     for doc in (
-        await db[store.MESSAGES].find({"threadId": thread["_id"], "seq": {"$lte": 2}}).to_list(None)
+        await db[store.MESSAGES].find({"threadId": thread.id, "seq": {"$lte": 2}}).to_list(None)
     ):
-        await store.delete_message(db, organization_id="org_local", message_id=doc["_id"])
-    rest = await page(api, thread["_id"], first=2, after=cursor, order="ASC")
+        await messages.delete_message(Runtime(db), caller=caller(), message_id=doc["_id"])
+    rest = await page(api, thread.id, first=2, after=cursor, order="ASC")
     assert texts(rest) == ["message 3", "message 4"]
     assert rest["pageInfo"]["hasPreviousPage"] is False
 
@@ -132,16 +135,16 @@ async def test_message_filters_and_total_count(api: Api, db: Database) -> None:
     for n in range(6):
         await make_message(
             db,
-            thread["_id"],
+            thread.id,
             f"m{n}",
             role="assistant" if n % 2 else "user",
             metadata={"even": "yes"} if n % 2 == 0 else {"even": "no", "x": "1"},
         )
-    even = await page(api, thread["_id"], metadata={"even": "yes"}, order="ASC")
+    even = await page(api, thread.id, metadata={"even": "yes"}, order="ASC")
     assert texts(even) == ["m0", "m2", "m4"] and even["totalCount"] == 3
-    odd = await page(api, thread["_id"], metadata={"even": "no", "x": "1"}, role="ASSISTANT")
+    odd = await page(api, thread.id, metadata={"even": "no", "x": "1"}, role="ASSISTANT")
     assert texts(odd) == ["m5", "m3", "m1"] and odd["totalCount"] == 3
-    none = await page(api, thread["_id"], metadata={"even": "yes"}, role="ASSISTANT")
+    none = await page(api, thread.id, metadata={"even": "yes"}, role="ASSISTANT")
     assert texts(none) == [] and none["totalCount"] == 0
     assert none["pageInfo"] == {
         "hasNextPage": False,
@@ -159,24 +162,23 @@ async def test_total_count_only_when_selected(
     async def no_count(*args: object, **kwargs: object) -> int:
         raise AssertionError("totalCount was computed without being selected")
 
-    monkeypatch.setattr(store, "count", no_count)
     monkeypatch.setattr(store, "count_all", no_count)
-    data = await api.ok(NO_COUNT, {"id": thread["_id"]})
+    data = await api.ok(NO_COUNT, {"id": thread.id})
     assert data["thread"]["messages"]["nodes"] == [
         {"text": "message 4"},
         {"text": "message 3"},
         {"text": "message 2"},
     ]
-    assert (await api.run(MESSAGES, {"id": thread["_id"]})).errors, "the probe is wired"
+    assert (await api.run(MESSAGES, {"id": thread.id})).errors, "the probe is wired"
 
 
 async def test_forged_cursor_via_api(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=1)
-    error = await api.error(MESSAGES, {"id": thread["_id"], "after": "bm90IGEgY3Vyc29y"})
+    error = await api.error(MESSAGES, {"id": thread.id, "after": "bm90IGEgY3Vyc29y"})
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "after"}
     threads = await api.ok(THREADS, {"first": 1})
     error = await api.error(
-        MESSAGES, {"id": thread["_id"], "before": threads["threads"]["pageInfo"]["endCursor"]}
+        MESSAGES, {"id": thread.id, "before": threads["threads"]["pageInfo"]["endCursor"]}
     )
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "before"}
 
@@ -184,10 +186,9 @@ async def test_forged_cursor_via_api(api: Api, db: Database) -> None:
 async def test_threads_created_in_one_millisecond_page_exactly(
     api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    frozen = store.now()
-    monkeypatch.setattr(store, "now", lambda: frozen)
+    frozen = now()
     for n in range(25):
-        await make_thread(db, title=f"t{n}")
+        await make_thread(db, title=f"t{n}", runtime=Runtime(db, clock=lambda: frozen))
     everything = await api.ok(THREADS, {"first": 100, "order": "ASC"})
     listing = [node["title"] for node in everything["threads"]["nodes"]]
     assert sorted(listing) == sorted(f"t{n}" for n in range(25))
@@ -209,20 +210,18 @@ async def test_threads_created_in_one_millisecond_page_exactly(
 async def test_paging_across_wide_gaps(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=300)
     sevenths = [n for n in range(1, 301) if n % 7 == 1]
-    await db[store.MESSAGES].delete_many({"threadId": thread["_id"], "seq": {"$in": sevenths}})
-    await db[store.MESSAGES].delete_many(
-        {"threadId": thread["_id"], "seq": {"$gt": 20, "$lt": 200}}
-    )
+    await db[store.MESSAGES].delete_many({"threadId": thread.id, "seq": {"$in": sevenths}})
+    await db[store.MESSAGES].delete_many({"threadId": thread.id, "seq": {"$gt": 20, "$lt": 200}})
     kept = [n for n in range(1, 301) if n % 7 != 1 and not 20 < n < 200]
     for order, expected in (("ASC", kept), ("DESC", kept[::-1])):
         seen: list[str] = []
         after = None
         while True:
-            connection = await page(api, thread["_id"], first=10, after=after, order=order)
+            connection = await page(api, thread.id, first=10, after=after, order=order)
             seen += texts(connection)
             if not connection["pageInfo"]["hasNextPage"]:
                 break
             after = connection["pageInfo"]["endCursor"]
         assert seen == [f"message {n}" for n in expected]
-        backward = await page(api, thread["_id"], last=15, order=order)
+        backward = await page(api, thread.id, last=15, order=order)
         assert texts(backward) == [f"message {n}" for n in expected[-15:]]

@@ -15,7 +15,7 @@ from hypothesis_graphql import mutations, nodes, queries
 from mongomock_motor import AsyncMongoMockClient
 
 from app import store
-from tests.conftest import api_key, app_client
+from tests.helpers.api import api_key, app_client
 
 SCHEMA = (Path(__file__).parent.parent / "schema.graphql").read_text()
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "500"))

@@ -29,8 +29,9 @@ from clients.threads_client import (
 )
 from clients.threads_client.error_codes import ErrorCode, error_codes
 from scripts import codegen
-from tests.conftest import ROOT_DIR, api_key
-from tests.live import live_server
+from tests.helpers.api import api_key
+from tests.helpers.backends import ROOT_DIR
+from tests.helpers.live import live_server
 
 SCHEMA = (ROOT_DIR / "schema.graphql").read_text()
 MISSING_ID = "thread_00000000-0000-4000-8000-000000000000"

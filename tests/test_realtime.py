@@ -13,15 +13,14 @@ from mongomock_motor import AsyncMongoMockClient
 from starlette.testclient import TestClient, WebSocketTestSession
 from starlette.websockets import WebSocketDisconnect
 
-from app import store
-from app.auth import issue_key
+from app.domain import Event, EventType
 from app.errors import Forbidden
 from app.main import create_app
-from app.pagination import decode_cursor, encode_cursor
+from app.pagination import EVENT_ORDER, decode_cursor, encode_cursor
 from app.realtime import EventHub, TooSlow
+from app.services.api_keys import issue_key
 from app.settings import Settings
 from app.store import Database
-from app.types import EVENT_ORDER
 
 EVENTS = """subscription($t: ID!, $after: String) { threadEvents(threadId: $t, after: $after) {
   __typename
@@ -39,8 +38,8 @@ APPEND = "mutation($m: ID!, $d: String!) { appendMessageText(input: {id: $m, del
 COMPLETE = "mutation($m: ID!) { completeMessage(input: {id: $m}) { message { text status } } }"
 
 
-class Api:
-    """HTTP and WebSocket access to one app instance, as one key."""
+class LiveApi:
+    """HTTP and WebSocket access to one running app instance, as one key."""
 
     def __init__(self, client: TestClient, key: str) -> None:
         self.client, self.key = client, key
@@ -93,14 +92,14 @@ def receive(ws: WebSocketTestSession, count: int) -> list[dict[str, Any]]:
 
 
 @contextmanager
-def instance(settings: Settings, database: Database | None = None) -> Iterator[Api]:
+def instance(settings: Settings, database: Database | None = None) -> Iterator[LiveApi]:
     """An app instance, its lifespan running, and a key of the local organization on it."""
     with TestClient(create_app(settings, database=database)) as client:
-        yield Api(client, issue(client, "org_local"))
+        yield LiveApi(client, issue(client, "org_local"))
 
 
 def issue(client: TestClient, organization_id: str) -> str:
-    db = client.app.state.database  # type: ignore[attr-defined]
+    db = client.app.state.runtime.db  # type: ignore[attr-defined]
     key: str = client.portal.call(  # type: ignore[union-attr]
         partial(issue_key, db, organization_id=organization_id, user_id="u", name="test")
     )
@@ -108,7 +107,7 @@ def issue(client: TestClient, organization_id: str) -> str:
 
 
 @pytest.fixture(params=["mongomock", "secantus"])
-def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+def live(request: pytest.FixtureRequest) -> Iterator[LiveApi]:
     database: Database | None = None
     settings = Settings()
     if request.param == "mongomock":
@@ -116,28 +115,28 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
     else:
         uri = request.getfixturevalue("secantus_uri")
         settings = Settings(mongodb_uri=uri, mongodb_database=f"rt_{uuid.uuid4().hex}")
-    with instance(settings, database) as api:
-        yield api
+    with instance(settings, database) as live:
+        yield live
 
 
-def new_thread(api: Api) -> str:
-    thread: str = api.ok('mutation { createThread(input: {title: "t"}) { thread { id } } }')[
+def new_thread(live: LiveApi) -> str:
+    thread: str = live.ok('mutation { createThread(input: {title: "t"}) { thread { id } } }')[
         "createThread"
     ]["thread"]["id"]
     return thread
 
 
-def test_a_streamed_message_and_a_reconnect(api: Api) -> None:
-    thread_id = new_thread(api)
-    with api.socket() as ws:
+def test_a_streamed_message_and_a_reconnect(live: LiveApi) -> None:
+    thread_id = new_thread(live)
+    with live.socket() as ws:
         subscribe(ws, "1", thread_id)
-        started = api.ok(START, t=thread_id)["createMessage"]
+        started = live.ok(START, t=thread_id)["createMessage"]
         assert started["message"]["status"] == "IN_PROGRESS"
         assert started["thread"]["status"] == "STREAMING"
         message_id = started["message"]["id"]
         for delta in ("lo", ", ", "world"):
-            api.ok(APPEND, m=message_id, d=delta)
-        done = api.ok(COMPLETE, m=message_id)["completeMessage"]["message"]
+            live.ok(APPEND, m=message_id, d=delta)
+        done = live.ok(COMPLETE, m=message_id)["completeMessage"]["message"]
         assert done == {"text": "Hello, world", "status": "COMPLETED"}
         events = receive(ws, 5)
     assert [e["__typename"] for e in events] == ["MessageCreated"] + ["MessageDelta"] * 3 + [
@@ -145,15 +144,17 @@ def test_a_streamed_message_and_a_reconnect(api: Api) -> None:
     ]
     assert events[0]["message"]["text"] + "".join(e["delta"] for e in events[1:4]) == "Hello, world"
     assert events[4]["message"] == {"id": message_id, "text": "Hello, world", "status": "COMPLETED"}
-    status = api.ok("query($t: ID!) { thread(id: $t) { status } }", t=thread_id)["thread"]["status"]
+    status = live.ok("query($t: ID!) { thread(id: $t) { status } }", t=thread_id)["thread"][
+        "status"
+    ]
     assert status == "INACTIVE"
 
     # Missed while away: a title change; then the thread goes, which ends the stream.
-    api.ok(
+    live.ok(
         'mutation($t: ID!) { updateThread(input: {id: $t, title: "renamed"}) { thread { id } } }',
         t=thread_id,
     )
-    with api.socket() as ws:
+    with live.socket() as ws:
         subscribe(ws, "2", thread_id, after=events[2]["cursor"])
         replayed = receive(ws, 3)
         assert [e["__typename"] for e in replayed] == [
@@ -162,7 +163,7 @@ def test_a_streamed_message_and_a_reconnect(api: Api) -> None:
             "ThreadUpdated",
         ]
         assert replayed[0]["delta"] == "world" and replayed[2]["thread"]["title"] == "renamed"
-        api.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", t=thread_id)
+        live.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", t=thread_id)
         assert receive(ws, 1)[0] == {
             "__typename": "ThreadDeleted",
             "cursor": receive_cursor(replayed, 1),
@@ -179,18 +180,18 @@ def receive_cursor(events: list[dict[str, Any]], ahead: int) -> str:
     return encode_cursor(EVENT_ORDER, (seq + ahead,))
 
 
-def test_streaming_rules(api: Api) -> None:
-    thread_id = new_thread(api)
-    message_id = api.ok(START, t=thread_id)["createMessage"]["message"]["id"]
-    api.ok(COMPLETE, m=message_id)
+def test_streaming_rules(live: LiveApi) -> None:
+    thread_id = new_thread(live)
+    message_id = live.ok(START, t=thread_id)["createMessage"]["message"]["id"]
+    live.ok(COMPLETE, m=message_id)
     errors = [
-        api.run(APPEND, m=message_id, d="late"),
-        api.run(COMPLETE, m=message_id),
-        api.run(
+        live.run(APPEND, m=message_id, d="late"),
+        live.run(COMPLETE, m=message_id),
+        live.run(
             'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "x", status: IN_PROGRESS}) { message { id } } }',
             t=thread_id,
         ),
-        api.run(
+        live.run(
             "mutation($m: ID!) { completeMessage(input: {id: $m, status: IN_PROGRESS}) { message { id } } }",
             m=message_id,
         ),
@@ -201,19 +202,19 @@ def test_streaming_rules(api: Api) -> None:
         "BAD_USER_INPUT",
         "BAD_USER_INPUT",
     ]
-    api.ok(
+    live.ok(
         "mutation($t: ID!) { updateThread(input: {id: $t, state: LOCKED}) { thread { id } } }",
         t=thread_id,
     )
-    locked = api.run(START, t=thread_id)
+    locked = live.run(START, t=thread_id)
     assert locked["errors"][0]["extensions"]["code"] == "CONFLICT"
-    incomplete = api.ok(
+    incomplete = live.ok(
         """mutation($t: ID!) { updateThread(input: {id: $t, state: ACTIVE}) { thread { id } } }""",
         t=thread_id,
     )
     assert incomplete
-    second = api.ok(START, t=thread_id)["createMessage"]["message"]["id"]
-    ended = api.ok(
+    second = live.ok(START, t=thread_id)["createMessage"]["message"]["id"]
+    ended = live.ok(
         'mutation($m: ID!) { completeMessage(input: {id: $m, status: INCOMPLETE, incompleteReason: "max_tokens"}) { message { status incompleteReason text } } }',
         m=second,
     )
@@ -224,10 +225,10 @@ def test_streaming_rules(api: Api) -> None:
     }
 
 
-def test_subscription_limits_and_tenancy(api: Api) -> None:
-    thread_id = new_thread(api)
-    other_key = issue(api.client, "org_other")
-    with api.socket(other_key) as ws:
+def test_subscription_limits_and_tenancy(live: LiveApi) -> None:
+    thread_id = new_thread(live)
+    other_key = issue(live.client, "org_other")
+    with live.socket(other_key) as ws:
         subscribe(ws, "x", thread_id)
         message = ws.receive_json()
         assert (
@@ -235,7 +236,7 @@ def test_subscription_limits_and_tenancy(api: Api) -> None:
             or message["payload"]["errors"][0]["extensions"]["code"] == "NOT_FOUND"
         )
         assert "NOT_FOUND" in repr(message)
-    with api.socket() as ws:
+    with live.socket() as ws:
         for n in range(20):
             subscribe(ws, str(n), thread_id)
         subscribe(ws, "21", thread_id)
@@ -243,7 +244,7 @@ def test_subscription_limits_and_tenancy(api: Api) -> None:
         assert refused["id"] == "21" and "FORBIDDEN" in repr(refused)
     with (
         pytest.raises(WebSocketDisconnect) as closed,
-        api.socket("sk_0000000000000000_" + "x" * 43),
+        live.socket("sk_0000000000000000_" + "x" * 43),
     ):
         pass
     assert closed.value.code == 4403
@@ -267,7 +268,14 @@ async def test_slow_subscribers_are_dropped() -> None:
     subscriber = hub.subscribe(organization_id="o", thread_id="t", key_id="k")
     for seq in range(3):
         hub.dispatch(
-            store.EventDoc(organizationId="o", threadId="t", seq=seq, type="MessageDelta", data={})
+            Event(
+                organization_id="o",
+                thread_id="t",
+                seq=seq,
+                type=EventType.MESSAGE_DELTA,
+                message_id="m",
+                delta="x",
+            )
         )
     with pytest.raises(TooSlow):
         await subscriber.next()
@@ -277,22 +285,22 @@ async def test_slow_subscribers_are_dropped() -> None:
         hub.subscribe(organization_id="o", thread_id="t", key_id="k2")
 
 
-def test_only_graphql_transport_ws(api: Api) -> None:
+def test_only_graphql_transport_ws(live: LiveApi) -> None:
     with (
         pytest.raises(WebSocketDisconnect),
-        api.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
+        live.client.websocket_connect("/graphql", subprotocols=["graphql-ws"]) as ws,
     ):
         ws.send_json({"type": "connection_init", "payload": {}})
         ws.receive_json()
 
 
-def test_the_readme_subscription(api: Api) -> None:
+def test_the_readme_subscription(live: LiveApi) -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     (document,) = [
         d for d in re.findall(r"```graphql\n(.*?)```", readme, re.S) if d.startswith("subscription")
     ]
-    thread_id = new_thread(api)
-    with api.socket() as ws:
+    thread_id = new_thread(live)
+    with live.socket() as ws:
         ws.send_json(
             {
                 "id": "r",
@@ -300,6 +308,6 @@ def test_the_readme_subscription(api: Api) -> None:
                 "payload": {"query": document, "variables": {"threadId": thread_id}},
             }
         )
-        api.ok(START, t=thread_id)
+        live.ok(START, t=thread_id)
         (event,) = receive(ws, 1)
     assert event["__typename"] == "MessageCreated" and event["message"]["role"] == "ASSISTANT"

@@ -4,9 +4,13 @@ pinned with PyMongo command monitoring and explain() on real servers."""
 from typing import Any
 
 from app import store
+from app.domain import NewThread
+from app.services import threads
+from app.services.runtime import Runtime
 from app.store import Database
-from tests.conftest import Api, Recorder, api_key, app_client
-from tests.factories import new_message
+from tests.helpers.api import Api, api_key, app_client
+from tests.helpers.backends import Recorder
+from tests.helpers.factories import caller, new_message
 
 THREADS_WITH_MESSAGES = """
 query($m: Int!, $n: Int!) {
@@ -17,22 +21,13 @@ query($m: Int!, $n: Int!) {
 }"""
 
 
-async def seed(db: Database, threads: int, messages: int) -> list[str]:
+async def seed(db: Database, count: int, messages: int) -> list[str]:
     """Threads with `messages` messages each, written in bulk."""
     ids = []
-    for _ in range(threads):
-        thread = await store.create_thread(
-            db,
-            organization_id="org_local",
-            user_id="user_local",
-            title="t",
-            metadata={},
-            tool_resources=None,
-            assistant_id=None,
-            visible_in_ui=True,
-            messages=[new_message(f"m{n}") for n in range(messages)],
-        )
-        ids.append(thread["_id"])
+    for _ in range(count):
+        new = NewThread(title="t", messages=tuple(new_message(f"m{n}") for n in range(messages)))
+        thread = await threads.create_thread(Runtime(db), caller=caller(), thread=new)
+        ids.append(thread.id)
     return ids
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType
 from strawberry.printer import print_schema
 
-from app.schema import schema
+from app.graphql.schema import schema
 
 SCHEMA_FILE = Path(__file__).parent.parent / "schema.graphql"
 

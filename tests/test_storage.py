@@ -1,13 +1,17 @@
 """Every query the API sends uses an index and none skips: checked with explain() on real
 servers, for the commands recorded while a workload of every operation runs."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from app import store
+from app.domain import MessageQuery, ThreadQuery
+from app.pagination import Bound
 from app.store import Database
-from tests.conftest import Api, Recorder
-from tests.factories import make_thread
+from app.store.listings import message_listing, thread_listing
+from tests.helpers.api import Api
+from tests.helpers.backends import Recorder
+from tests.helpers.factories import make_thread
 
 READS_AND_WRITES = {"find", "aggregate", "findAndModify", "update", "delete", "count", "distinct"}
 
@@ -145,3 +149,22 @@ async def test_indexes_exist(db: Database) -> None:
     assert [("organizationId", 1), ("createdAt", 1), ("_id", 1)] in keys
     unique = [list(index["key"]) for index in messages.values() if index.get("unique")]
     assert unique == [[("organizationId", 1), ("threadId", 1), ("seq", 1)]]
+
+
+def test_keyset_bounds_become_index_ranges() -> None:
+    messages = message_listing(MessageQuery(organization_id="o", thread_id="t"))
+    scan = {"organizationId": "o", "threadId": "t"}
+    assert messages.pipeline([Bound((5,), ascending=True)]) == [
+        {"$match": {**scan, "seq": {"$gt": 5}}}
+    ]
+    # `$lte 5` as `$lt 6`: the embedded server drops equal keys of `$lte` in compound indexes.
+    inclusive = Bound((5,), ascending=False, inclusive=True)
+    assert messages.pipeline([inclusive]) == [{"$match": {**scan, "seq": {"$lt": 6}}}]
+    at = datetime(2026, 1, 1)
+    threads = thread_listing(ThreadQuery(organization_id="o"))
+    scan_stage, rest_stage = threads.pipeline([Bound((at, "b"), ascending=False)])
+    assert scan_stage == {
+        "$match": {"organizationId": "o", "createdAt": {"$lt": at + timedelta(milliseconds=1)}}
+    }
+    exact = {"$or": [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": "b"}}]}
+    assert exact in rest_stage["$match"]["$and"]

@@ -1,6 +1,7 @@
 """API keys and organizations: nobody sees or touches another organization's threads."""
 
 import os
+import secrets
 import subprocess
 import sys
 from typing import Any
@@ -8,9 +9,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app import auth, store
+from app import store
+from app.domain import Caller
+from app.services import api_keys
 from app.store import Database
-from tests.conftest import ROOT_DIR, api_key, app_client, backend_uri
+from tests.helpers.api import api_key, app_client
+from tests.helpers.backends import ROOT_DIR, backend_uri
 
 MISSING_THREAD = "thread_00000000-0000-4000-8000-000000000000"
 MISSING_MESSAGE = "message_00000000-0000-4000-8000-000000000000"
@@ -175,7 +179,7 @@ async def test_unauthenticated_requests_look_alike(db: Database) -> None:
     async with app_client(db) as client:
         good = await api_key(db)
         revoked = await api_key(db)
-        await store.revoke_api_key(db, key_id=revoked.split("_")[1])
+        await api_keys.revoke_key(db, key_id=revoked.split("_")[1])
         key_id, secret = good.split("_", 2)[1:]
         cases = [
             None,
@@ -186,7 +190,7 @@ async def test_unauthenticated_requests_look_alike(db: Database) -> None:
             "Bearer nonsense",
             f"Bearer {good}x",
             f"Bearer sk_{key_id}_{secret[::-1]}",
-            f"Bearer {auth.new_key().key}",
+            f"Bearer sk_{secrets.token_hex(8)}_{secrets.token_urlsafe(32)}",
             f"Bearer {revoked}",
             f"Token {good}",
             good,
@@ -222,7 +226,7 @@ async def test_revocation_takes_effect_on_the_next_request(db: Database) -> None
         headers = {"Authorization": f"Bearer {key}"}
         query = {"query": "{ threads { totalCount } }"}
         assert (await client.post("/graphql", json=query, headers=headers)).status_code == 200
-        assert await store.revoke_api_key(db, key_id=key.split("_")[1])
+        assert await api_keys.revoke_key(db, key_id=key.split("_")[1])
         assert (await client.post("/graphql", json=query, headers=headers)).status_code == 401
 
 
@@ -234,7 +238,7 @@ async def test_keys_are_stored_as_hashes_only(db: Database) -> None:
     for key in keys:
         secret = key.split("_", 2)[2]
         assert key not in text and secret not in text
-        assert auth.hash_secret(secret) in text
+        assert api_keys.hash_secret(secret) in text
 
 
 @pytest.fixture
@@ -242,7 +246,7 @@ def cli_env(request: pytest.FixtureRequest, real_db: Database) -> dict[str, str]
     backend = request.node.callspec.params["real_db"]
     return {
         **os.environ,
-        "MONGODB_URI": backend_uri(request, backend),
+        "MONGODB_URI": str(backend_uri(request, backend)),
         "MONGODB_DATABASE": real_db.name,
     }
 
@@ -262,9 +266,9 @@ async def test_apikey_script(real_db: Database, cli_env: dict[str, str]) -> None
     created = apikey(cli_env, "create", "--org", "org_cli", "--user", "u1", "--name", "ci")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    assert auth.parse_bearer(f"Bearer {key}") is not None
-    caller = await auth.authenticate(real_db, f"Bearer {key}")
-    assert caller == auth.Caller("org_cli", "u1", key.split("_")[1])
+    assert api_keys.parse_bearer(f"Bearer {key}") is not None
+    caller = await api_keys.authenticate(real_db, f"Bearer {key}")
+    assert caller == Caller("org_cli", "u1", key.split("_")[1])
     assert key not in repr(await real_db[store.API_KEYS].find({}).to_list(None))
     listed = apikey(cli_env, "list", "--org", "org_cli")
     assert (
@@ -273,6 +277,6 @@ async def test_apikey_script(real_db: Database, cli_env: dict[str, str]) -> None
         and key not in listed.stdout
     )
     assert apikey(cli_env, "revoke", key.split("_")[1]).returncode == 0
-    assert await auth.authenticate(real_db, f"Bearer {key}") is None
+    assert await api_keys.authenticate(real_db, f"Bearer {key}") is None
     assert "revoked" in apikey(cli_env, "list", "--org", "org_cli").stdout
     assert apikey(cli_env, "revoke", "0123456789abcdef").returncode == 1

@@ -6,8 +6,8 @@ from typing import Any
 
 from app import store
 from app.store import Database
-from tests.conftest import Api
-from tests.factories import make_thread
+from tests.helpers.api import Api
+from tests.helpers.factories import make_thread
 
 THREAD_FIELDS = """
   id createdAt updatedAt title metadata assistantId organizationId userId visibleInUi
@@ -89,7 +89,7 @@ async def test_unknown_thread_is_null(api: Api) -> None:
 async def test_update_leaves_absent_fields_and_clears_nulls(api: Api, db: Database) -> None:
     thread = await make_thread(db, title="Old", metadata={"a": "1", "b": "2"}, assistant_id="x")
     await asyncio.sleep(0.005)
-    updated = await api.ok(UPDATE, {"input": {"id": thread["_id"], "metadata": {"c": "3"}}})
+    updated = await api.ok(UPDATE, {"input": {"id": thread.id, "metadata": {"c": "3"}}})
     result = updated["updateThread"]["thread"]
     assert result["title"] == "Old" and result["assistantId"] == "x"
     assert result["metadata"] == {"c": "3"}, "metadata replaces the whole map"
@@ -97,7 +97,7 @@ async def test_update_leaves_absent_fields_and_clears_nulls(api: Api, db: Databa
 
     cleared = await api.ok(
         UPDATE,
-        {"input": {"id": thread["_id"], "title": None, "assistantId": None, "toolResources": None}},
+        {"input": {"id": thread.id, "title": None, "assistantId": None, "toolResources": None}},
     )
     result = cleared["updateThread"]["thread"]
     assert result["title"] is None and result["assistantId"] is None
@@ -107,21 +107,21 @@ async def test_update_leaves_absent_fields_and_clears_nulls(api: Api, db: Databa
 async def test_update_refuses_null_for_non_nullable_fields(api: Api, db: Database) -> None:
     thread = await make_thread(db)
     for name in ("metadata", "visibleInUi", "state"):
-        error = await api.error(UPDATE, {"input": {"id": thread["_id"], name: None}})
+        error = await api.error(UPDATE, {"input": {"id": thread.id, name: None}})
         assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": f"input.{name}"}
 
 
 async def test_delete_thread_deletes_its_messages(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=3)
     other = await make_thread(db, messages=2)
-    assert (await api.ok(DELETE, {"id": thread["_id"]}))["deleteThread"] == {
-        "id": thread["_id"],
+    assert (await api.ok(DELETE, {"id": thread.id}))["deleteThread"] == {
+        "id": thread.id,
         "deleted": True,
     }
-    assert (await api.ok(GET, {"id": thread["_id"]}))["thread"] is None
-    assert await db[store.MESSAGES].count_documents({"threadId": thread["_id"]}) == 0
-    assert await db[store.MESSAGES].count_documents({"threadId": other["_id"]}) == 2
-    assert await db[store.THREADS].count_documents({"_id": thread["_id"]}) == 0
+    assert (await api.ok(GET, {"id": thread.id}))["thread"] is None
+    assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 0
+    assert await db[store.MESSAGES].count_documents({"threadId": other.id}) == 2
+    assert await db[store.THREADS].count_documents({"_id": thread.id}) == 0
 
 
 async def test_mutations_on_unknown_threads_are_not_found(api: Api) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from app.errors import AppError
-from tests.conftest import ROOT_DIR
+from tests.helpers.backends import ROOT_DIR
 
 CLIENTS = ROOT_DIR / "clients"
 NODE = shutil.which("node")

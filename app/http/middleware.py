@@ -39,6 +39,31 @@ class BodyTooLarge(Exception):
     pass
 
 
+async def send_error(
+    send: Send,
+    status: int,
+    code: str,
+    message: str,
+    *,
+    request_id: str | None,
+    headers: tuple[tuple[bytes, bytes], ...] = (),
+) -> None:
+    """Answer with a GraphQL-shaped error body, before or instead of GraphQL."""
+    body = error_body(code, message, request_id)
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class RequestGuard:
     """Gives every HTTP request an id (`X-Request-Id`, echoing a sane one from the client),
     refuses bodies over `max_body_bytes` with 413, stops work at the deadline with 504, and logs
@@ -81,18 +106,7 @@ class RequestGuard:
 
         async def refuse(code: int, error: str, text: str) -> None:
             record.error_codes.append(error)
-            body = error_body(error, text, record.id)
-            await send_with_id(
-                {
-                    "type": "http.response.start",
-                    "status": code,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send_with_id({"type": "http.response.body", "body": body})
+            await send_error(send_with_id, code, error, text, request_id=record.id)
 
         too_large = f"The request body is over {self.max_body_bytes:,} bytes."
         try:

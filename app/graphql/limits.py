@@ -22,7 +22,8 @@ from graphql import (
 )
 from graphql.type import GraphQLInterfaceType, GraphQLObjectType
 
-DEFAULT_PAGE_SIZE = 20
+from app.pagination import DEFAULT_PAGE_SIZE
+
 PAGE_SIZE_ARGUMENTS = ("first", "last", "limit")
 
 

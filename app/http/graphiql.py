@@ -13,7 +13,7 @@ from strawberry.http.ides import get_graphql_ide_html
 
 CDN = "https://unpkg.com/"
 STATIC_URL = "/graphql/static/"
-STATIC_DIR = Path(__file__).parent / "static"
+STATIC_DIR = Path(__file__).parent.parent / "static"
 # An asset of Strawberry's page: its path on the CDN (package@version/file) and integrity hash.
 CDN_ASSET = re.compile(r'(?:src|href)="https://unpkg\.com/([^"]+)"\s+integrity="(sha384-[^"]+)"')
 LOCAL_ASSET = re.compile(r'(?:src|href)="/graphql/static/([^"]+)"')

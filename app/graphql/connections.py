@@ -1,0 +1,116 @@
+"""Relay cursor connections: paging arguments, PageInfo, edges, and the page a query asks for."""
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+from strawberry import Private
+
+from app import store
+from app.domain import MessageQuery, ThreadQuery
+from app.graphql.context import Info
+from app.graphql.enums import SortOrder
+from app.pagination import Ordering, Page, PageRequest, encode_cursor, page_request
+
+Query = ThreadQuery | MessageQuery
+NodeT = TypeVar("NodeT")
+
+# Paging arguments, shared by every connection field.
+First = Annotated[
+    int | None, strawberry.argument(description="Page size from the start (1-100; default 20).")
+]
+After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
+Last = Annotated[int | None, strawberry.argument(description="Page size from the end (1-100).")]
+Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
+Limit = Annotated[
+    int | None, strawberry.argument(description="Synonym of `first`, as in the REST APIs.")
+]
+Order = Annotated[
+    SortOrder,
+    strawberry.argument(description="Creation order of the list; newest first by default."),
+]
+
+
+@strawberry.type(description="Where a page sits in its list (Relay cursor connections).")
+class PageInfo:
+    start_cursor: str | None = strawberry.field(description="Cursor of the page's first item.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the page's last item.")
+    page: Private[Page[Any]]
+    query: Private[Query]
+    request: Private[PageRequest]
+
+    async def _known_or_probe(self, info: Info, known: bool | None, *, previous: bool) -> bool:
+        if known is not None:
+            return known
+        db = info.context.runtime.db
+        return await store.exists_outside(db, self.query, self.request, previous=previous)
+
+    @strawberry.field(description="Whether items follow this page in the list's order.")
+    async def has_next_page(self, info: Info) -> bool:
+        return await self._known_or_probe(info, self.page.has_next, previous=False)
+
+    @strawberry.field(description="Whether items precede this page in the list's order.")
+    async def has_previous_page(self, info: Info) -> bool:
+        return await self._known_or_probe(info, self.page.has_previous, previous=True)
+
+
+@strawberry.type(description="An item of a page, with the cursor to page from it.")
+class Edge(Generic[NodeT]):
+    cursor: str = strawberry.field(description="Opaque cursor of this item.")
+    node: NodeT = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of a list: edges with cursors, or just the nodes.")
+class Connection(Generic[NodeT]):
+    edges: list[Edge[NodeT]] = strawberry.field(description="The page's items with cursors.")
+    nodes: list[NodeT] = strawberry.field(description="The page's items.")
+    page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
+    query: Private[Query]
+
+    @strawberry.field(description="How many items the whole filtered list holds (one count).")
+    async def total_count(self, info: Info) -> int:
+        return await info.context.loaders.counts.load(self.query)
+
+
+async def connection(
+    info: Info,
+    query: Query,
+    ordering: Ordering,
+    to_node: Callable[[Any], NodeT],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    limit: int | None,
+    order: SortOrder,
+    fetch: Callable[[PageRequest], Awaitable[Page[Any]]] | None = None,
+) -> Connection[NodeT]:
+    """The page the paging arguments ask for: by `fetch`, or a query of its own."""
+    request = page_request(
+        ordering,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+        limit=limit,
+        descending=order is SortOrder.DESC,
+    )
+    if fetch is None:
+        page: Page[Any] = await store.fetch_page(info.context.runtime.db, query, request)
+    else:
+        page = await fetch(request)
+    cursors = [encode_cursor(ordering, key) for key in page.keys]
+    nodes = [to_node(item) for item in page.items]
+    return Connection(
+        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
+        nodes=nodes,
+        page_info=PageInfo(
+            start_cursor=cursors[0] if cursors else None,
+            end_cursor=cursors[-1] if cursors else None,
+            page=page,
+            query=query,
+            request=request,
+        ),
+        query=query,
+    )

@@ -1,0 +1,94 @@
+"""The per-request context: the runtime, the caller and the request's DataLoaders."""
+
+from dataclasses import dataclass, field
+
+import strawberry
+from starlette.responses import Response
+from strawberry.dataloader import DataLoader
+
+from app import store
+from app.domain import Caller, Message, MessageQuery, Thread, ThreadQuery
+from app.errors import Unauthenticated
+from app.pagination import Page
+from app.realtime import EventHub
+from app.services.runtime import Runtime
+from app.store import MessagePageQuery
+
+
+@dataclass
+class Loaders:
+    """Batched reads for one caller: each batch is one database command."""
+
+    threads: DataLoader[str, Thread | None]
+    messages: DataLoader[str, Message | None]
+    message_pages: DataLoader[MessagePageQuery, Page[Message]]  # batched, not cached
+    counts: DataLoader[ThreadQuery | MessageQuery, int]
+
+    @classmethod
+    def of(cls, db: store.Database, organization_id: str) -> "Loaders":
+        async def load_threads(ids: list[str]) -> list[Thread | None]:
+            found = await store.get_threads(db, organization_id=organization_id, ids=ids)
+            return [found.get(thread_id) for thread_id in ids]
+
+        async def load_messages(ids: list[str]) -> list[Message | None]:
+            found = await store.get_messages(db, organization_id=organization_id, ids=ids)
+            return [found.get(message_id) for message_id in ids]
+
+        async def load_message_pages(queries: list[MessagePageQuery]) -> list[Page[Message]]:
+            return await store.fetch_message_pages(db, queries)
+
+        async def load_counts(queries: list[ThreadQuery | MessageQuery]) -> list[int]:
+            return await store.count_all(db, queries)
+
+        return cls(
+            threads=DataLoader(load_fn=load_threads),
+            messages=DataLoader(load_fn=load_messages),
+            message_pages=DataLoader(load_fn=load_message_pages, cache=False),
+            counts=DataLoader(load_fn=load_counts),
+        )
+
+
+@dataclass
+class Context:
+    runtime: Runtime
+    # None on a WebSocket until its connection_init names the caller (`sign_in`).
+    caller: Caller | None = None
+    # The HTTP response being prepared, whose status an outage sets (None outside HTTP).
+    response: Response | None = None
+    hub: EventHub | None = None
+    # A WebSocket connection's: its connection_init payload, and its subscriptions.
+    connection_params: dict[str, object] | None = None
+    subscriptions: int = 0
+    _loaders: Loaders | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.caller is not None:
+            self.sign_in(self.caller)
+
+    def sign_in(self, caller: Caller) -> None:
+        self.caller = caller
+        self._loaders = Loaders.of(self.runtime.db, caller.organization_id)
+
+    @property
+    def signed_in(self) -> Caller:
+        if self.caller is None:
+            raise Unauthenticated("Send your API key in connection_init.")
+        return self.caller
+
+    @property
+    def loaders(self) -> Loaders:
+        if self._loaders is None:
+            raise Unauthenticated("Send your API key in connection_init.")
+        return self._loaders
+
+    def thread_changed(self, thread_id: str, thread: Thread | None) -> None:
+        """Update what this request has cached about a thread it has just written to."""
+        self.loaders.threads.prime(thread_id, thread, force=True)
+        self.loaders.counts.clear_all()
+
+    def message_changed(self, message_id: str, message: Message | None) -> None:
+        self.loaders.messages.prime(message_id, message, force=True)
+        self.loaders.counts.clear_all()
+
+
+Info = strawberry.Info[Context, None]

@@ -1,0 +1,173 @@
+"""Writes: each resolver turns its input into domain values, calls one use case and returns the
+payload, after updating what the request has cached."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from app import validation
+from app.errors import InvalidInput
+from app.graphql.context import Info
+from app.graphql.inputs import (
+    AppendMessageTextInput,
+    CompleteMessageInput,
+    CreateMessageInput,
+    CreateThreadInput,
+    DeleteMessageInput,
+    DeleteThreadInput,
+    UpdateMessageInput,
+    UpdateThreadInput,
+    idempotency_key,
+)
+from app.graphql.payloads import (
+    CreateMessagePayload,
+    CreateThreadPayload,
+    DeleteMessagePayload,
+    DeleteThreadPayload,
+    StreamedMessagePayload,
+    UpdateMessagePayload,
+    UpdateThreadPayload,
+)
+from app.graphql.types import Message, Thread
+from app.services import messages, threads
+
+INPUT = strawberry.argument(description="What to write.")
+
+
+@contextmanager
+def input_fields() -> Iterator[None]:
+    """Name the fields of a use case's errors by their path in the mutation's `input`."""
+    try:
+        yield
+    except InvalidInput as error:
+        path = ".".join(to_camel_case(part) for part in error.field.split("."))
+        raise InvalidInput(f"input.{path}", error.message) from None
+
+
+@strawberry.type(description="Writes. Each takes one input object and returns a payload.")
+class Mutation:
+    @strawberry.mutation(description="Create a thread, with up to 100 first messages.")
+    async def create_thread(
+        self, info: Info, input: Annotated[CreateThreadInput, INPUT]
+    ) -> CreateThreadPayload:
+        new = input.to_domain()
+        key = idempotency_key(input.idempotency_key)
+        context = info.context
+        with input_fields():
+            thread = await threads.create_thread(
+                context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
+            )
+        return CreateThreadPayload(thread=Thread.from_domain(thread))
+
+    @strawberry.mutation(description="Change a thread. ARCHIVED threads only take `state`.")
+    async def update_thread(
+        self, info: Info, input: Annotated[UpdateThreadInput, INPUT]
+    ) -> UpdateThreadPayload:
+        thread_id = validation.thread_id(input.id, field="input.id")
+        changes = input.to_changes()
+        context = info.context
+        with input_fields():
+            thread = await threads.update_thread(
+                context.runtime, caller=context.signed_in, thread_id=thread_id, changes=changes
+            )
+        context.thread_changed(thread_id, thread)
+        return UpdateThreadPayload(thread=Thread.from_domain(thread))
+
+    @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
+    async def delete_thread(
+        self, info: Info, input: Annotated[DeleteThreadInput, INPUT]
+    ) -> DeleteThreadPayload:
+        thread_id = validation.thread_id(input.id, field="input.id")
+        context = info.context
+        with input_fields():
+            await threads.delete_thread(
+                context.runtime, caller=context.signed_in, thread_id=thread_id
+            )
+        context.thread_changed(thread_id, None)
+        return DeleteThreadPayload(id=strawberry.ID(thread_id), deleted=True)
+
+    @strawberry.mutation(description="Add a message to an ACTIVE thread.")
+    async def create_message(
+        self, info: Info, input: Annotated[CreateMessageInput, INPUT]
+    ) -> CreateMessagePayload:
+        thread_id = validation.thread_id(input.thread_id, field="input.threadId")
+        new = input.to_new_message()
+        key = idempotency_key(input.idempotency_key)
+        context = info.context
+        with input_fields():
+            message, thread = await messages.create_message(
+                context.runtime,
+                caller=context.signed_in,
+                thread_id=thread_id,
+                message=new,
+                idempotency_key=key,
+            )
+        context.thread_changed(thread_id, thread)
+        return CreateMessagePayload(
+            message=Message.from_domain(message), thread=Thread.from_domain(thread)
+        )
+
+    @strawberry.mutation(description="Replace a message's metadata (not in ARCHIVED threads).")
+    async def update_message(
+        self, info: Info, input: Annotated[UpdateMessageInput, INPUT]
+    ) -> UpdateMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        changes = input.to_changes()
+        context = info.context
+        with input_fields():
+            message = await messages.update_message(
+                context.runtime, caller=context.signed_in, message_id=message_id, changes=changes
+            )
+        context.message_changed(message_id, message)
+        return UpdateMessagePayload(message=Message.from_domain(message))
+
+    @strawberry.mutation(description="Append text to an IN_PROGRESS message (CONFLICT after).")
+    async def append_message_text(
+        self, info: Info, input: Annotated[AppendMessageTextInput, INPUT]
+    ) -> StreamedMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        delta = validation.content(input.delta, field="input.delta")
+        context = info.context
+        with input_fields():
+            message = await messages.append_text(
+                context.runtime, caller=context.signed_in, message_id=message_id, delta=delta
+            )
+        context.message_changed(message_id, message)
+        return StreamedMessagePayload(message=Message.from_domain(message))
+
+    @strawberry.mutation(description="Finish an IN_PROGRESS message: COMPLETED or INCOMPLETE.")
+    async def complete_message(
+        self, info: Info, input: Annotated[CompleteMessageInput, INPUT]
+    ) -> StreamedMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        reason = validation.reference(input.incomplete_reason, field="input.incompleteReason")
+        context = info.context
+        with input_fields():
+            message = await messages.complete_message(
+                context.runtime,
+                caller=context.signed_in,
+                message_id=message_id,
+                status=input.status.value,
+                incomplete_reason=reason,
+            )
+        context.message_changed(message_id, message)
+        return StreamedMessagePayload(message=Message.from_domain(message))
+
+    @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
+    async def delete_message(
+        self, info: Info, input: Annotated[DeleteMessageInput, INPUT]
+    ) -> DeleteMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        context = info.context
+        with input_fields():
+            thread = await messages.delete_message(
+                context.runtime, caller=context.signed_in, message_id=message_id
+            )
+        context.message_changed(message_id, None)
+        context.thread_changed(thread.id, thread)
+        return DeleteMessagePayload(
+            id=strawberry.ID(message_id), deleted=True, thread=Thread.from_domain(thread)
+        )

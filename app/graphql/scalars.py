@@ -1,0 +1,52 @@
+"""The custom scalars: DateTime and Metadata."""
+
+from datetime import UTC, datetime
+from typing import NewType
+
+import strawberry
+from strawberry.types.scalar import ScalarDefinition
+
+Metadata = NewType("Metadata", dict[str, str])
+
+
+def serialize_datetime(value: datetime) -> str:
+    moment = value.astimezone(UTC) if value.tzinfo else value
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+# Scalar parsers raise ValueError: graphql-core reports it with the variable's path.
+def _parse_datetime(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("A DateTime must be an ISO-8601 string.")
+    parsed = datetime.fromisoformat(value)
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
+def _parse_metadata(value: object) -> dict[str, object]:
+    # Shape only; the limits are checked where the field path is known (validation.metadata).
+    if not isinstance(value, dict):
+        raise ValueError("Metadata must be a JSON object of string values.")
+    return value
+
+
+SCALARS: dict[object, ScalarDefinition] = {
+    datetime: strawberry.scalar(
+        name="DateTime",
+        description=(
+            "An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z."
+            " Codegen: map to string."
+        ),
+        serialize=serialize_datetime,
+        parse_value=_parse_datetime,
+    ),
+    Metadata: strawberry.scalar(
+        name="Metadata",
+        description=(
+            "A JSON object of string values: at most 16 keys, each key 1-64 characters, each "
+            "value at most 512 characters. Keys are stored and returned literally (dots and a "
+            "leading $ included). Codegen: map to Record<string, string>."
+        ),
+        serialize=dict,
+        parse_value=_parse_metadata,
+    ),
+}

@@ -1,0 +1,55 @@
+"""Live events, over graphql-transport-ws."""
+
+from collections.abc import AsyncGenerator
+from typing import Annotated
+
+import strawberry
+
+from app import realtime, validation
+from app.errors import Forbidden, NotFound, Unauthenticated
+from app.graphql.context import Info
+from app.graphql.events import ThreadEvent, event_from_domain
+from app.graphql.queries import ThreadIdArgument
+from app.pagination import EVENT_ORDER, decode_cursor
+
+
+@strawberry.type(description="Live events, over graphql-transport-ws.")
+class Subscription:
+    @strawberry.subscription(
+        description="The thread's events as they happen; with `after` (an event's cursor) first"
+        " the ones since then, so a client that reconnects loses nothing. Ends after"
+        " ThreadDeleted."
+    )
+    async def thread_events(
+        self,
+        info: Info,
+        thread_id: ThreadIdArgument,
+        after: Annotated[
+            str | None, strawberry.argument(description="Replay the events after this cursor.")
+        ] = None,
+    ) -> AsyncGenerator[ThreadEvent, None]:
+        context = info.context
+        if context.caller is None or context.hub is None:
+            raise Unauthenticated("Send your API key in connection_init.")
+        caller = context.caller
+        checked = validation.thread_id(thread_id, field="threadId")
+        start = None if after is None else decode_cursor(after, EVENT_ORDER, field="after")[0]
+        if await context.loaders.threads.load(checked) is None:
+            raise NotFound(f"Thread {checked} not found.")
+        most = context.hub.max_per_connection
+        if context.subscriptions >= most:
+            raise Forbidden(f"A connection may hold at most {most} subscriptions.")
+        context.subscriptions += 1
+        try:
+            events = realtime.thread_events(
+                context.runtime.db,
+                context.hub,
+                organization_id=caller.organization_id,
+                thread_id=checked,
+                key_id=caller.key_id,
+                after=start if isinstance(start, int) else None,
+            )
+            async for event in events:
+                yield event_from_domain(event)
+        finally:
+            context.subscriptions -= 1

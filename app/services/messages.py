@@ -1,0 +1,182 @@
+"""Message use cases: create, update, append text, complete, delete."""
+
+from app import store
+from app.domain import (
+    ALLOWED,
+    MESSAGE_PREFIX,
+    Action,
+    Caller,
+    EventType,
+    Message,
+    MessageChanges,
+    MessageStatus,
+    NewMessage,
+    Thread,
+    refused,
+    states_allowing,
+)
+from app.errors import Conflict, InvalidInput, NotFound
+from app.services.runtime import Runtime, record
+from app.validation import MAX_CONTENT
+
+
+async def _message_in_thread(
+    rt: Runtime, caller: Caller, message_id: str, action: Action | None = None
+) -> tuple[Message, Thread]:
+    """The message and its visible thread, whose state must allow `action`."""
+    organization_id = caller.organization_id
+    message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
+    threads = await store.get_threads(
+        rt.db, organization_id=organization_id, ids=[message.thread_id]
+    )
+    thread = threads.get(message.thread_id)
+    if thread is None:
+        raise NotFound(f"Message {message_id} not found.")
+    if action is not None and action not in ALLOWED[thread.state]:
+        raise refused(thread, action)
+    return message, thread
+
+
+async def create_message(
+    rt: Runtime,
+    *,
+    caller: Caller,
+    thread_id: str,
+    message: NewMessage,
+    idempotency_key: str | None = None,
+) -> tuple[Message, Thread]:
+    """Add a message to a thread that takes them; the message and the thread after it."""
+    organization_id = caller.organization_id
+    message_id = rt.new_id(MESSAGE_PREFIX)
+    claim = None
+    if idempotency_key is not None:
+        claim = await store.claim(
+            rt.db,
+            organization_id=organization_id,
+            user_id=caller.user_id,
+            operation="createMessage",
+            key=idempotency_key,
+            request=[thread_id, message],
+            result_id=message_id,
+            at=rt.clock(),
+        )
+        message_id = claim.result_id
+    if claim is not None and claim.done:
+        created, thread = await _message_in_thread(rt, caller, message_id)
+    else:
+        created, thread = await _add(rt, caller, thread_id, message, message_id)
+        await store.finish(rt.db, claim)
+    # `once`: a retry records the event its first call could not, and never a second one.
+    await record(rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id)
+    return created, thread
+
+
+async def _add(
+    rt: Runtime, caller: Caller, thread_id: str, message: NewMessage, message_id: str
+) -> tuple[Message, Thread]:
+    organization_id = caller.organization_id
+    # Taking the next number is the atomic admission check on the thread's state.
+    seq = await store.take_message_number(
+        rt.db,
+        organization_id=organization_id,
+        thread_id=thread_id,
+        states=states_allowing(Action.ADD_MESSAGE),
+    )
+    if seq is None:
+        thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        raise refused(thread, Action.ADD_MESSAGE)
+    created = Message.new(
+        message, id=message_id, caller=caller, thread_id=thread_id, seq=seq, at=rt.clock()
+    )
+    if not await store.insert_message(rt.db, created):  # a retry racing the first call
+        return await _message_in_thread(rt, caller, message_id)
+    touched = await store.touch_thread(
+        rt.db, organization_id=organization_id, thread_id=thread_id, at=created.created_at
+    )
+    if touched is None:
+        # The thread was deleted meanwhile; its deletion may have run before our insert.
+        await store.remove_message(rt.db, organization_id=organization_id, message_id=message_id)
+        raise NotFound(f"Thread {thread_id} not found.")
+    return created, touched
+
+
+async def update_message(
+    rt: Runtime, *, caller: Caller, message_id: str, changes: MessageChanges
+) -> Message:
+    """Change a message (not in an ARCHIVED thread)."""
+    await _message_in_thread(rt, caller, message_id, Action.CHANGE_MESSAGE)
+    updated = await store.update_message(
+        rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
+    )
+    await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
+    return updated
+
+
+async def append_text(rt: Runtime, *, caller: Caller, message_id: str, delta: str) -> Message:
+    """Append to a message IN_PROGRESS; CONFLICT once it is finished."""
+    organization_id = caller.organization_id
+    appended = await store.append_text(
+        rt.db,
+        organization_id=organization_id,
+        message_id=message_id,
+        delta=delta,
+        max_length=MAX_CONTENT,
+    )
+    if appended is None:
+        found = await store.get_message(
+            rt.db, organization_id=organization_id, message_id=message_id
+        )
+        if found.status is not MessageStatus.IN_PROGRESS:
+            raise Conflict(f"Message {message_id} is {found.status}: it takes no more text.")
+        raise InvalidInput("delta", f"A message holds at most {MAX_CONTENT:,} characters.")
+    await record(
+        rt,
+        caller,
+        appended.thread_id,
+        EventType.MESSAGE_DELTA,
+        message_id=message_id,
+        delta=delta,
+    )
+    return appended
+
+
+async def complete_message(
+    rt: Runtime,
+    *,
+    caller: Caller,
+    message_id: str,
+    status: MessageStatus = MessageStatus.COMPLETED,
+    incomplete_reason: str | None = None,
+) -> Message:
+    """Finish a message IN_PROGRESS: COMPLETED or INCOMPLETE."""
+    if status is MessageStatus.IN_PROGRESS:
+        raise InvalidInput("status", "A message ends COMPLETED or INCOMPLETE.")
+    finished = await store.finish_message(
+        rt.db,
+        organization_id=caller.organization_id,
+        message_id=message_id,
+        status=status,
+        incomplete_reason=incomplete_reason,
+    )
+    if finished is None:
+        found = await store.get_message(
+            rt.db, organization_id=caller.organization_id, message_id=message_id
+        )
+        raise Conflict(f"Message {message_id} is {found.status} already.")
+    await record(rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished)
+    return finished
+
+
+async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Thread:
+    """Delete a message from an ACTIVE thread; the thread after it."""
+    _, thread = await _message_in_thread(rt, caller, message_id, Action.DELETE_MESSAGE)
+    organization_id = caller.organization_id
+    if not await store.remove_message(
+        rt.db, organization_id=organization_id, message_id=message_id
+    ):
+        raise NotFound(f"Message {message_id} not found.")
+    touched = await store.touch_thread(
+        rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
+    )
+    await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
+    return touched or thread

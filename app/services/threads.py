@@ -1,0 +1,100 @@
+"""Thread use cases: create, update, delete."""
+
+from app import store
+from app.domain import (
+    ALLOWED,
+    KEEP,
+    MESSAGE_PREFIX,
+    THREAD_PREFIX,
+    Action,
+    Caller,
+    EventType,
+    Message,
+    NewThread,
+    Thread,
+    ThreadChanges,
+    given,
+    refused,
+    states_allowing,
+)
+from app.services.runtime import Runtime, record
+
+
+async def create_thread(
+    rt: Runtime, *, caller: Caller, thread: NewThread, idempotency_key: str | None = None
+) -> Thread:
+    """A new ACTIVE thread with its first messages; a retry with the same key returns it."""
+    organization_id = caller.organization_id
+    thread_id = rt.new_id(THREAD_PREFIX)
+    claim = None
+    if idempotency_key is not None:
+        claim = await store.claim(
+            rt.db,
+            organization_id=organization_id,
+            user_id=caller.user_id,
+            operation="createThread",
+            key=idempotency_key,
+            request=thread,
+            result_id=thread_id,
+            at=rt.clock(),
+        )
+        thread_id = claim.result_id
+        if claim.done:
+            return await store.get_thread(
+                rt.db, organization_id=organization_id, thread_id=thread_id
+            )
+    at = rt.clock()
+    created = Thread.new(thread, id=thread_id, caller=caller, at=at)
+    messages = [
+        Message.new(
+            message,
+            id=rt.new_id(MESSAGE_PREFIX),
+            caller=caller,
+            thread_id=thread_id,
+            seq=seq,
+            at=at,
+        )
+        for seq, message in enumerate(thread.messages, start=1)
+    ]
+    if not await store.insert_thread(rt.db, created, messages):
+
+        async def visible() -> Thread | None:
+            found = await store.get_threads(rt.db, organization_id=organization_id, ids=[thread_id])
+            return found.get(thread_id)
+
+        return await store.once_visible(visible, "createThread")
+    await store.finish(rt.db, claim)
+    return created
+
+
+async def update_thread(
+    rt: Runtime, *, caller: Caller, thread_id: str, changes: ThreadChanges
+) -> Thread:
+    """Apply the changes the thread's state allows (an ARCHIVED thread only takes `state`)."""
+    organization_id = caller.organization_id
+    changed = given(changes)
+    if not changed:
+        return await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+    actions = {Action.CHANGE_STATE if name == "state" else Action.CHANGE_THREAD for name in changed}
+    to = None if changes.state is KEEP else changes.state
+    updated = await store.update_thread(
+        rt.db,
+        organization_id=organization_id,
+        thread_id=thread_id,
+        changes=changes,
+        states=states_allowing(*actions, to=to),
+        at=rt.clock(),
+    )
+    if updated is None:
+        thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        refusing = sorted(actions - ALLOWED[thread.state]) or [Action.CHANGE_STATE]
+        raise refused(thread, refusing[0])
+    await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
+    return updated
+
+
+async def delete_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> None:
+    """Delete the thread with all its messages, in any state."""
+    # Recorded first: the thread's log is numbered from the thread, which then goes.
+    await record(rt, caller, thread_id, EventType.THREAD_DELETED)
+    await store.delete_thread(rt.db, organization_id=caller.organization_id, thread_id=thread_id)

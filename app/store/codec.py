@@ -1,0 +1,241 @@
+"""Documents <-> domain values: the one place that knows stored field names.
+
+Metadata is stored as a list of {k, v} pairs, so that any key (with dots, a leading `$`) is a
+plain value: never a path or an operator, and matchable with an index. A message still being
+written keeps its text as appended chunks (and their total length) instead of content parts.
+"""
+
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from app.domain import (
+    Annotation,
+    ContentPart,
+    Event,
+    EventType,
+    FileCitation,
+    FilePath,
+    ImageDetail,
+    ImageFilePart,
+    ImageUrlPart,
+    Message,
+    MessageChanges,
+    MessageStatus,
+    Role,
+    TextPart,
+    Thread,
+    ThreadChanges,
+    ThreadState,
+    ToolResources,
+    given,
+)
+
+Doc = dict[str, Any]
+
+# Messages are read for pages in blocks of this many numbers (store/listings.py).
+BUCKET = 32
+
+
+def bucket(thread_id: str, seq: int) -> str:
+    return f"{thread_id}:{seq // BUCKET}"
+
+
+def metadata_pairs(metadata: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"k": key, "v": value} for key, value in metadata.items()]
+
+
+def _metadata(pairs: list[dict[str, str]]) -> dict[str, str]:
+    return {pair["k"]: pair["v"] for pair in pairs}
+
+
+def _tool_resources_doc(tools: ToolResources | None) -> Doc | None:
+    if tools is None:
+        return None
+    code, search = tools.code_interpreter_file_ids, tools.file_search_vector_store_ids
+    return {
+        "codeInterpreter": None if code is None else {"fileIds": list(code)},
+        "fileSearch": None if search is None else {"vectorStoreIds": list(search)},
+    }
+
+
+def _tool_resources(doc: Doc | None) -> ToolResources | None:
+    if doc is None:
+        return None
+    code, search = doc.get("codeInterpreter"), doc.get("fileSearch")
+    return ToolResources(
+        code_interpreter_file_ids=None if code is None else tuple(code["fileIds"]),
+        file_search_vector_store_ids=None if search is None else tuple(search["vectorStoreIds"]),
+    )
+
+
+def thread_doc(thread: Thread) -> Doc:
+    return {
+        "_id": thread.id,
+        "organizationId": thread.organization_id,
+        "userId": thread.user_id,
+        "createdAt": thread.created_at,
+        "updatedAt": thread.updated_at,
+        "title": thread.title,
+        "metadata": metadata_pairs(thread.metadata),
+        "toolResources": _tool_resources_doc(thread.tool_resources),
+        "assistantId": thread.assistant_id,
+        "visibleInUi": thread.visible_in_ui,
+        "state": thread.state.value,
+        "seq": thread.last_seq,
+    }
+
+
+def thread_from_doc(doc: Mapping[str, Any]) -> Thread:
+    return Thread(
+        id=doc["_id"],
+        organization_id=doc["organizationId"],
+        user_id=doc["userId"],
+        created_at=doc["createdAt"],
+        updated_at=doc["updatedAt"],
+        title=doc["title"],
+        metadata=_metadata(doc["metadata"]),
+        tool_resources=_tool_resources(doc["toolResources"]),
+        assistant_id=doc["assistantId"],
+        visible_in_ui=doc["visibleInUi"],
+        state=ThreadState(doc["state"]),
+        last_seq=doc["seq"],
+        last_event=doc.get("eventSeq", 0),
+    )
+
+
+def changes_doc(changes: ThreadChanges | MessageChanges) -> Doc:
+    """The stored fields a change sets: each field is stored under its camelCase name."""
+    return {_camel(name): _value(name, value) for name, value in given(changes).items()}
+
+
+def _camel(name: str) -> str:
+    first, *rest = name.split("_")
+    return first + "".join(word.title() for word in rest)
+
+
+def _value(name: str, value: Any) -> Any:
+    if name == "metadata":
+        return metadata_pairs(value)
+    if name == "tool_resources":
+        return _tool_resources_doc(value)
+    return value.value if isinstance(value, Enum) else value
+
+
+def _annotation_doc(annotation: Annotation) -> Doc:
+    kind = "fileCitation" if isinstance(annotation, FileCitation) else "filePath"
+    return {
+        "type": kind,
+        "text": annotation.text,
+        "startIndex": annotation.start_index,
+        "endIndex": annotation.end_index,
+        "fileId": annotation.file_id,
+    }
+
+
+def _annotation(doc: Doc) -> Annotation:
+    kind = FileCitation if doc["type"] == "fileCitation" else FilePath
+    return kind(
+        text=doc["text"],
+        start_index=doc["startIndex"],
+        end_index=doc["endIndex"],
+        file_id=doc["fileId"],
+    )
+
+
+def _part_doc(part: ContentPart) -> Doc:
+    if isinstance(part, ImageFilePart):
+        return {
+            "type": "imageFile",
+            "imageFile": {"fileId": part.file_id, "detail": part.detail.value},
+        }
+    if isinstance(part, ImageUrlPart):
+        return {"type": "imageUrl", "imageUrl": {"url": part.url, "detail": part.detail.value}}
+    annotations = [_annotation_doc(a) for a in part.annotations]
+    return {"type": "text", "text": {"value": part.value, "annotations": annotations}}
+
+
+def _part(doc: Doc) -> ContentPart:
+    if doc["type"] == "imageFile":
+        image = doc["imageFile"]
+        return ImageFilePart(file_id=image["fileId"], detail=ImageDetail(image["detail"]))
+    if doc["type"] == "imageUrl":
+        image = doc["imageUrl"]
+        return ImageUrlPart(url=image["url"], detail=ImageDetail(image["detail"]))
+    text = doc["text"]
+    return TextPart(text["value"], tuple(_annotation(a) for a in text["annotations"]))
+
+
+def message_doc(message: Message) -> Doc:
+    doc: Doc = {
+        "_id": message.id,
+        "organizationId": message.organization_id,
+        "userId": message.user_id,
+        "threadId": message.thread_id,
+        "seq": message.seq,
+        "bucket": bucket(message.thread_id, message.seq),
+        "createdAt": message.created_at,
+        "role": message.role.value,
+        "content": [_part_doc(part) for part in message.content],
+        "status": message.status.value,
+        "assistantId": message.assistant_id,
+        "runId": message.run_id,
+        "metadata": metadata_pairs(message.metadata),
+    }
+    if message.incomplete_reason is not None:
+        doc["incompleteReason"] = message.incomplete_reason
+    if message.status is MessageStatus.IN_PROGRESS:
+        text = message.text
+        doc.update(content=[], chunks=[text] if text else [], length=len(text))
+    return doc
+
+
+def message_from_doc(doc: Mapping[str, Any]) -> Message:
+    if "chunks" in doc:  # streamed: its text is the chunks appended so far
+        content: tuple[ContentPart, ...] = (TextPart("".join(doc["chunks"])),)
+    else:
+        content = tuple(_part(part) for part in doc["content"])
+    return Message(
+        id=doc["_id"],
+        organization_id=doc["organizationId"],
+        user_id=doc["userId"],
+        thread_id=doc["threadId"],
+        seq=doc["seq"],
+        created_at=doc["createdAt"],
+        content=content,
+        role=Role(doc["role"]),
+        status=MessageStatus(doc["status"]),
+        metadata=_metadata(doc["metadata"]),
+        assistant_id=doc["assistantId"],
+        run_id=doc["runId"],
+        incomplete_reason=doc.get("incompleteReason"),
+    )
+
+
+def event_data(event: Event) -> Doc:
+    """What an event carries besides its number: snapshots stored as documents are."""
+    data: Doc = {}
+    if event.message is not None:
+        data["message"] = message_doc(event.message)
+    if event.thread is not None:
+        data["thread"] = thread_doc(event.thread)
+    if event.message_id is not None:
+        data["messageId"] = event.message_id
+    if event.delta is not None:
+        data["delta"] = event.delta
+    return data
+
+
+def event_from_doc(doc: Mapping[str, Any]) -> Event:
+    """Raises ValueError for an event type this version does not know."""
+    data = doc["data"]
+    return Event(
+        organization_id=doc["organizationId"],
+        thread_id=doc["threadId"],
+        seq=doc["seq"],
+        type=EventType(doc["type"]),
+        message=message_from_doc(data["message"]) if "message" in data else None,
+        thread=thread_from_doc(data["thread"]) if "thread" in data else None,
+        message_id=data.get("messageId"),
+        delta=data.get("delta"),
+    )

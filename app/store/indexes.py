@@ -1,0 +1,42 @@
+"""Every index, with the queries it serves."""
+
+from pymongo import ASCENDING, IndexModel
+
+from app.store.connection import Database
+from app.store.events import EVENT_TTL
+from app.store.idempotency import IDEMPOTENCY_TTL
+from app.store.names import API_KEYS, EVENTS, IDEMPOTENCY_KEYS, MESSAGES, THREADS
+
+
+def _index(*fields: str, **options: object) -> IndexModel:
+    return IndexModel([(name, ASCENDING) for name in fields], **options)
+
+
+async def ensure_indexes(db: Database) -> None:
+    # Lookups by id always name the organization, and for threads their visibility and state:
+    # the embedded server's planner takes an index only when every filtered field is in it.
+    await db[THREADS].create_indexes(
+        [
+            _index("organizationId", "_id", "hidden", "state"),  # by id; updates
+            _index("organizationId", "createdAt", "_id"),  # threads(...)
+            _index("organizationId", "userId", "createdAt", "_id"),  # threads(filter: {userId})
+            _index("hidden", sparse=True),  # the start-up sweep
+        ]
+    )
+    await db[MESSAGES].create_indexes(
+        [
+            _index("organizationId", "_id"),  # by id
+            _index("organizationId", "bucket"),  # message pages of many threads
+            _index("organizationId", "threadId", "seq", unique=True),  # one thread's messages
+        ]
+    )
+    await db[EVENTS].create_indexes(
+        [
+            _index("organizationId", "threadId", "seq", unique=True),  # replay after a cursor
+            _index("createdAt", expireAfterSeconds=int(EVENT_TTL.total_seconds())),
+        ]
+    )
+    await db[API_KEYS].create_indexes([_index("organizationId", "createdAt")])  # apikey list
+    await db[IDEMPOTENCY_KEYS].create_indexes(
+        [_index("createdAt", expireAfterSeconds=int(IDEMPOTENCY_TTL.total_seconds()))]
+    )

@@ -1,0 +1,271 @@
+"""Pages, counts and probes of thread and message lists, as bounded keyset range scans.
+
+The embedded server's planner does not stop a sorted, limited index scan at the limit, and
+takes an index only for a filter made of index-prefix fields. So a list is a `$match` of
+equality conditions on the leading fields of an index that ends with the order's key, plus a
+range on the key; every other condition follows in a second `$match` (MongoDB merges them).
+"""
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, overload
+
+from app.domain import Message, MessageQuery, Thread, ThreadQuery
+from app.pagination import (
+    Bound,
+    Key,
+    KeyValue,
+    Page,
+    PageRequest,
+    outside_bound,
+    page_of,
+    query_plan,
+    scan_range,
+    select,
+)
+from app.store.codec import BUCKET, bucket, message_from_doc, metadata_pairs, thread_from_doc
+from app.store.connection import Database, aggregate
+from app.store.names import MESSAGES, THREADS
+
+VISIBLE: dict[str, Any] = {"hidden": None}
+THREAD_KEY = ("createdAt", "_id")
+MESSAGE_KEY = ("seq",)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A query as filters: `scan` on index-prefix fields, `rest` for everything else."""
+
+    collection: str
+    scan: dict[str, Any]
+    rest: dict[str, Any]
+    key: tuple[str, ...]
+
+    def pipeline(self, bounds: Sequence[Bound] = ()) -> list[dict[str, Any]]:
+        ranges: dict[str, dict[str, KeyValue]] = {}
+        exact: list[Any] = []
+        for bound in bounds:
+            field, condition, rest = _bound_filter(self.key, bound)
+            ranges[field] = {**ranges.get(field, {}), **condition}
+            exact += rest
+        stages: list[dict[str, Any]] = [{"$match": {**self.scan, **ranges}}]
+        others = ([self.rest] if self.rest else []) + exact
+        if others:
+            stages.append({"$match": others[0] if len(others) == 1 else {"$and": others}})
+        return stages
+
+
+def _metadata_filter(metadata: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    return {"metadata": {"$all": metadata_pairs(dict(metadata))}} if metadata else {}
+
+
+def thread_listing(query: ThreadQuery) -> Listing:
+    scan: dict[str, Any] = {"organizationId": query.organization_id}
+    if query.user_id is not None:
+        scan["userId"] = query.user_id
+    states = [state.value for state in query.states]
+    rest: dict[str, Any] = {**VISIBLE, "state": states[0] if len(states) == 1 else {"$in": states}}
+    if query.visible_in_ui is not None:
+        rest["visibleInUi"] = query.visible_in_ui
+    if query.assistant_id is not None:
+        rest["assistantId"] = query.assistant_id
+    return Listing(THREADS, scan, {**rest, **_metadata_filter(query.metadata)}, THREAD_KEY)
+
+
+def message_listing(query: MessageQuery) -> Listing:
+    rest: dict[str, Any] = {} if query.role is None else {"role": query.role.value}
+    if query.status is not None:
+        rest["status"] = query.status.value
+    scan = {"organizationId": query.organization_id, "threadId": query.thread_id}
+    return Listing(MESSAGES, scan, {**rest, **_metadata_filter(query.metadata)}, MESSAGE_KEY)
+
+
+def _listing(query: ThreadQuery | MessageQuery) -> Listing:
+    return thread_listing(query) if isinstance(query, ThreadQuery) else message_listing(query)
+
+
+def _bound_filter(
+    fields: Sequence[str], bound: Bound
+) -> tuple[str, dict[str, KeyValue], list[Any]]:
+    """A bound as a range on the first key field, which an index on (..., first field) can
+    scan, and the exact condition, needed when the key is compound."""
+    if len(fields) == 1:
+        return fields[0], _range(bound.key[0], bound.ascending, bound.inclusive), []
+    range_ = _range(bound.key[0], bound.ascending, inclusive=True)
+    return fields[0], range_, [_beyond(fields, bound)]
+
+
+def _beyond(fields: Sequence[str], bound: Bound) -> Any:
+    op = "$gt" if bound.ascending else "$lt"
+    clauses: list[dict[str, Any]] = []
+    for index, name in enumerate(fields):
+        clause: dict[str, Any] = dict(zip(fields[:index], bound.key[:index], strict=True))
+        clause[name] = {op: bound.key[index]}
+        clauses.append(clause)
+    if bound.inclusive:
+        clauses.append(dict(zip(fields, bound.key, strict=True)))
+    return clauses[0] if len(clauses) == 1 else {"$or": clauses}
+
+
+def _range(value: KeyValue, ascending: bool, inclusive: bool) -> dict[str, KeyValue]:
+    if ascending:
+        return {"$gte" if inclusive else "$gt": value}
+    # `$lte v` as `$lt` the next value: the embedded server drops the equal keys of `$lte` on
+    # a field followed by others in a compound index.
+    return {"$lt": _successor(value)} if inclusive else {"$lt": value}
+
+
+def _successor(value: KeyValue) -> KeyValue:
+    """The smallest stored value greater than `value` (datetimes are stored to the ms)."""
+    if isinstance(value, datetime):
+        return value + timedelta(milliseconds=1)
+    if isinstance(value, int):
+        return value + 1
+    return value + "\x00"
+
+
+def _page(listing: Listing, request: PageRequest, docs: list[dict[str, Any]]) -> Page[Any]:
+    decode = thread_from_doc if listing.collection == THREADS else message_from_doc
+    keys: list[Key] = [tuple(doc[name] for name in listing.key) for doc in docs]
+    return page_of(request, [decode(doc) for doc in docs], keys)
+
+
+@overload
+async def fetch_page(db: Database, query: ThreadQuery, request: PageRequest) -> Page[Thread]: ...
+@overload
+async def fetch_page(db: Database, query: MessageQuery, request: PageRequest) -> Page[Message]: ...
+async def fetch_page(
+    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest
+) -> Page[Any]:
+    listing = _listing(query)
+    bounds, ascending = query_plan(request)
+    sort = {"$sort": {name: 1 if ascending else -1 for name in listing.key}}
+    pipeline = [*listing.pipeline(bounds), sort, {"$limit": request.size + 1}]
+    return _page(listing, request, await aggregate(db, listing.collection, pipeline))
+
+
+@dataclass(frozen=True)
+class MessagePageQuery:
+    """A page of one thread's messages; `last_seq` is the thread's last message number as
+    read (it may have grown since)."""
+
+    query: MessageQuery
+    request: PageRequest
+    last_seq: int
+
+
+async def fetch_message_pages(
+    db: Database, queries: Sequence[MessagePageQuery]
+) -> list[Page[Message]]:
+    """Pages of messages of many threads in one command (two if a range falls short).
+
+    Each page needs about three pages' worth of numbers (`scan_range`); messages carry the
+    key of their block of BUCKET numbers, so one `$in` on (organization, bucket) reads just
+    those blocks for every thread at once, on any server. The rest (order, cursors, page size)
+    is applied here. A page whose range held too few matches is read again whole.
+    """
+    listings = [message_listing(q.query) for q in queries]
+    ranges = [scan_range(q.request, last=q.last_seq, slack=BUCKET) for q in queries]
+    blocks = [
+        [bucket(q.query.thread_id, seq) for seq in range(r.low, r.high + 1, BUCKET)]
+        + [bucket(q.query.thread_id, r.high)]
+        for q, r in zip(queries, ranges, strict=True)
+    ]
+    found = await _messages_of(db, listings, "bucket", blocks)
+    pages: dict[int, Page[Message]] = {}
+    short: list[int] = []
+    for n, query in enumerate(queries):
+        seq_range = ranges[n]
+        docs = [d for d in found[n] if seq_range.low <= d["seq"] <= seq_range.high]
+        chosen = select(query.request, [d["seq"] for d in docs])
+        if seq_range.whole or len(chosen) > query.request.size:
+            pages[n] = _page(listings[n], query.request, [docs[i] for i in chosen])
+        else:
+            short.append(n)
+    if short:
+        threads = [[queries[n].query.thread_id] for n in short]
+        again = await _messages_of(db, [listings[n] for n in short], "threadId", threads)
+        for n, docs in zip(short, again, strict=True):
+            chosen = select(queries[n].request, [d["seq"] for d in docs])
+            pages[n] = _page(listings[n], queries[n].request, [docs[i] for i in chosen])
+    return [pages[n] for n in range(len(queries))]
+
+
+async def _messages_of(
+    db: Database, listings: list[Listing], field: str, values: list[list[Any]]
+) -> list[list[dict[str, Any]]]:
+    """The messages matching each listing's filters whose `field` is among its `values`."""
+    results: list[list[dict[str, Any]]] = [[] for _ in listings]
+    for members, merged in _across_threads(listings, field, values):
+        by_thread: dict[str, list[dict[str, Any]]] = {}
+        for doc in await aggregate(db, MESSAGES, merged.pipeline()):
+            by_thread.setdefault(doc["threadId"], []).append(doc)
+        for n in members:
+            results[n] = by_thread.get(listings[n].scan["threadId"], [])
+    return results
+
+
+def _across_threads(
+    listings: list[Listing], field: str, values: list[list[Any]]
+) -> list[tuple[list[int], Listing]]:
+    """Message listings that differ only in their thread, merged: for each group, its members'
+    positions and one listing of the documents whose `field` is among all their `values`
+    (one command per group, usually one in all)."""
+    groups: dict[str, list[int]] = {}
+    for n, listing in enumerate(listings):
+        common = {k: v for k, v in listing.scan.items() if k != "threadId"}
+        groups.setdefault(_digest([common, listing.rest]), []).append(n)
+    merged = []
+    for members in groups.values():
+        first = listings[members[0]]
+        common = {k: v for k, v in first.scan.items() if k != "threadId"}
+        wanted = sorted({value for n in members for value in values[n]})
+        scan = {**common, field: {"$in": wanted}}
+        merged.append((members, Listing(MESSAGES, scan, first.rest, first.key)))
+    return merged
+
+
+def _digest(value: Any) -> str:
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def count_all(db: Database, queries: Sequence[ThreadQuery | MessageQuery]) -> list[int]:
+    """The counts of many lists: message lists that differ only in their thread are counted
+    together, in one command grouped by thread."""
+    counts: dict[int, int] = {}
+    of_messages: list[int] = []
+    for n, query in enumerate(queries):
+        if isinstance(query, MessageQuery):
+            of_messages.append(n)
+        else:
+            listing = thread_listing(query)
+            counts[n] = await _count(db, listing)
+    chosen = [message_listing(queries[n]) for n in of_messages]  # type: ignore[arg-type]
+    threads = [[listing.scan["threadId"]] for listing in chosen]
+    for members, merged in _across_threads(chosen, "threadId", threads):
+        grouped = {"$group": {"_id": "$threadId", "count": {"$sum": 1}}}
+        rows = await aggregate(db, MESSAGES, [*merged.pipeline(), grouped])
+        by_thread = {row["_id"]: row["count"] for row in rows}
+        for member in members:
+            counts[of_messages[member]] = by_thread.get(threads[member][0], 0)
+    return [counts[n] for n in range(len(queries))]
+
+
+async def _count(db: Database, listing: Listing) -> int:
+    grouped = {"$group": {"_id": None, "count": {"$sum": 1}}}
+    rows = await aggregate(db, listing.collection, [*listing.pipeline(), grouped])
+    return int(rows[0]["count"]) if rows else 0
+
+
+async def exists_outside(
+    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, previous: bool
+) -> bool:
+    """Whether the list has items on the far side of the cursor the page was taken from."""
+    listing = _listing(query)
+    bound = outside_bound(request, previous=previous)
+    pipeline = [*listing.pipeline([bound]), {"$limit": 1}, {"$project": {"_id": 1}}]
+    return bool(await aggregate(db, listing.collection, pipeline))

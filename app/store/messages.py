@@ -1,0 +1,88 @@
+"""Message documents: reads by id and the writes."""
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.domain import Message, MessageChanges, MessageStatus
+from app.errors import NotFound
+from app.store.codec import changes_doc, message_doc, message_from_doc
+from app.store.connection import Database
+from app.store.names import MESSAGES
+
+IN_PROGRESS = MessageStatus.IN_PROGRESS.value
+
+
+async def get_messages(db: Database, *, organization_id: str, ids: list[str]) -> dict[str, Message]:
+    query = {"_id": {"$in": ids}, "organizationId": organization_id}
+    docs = await db[MESSAGES].find(query).limit(len(ids)).to_list(None)
+    return {doc["_id"]: message_from_doc(doc) for doc in docs}
+
+
+async def get_message(db: Database, *, organization_id: str, message_id: str) -> Message:
+    found = await get_messages(db, organization_id=organization_id, ids=[message_id])
+    if message_id not in found:
+        raise NotFound(f"Message {message_id} not found.")
+    return found[message_id]
+
+
+async def insert_message(db: Database, message: Message) -> bool:
+    """Whether the message was written: False if one with its id exists (a racing retry)."""
+    try:
+        await db[MESSAGES].insert_one(message_doc(message))
+    except DuplicateKeyError:
+        return False
+    return True
+
+
+async def remove_message(db: Database, *, organization_id: str, message_id: str) -> bool:
+    """Whether there was such a message."""
+    deleted = await db[MESSAGES].delete_one({"_id": message_id, "organizationId": organization_id})
+    return deleted.deleted_count > 0
+
+
+async def update_message(
+    db: Database, *, organization_id: str, message_id: str, changes: MessageChanges
+) -> Message:
+    doc = await db[MESSAGES].find_one_and_update(
+        {"_id": message_id, "organizationId": organization_id},
+        {"$set": changes_doc(changes)},
+        return_document=ReturnDocument.AFTER,
+    )
+    if doc is None:
+        raise NotFound(f"Message {message_id} not found.")
+    return message_from_doc(doc)
+
+
+async def append_text(
+    db: Database, *, organization_id: str, message_id: str, delta: str, max_length: int
+) -> Message | None:
+    """Append to a message in progress whose text stays within `max_length`; None if the
+    message is not in progress or the text would grow too long."""
+    doc = await db[MESSAGES].find_one_and_update(
+        {
+            "_id": message_id,
+            "organizationId": organization_id,
+            "status": IN_PROGRESS,
+            "length": {"$lte": max_length - len(delta)},
+        },
+        {"$push": {"chunks": delta}, "$inc": {"length": len(delta)}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else message_from_doc(doc)
+
+
+async def finish_message(
+    db: Database,
+    *,
+    organization_id: str,
+    message_id: str,
+    status: MessageStatus,
+    incomplete_reason: str | None,
+) -> Message | None:
+    """End a message in progress; None if it is not in progress."""
+    doc = await db[MESSAGES].find_one_and_update(
+        {"_id": message_id, "organizationId": organization_id, "status": IN_PROGRESS},
+        {"$set": {"status": status.value, "incompleteReason": incomplete_reason}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else message_from_doc(doc)
