@@ -167,5 +167,6 @@ async def test_unexpected_errors_are_masked(
 async def test_client_errors_are_not_logged_as_incidents(
     api: Api, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await api.error(THREAD, {"id": "thread_1"})
+    error = await api.error(THREAD, {"id": "thread_1"})
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "id"}
     assert "thread_1" not in caplog.text

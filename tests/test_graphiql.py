@@ -95,6 +95,7 @@ def test_the_app_refuses_a_page_whose_assets_are_missing(
         graphiql.page()
 
 
+@pytest.mark.slow
 def test_the_wheel_carries_the_assets(tmp_path: Path) -> None:
     source = tmp_path / "source"  # a copy, so that the build leaves nothing in the work tree
     shutil.copytree(ROOT_DIR / "app", source / "app", ignore=shutil.ignore_patterns("__pycache__"))
@@ -201,6 +202,8 @@ def run_in_graphiql(base: str, key: str, screenshot: Path) -> tuple[dict[str, An
         return shown, urls
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 async def test_graphiql_runs_a_query_with_the_network_cut_off(
     real_db: Database, tmp_path: Path
 ) -> None:
@@ -251,6 +254,8 @@ def shows(driver: webdriver.Chrome, typename: str, **fields: object) -> None:
     assert data(driver) == expected
 
 
+@pytest.mark.slow
+@pytest.mark.browser
 async def test_graphiql_shows_a_subscription_while_a_message_streams(
     real_db: Database, tmp_path: Path
 ) -> None:

@@ -35,10 +35,13 @@ async def test_locked_thread(api: Api, db: Database) -> None:
         "title": "new",
         "metadata": {"k": "v"},
     }
-    assert (await api.ok(UPDATE_MESSAGE, {"id": message["_id"]}))["updateMessage"]
+    updated = await api.ok(UPDATE_MESSAGE, {"id": message["_id"]})
+    assert updated["updateMessage"] == {"message": {"metadata": {"a": "b"}}}
     unlocked = await api.ok(UPDATE, {"input": {"id": thread.id, "state": "ACTIVE"}})
     assert unlocked["updateThread"]["thread"]["state"] == "ACTIVE"
-    assert (await api.ok(CREATE_MESSAGE, {"id": thread.id}))["createMessage"]
+    created = (await api.ok(CREATE_MESSAGE, {"id": thread.id}))["createMessage"]["message"]
+    assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 2
+    assert await db[store.MESSAGES].count_documents({"_id": created["id"]}) == 1
 
 
 async def test_archived_thread(api: Api, db: Database) -> None:

@@ -38,9 +38,9 @@ def request(**arguments: object) -> PageRequest:
 
 
 def test_sizes() -> None:
-    assert request().size == DEFAULT_PAGE_SIZE == 20 and request().forward
+    assert request().size == DEFAULT_PAGE_SIZE == 20 and request().forward is True
     assert request(first=1).size == 1 and request(limit=100).size == 100
-    assert request(last=7).size == 7 and not request(last=7).forward
+    assert request(last=7).size == 7 and request(last=7).forward is False
 
 
 @pytest.mark.parametrize(
@@ -100,8 +100,9 @@ def test_forged_cursors_are_refused(cursor: str) -> None:
 
 def test_thread_cursor_types_are_checked() -> None:
     for values in ([1, "thread", "x", "y"], [1, "thread", -5, "y"], [1, "thread", 1, ""]):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as raised:
             decode_cursor(_raw(values), THREAD_ORDER, field="before")
+        assert raised.value.field == "before", values
 
 
 def test_query_plans() -> None:

@@ -169,7 +169,9 @@ async def test_total_count_only_when_selected(
         {"text": "message 3"},
         {"text": "message 2"},
     ]
-    assert (await api.run(MESSAGES, {"id": thread.id})).errors, "the probe is wired"
+    probe = await api.error(MESSAGES, {"id": thread.id})
+    assert probe["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    assert probe["path"] == ["thread", "messages", "totalCount"], "the probe is wired"
 
 
 async def test_forged_cursor_via_api(api: Api, db: Database) -> None:

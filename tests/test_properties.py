@@ -9,6 +9,7 @@ from typing import Any
 
 import graphql
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import mutations, nodes, queries
@@ -16,6 +17,8 @@ from mongomock_motor import AsyncMongoMockClient
 
 from app import store
 from tests.helpers.api import api_key, app_client
+
+pytestmark = [pytest.mark.slow]
 
 SCHEMA = (Path(__file__).parent.parent / "schema.graphql").read_text()
 EXAMPLES = int(os.environ.get("PROPERTY_EXAMPLES", "500"))

@@ -33,6 +33,8 @@ from tests.helpers.api import api_key
 from tests.helpers.backends import ROOT_DIR
 from tests.helpers.live import live_server
 
+pytestmark = [pytest.mark.slow]
+
 SCHEMA = (ROOT_DIR / "schema.graphql").read_text()
 MISSING_ID = "thread_00000000-0000-4000-8000-000000000000"
 
@@ -160,13 +162,16 @@ async def test_update_and_delete(client: ThreadsClient) -> None:
     assert added.create_message.thread.message_count == 3
     retagged = await client.update_message(UpdateMessageInput(id=message_id, metadata={}))
     assert retagged.update_message.message.metadata == {}
-    assert (await client.message(message_id)).message is not None
+    fetched = (await client.message(message_id)).message
+    assert fetched is not None
+    assert (fetched.id, fetched.text, fetched.metadata) == (message_id, "one more", {})
 
     deleted = await client.delete_message(DeleteMessageInput(id=message_id))
-    assert deleted.delete_message.deleted and deleted.delete_message.thread.message_count == 2
+    assert deleted.delete_message.deleted is True
+    assert deleted.delete_message.thread.message_count == 2
     assert (await client.message(message_id)).message is None
     gone = await client.delete_thread(DeleteThreadInput(id=thread_id))
-    assert gone.delete_thread.id == thread_id and gone.delete_thread.deleted
+    assert gone.delete_thread.id == thread_id and gone.delete_thread.deleted is True
     assert (await client.thread(thread_id)).thread is None
 
 

@@ -19,14 +19,8 @@ An HTML comment right before a block (GitHub does not render it) says more, as J
   skipped: they need a WebSocket (tests/test_realtime.py runs them).
 """
 
-import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +31,7 @@ import pytest
 from graphql import OperationDefinitionNode, OperationType, parse
 
 from app.settings import Settings
+from tests.helpers.serve import serving
 
 pytestmark = [pytest.mark.slow]
 
@@ -91,7 +86,10 @@ def examples(file: str) -> list[Example]:
     return found
 
 
-EXAMPLES = [example for file in DOCS for example in examples(file)]
+ALL_EXAMPLES = [example for file in DOCS for example in examples(file)]
+# Subscriptions need a WebSocket: tests/test_realtime.py runs the README's, which every other
+# subscription example must be (test_every_doc_has_examples).
+EXAMPLES = [example for example in ALL_EXAMPLES if example.skip is None]
 
 
 def blanks(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
@@ -122,60 +120,11 @@ def resolve(value: Any, results: dict[tuple[str, str], Any], file: str) -> Any:
     return found
 
 
-def listening(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """An HTTP client with the local key, for `./scripts/serve --demo` on free ports."""
-    data_dir = tmp_path_factory.mktemp("serve")
-    port, db_port = free_port(), free_port()
-    env = {**os.environ, "DATA_DIR": str(data_dir), "PORT": str(port), "DB_PORT": str(db_port)}
-    env.pop("MONGODB_URI", None)  # so that serve starts the embedded database on DB_PORT
-    log_path = data_dir / "serve.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [ROOT / "scripts" / "serve", "--demo"],
-            env=env,
-            start_new_session=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        while not listening(port):
-            assert process.poll() is None, f"scripts/serve exited:\n{log_path.read_text()}"
-            assert time.monotonic() < deadline, (
-                f"scripts/serve did not start:\n{log_path.read_text()}"
-            )
-            time.sleep(0.2)
-        key = (data_dir / "local-api-key").read_text().strip()
-        assert key in log_path.read_text(), "scripts/serve prints the local key"
-        headers = {"Authorization": f"Bearer {key}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=10) as http:
-            yield http
-    finally:
-        stop(process)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """Ctrl-C to serve's process group (also when serve itself has exited), then SIGKILL."""
-    for sig in (signal.SIGINT, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, sig)
-        try:
-            process.wait(timeout=30)
-            return
-        except subprocess.TimeoutExpired:
-            continue
+    with serving(tmp_path_factory.mktemp("serve"), "--demo") as (http, _):
+        yield http
 
 
 @pytest.fixture(scope="module")
@@ -189,10 +138,18 @@ def test_every_doc_has_examples() -> None:
         assert any(example.file == file for example in EXAMPLES), f"{file} has no GraphQL example"
     names = [(example.file, example.name) for example in EXAMPLES]
     assert len(names) == len(set(names)), "operation names are unique within a file"
-    for example in EXAMPLES:
+    (readme_subscription,) = [
+        e.document
+        for e in ALL_EXAMPLES
+        if e.file == "README.md" and e.operation is OperationType.SUBSCRIPTION
+    ]
+    for example in ALL_EXAMPLES:
         if example.skip is not None:
             assert example.operation is OperationType.SUBSCRIPTION, (
-                f"{example}: only subscriptions are skipped"
+                f"{example}: only subscriptions are left to tests/test_realtime.py"
+            )
+            assert example.document == readme_subscription, (
+                f"{example}: tests/test_realtime.py runs only the README's subscription"
             )
 
 
@@ -208,8 +165,6 @@ def test_every_setting_is_documented() -> None:
 def test_example_runs_as_written(
     example: Example, client: httpx.Client, results: dict[tuple[str, str], Any]
 ) -> None:
-    if example.skip is not None:
-        pytest.skip(example.skip)
     variables = resolve(example.variables, results, example.file)
     response = client.post("/graphql", json={"query": example.document, "variables": variables})
     assert response.status_code == 200, response.text

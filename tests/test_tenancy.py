@@ -142,7 +142,8 @@ async def test_owner_comes_from_the_key(db: Database) -> None:
             'mutation { createThread(input: {organizationId: "org_b", userId: "eve"}) { thread { id } } }',
             {},
         )
-        assert forged["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert forged["data"] is None, "neither owner field is accepted"
+        assert [e["extensions"] for e in forged["errors"]] == [{"code": "BAD_USER_INPUT"}] * 2
         created = await post(
             client,
             key,
@@ -159,7 +160,7 @@ async def test_owner_comes_from_the_key(db: Database) -> None:
             'mutation($t: ID!) { updateThread(input: {id: $t, userId: "eve"}) { thread { id } } }',
             {"t": MISSING_THREAD},
         )
-        assert changed["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        assert [e["extensions"] for e in changed["errors"]] == [{"code": "BAD_USER_INPUT"}]
 
 
 async def test_threads_of_one_user(db: Database) -> None:
@@ -217,7 +218,8 @@ async def test_unauthenticated_requests_look_alike(db: Database) -> None:
             json={"query": "{ threads { totalCount } }"},
             headers={"Authorization": f"bearer {good}"},
         )
-        assert ok.status_code == 200 and "errors" not in ok.json()
+        assert ok.status_code == 200
+        assert ok.json()["data"] == {"threads": {"totalCount": 0}} and "errors" not in ok.json()
 
 
 async def test_revocation_takes_effect_on_the_next_request(db: Database) -> None:
@@ -226,7 +228,7 @@ async def test_revocation_takes_effect_on_the_next_request(db: Database) -> None
         headers = {"Authorization": f"Bearer {key}"}
         query = {"query": "{ threads { totalCount } }"}
         assert (await client.post("/graphql", json=query, headers=headers)).status_code == 200
-        assert await api_keys.revoke_key(db, key_id=key.split("_")[1])
+        assert await api_keys.revoke_key(db, key_id=key.split("_")[1]) is True
         assert (await client.post("/graphql", json=query, headers=headers)).status_code == 401
 
 
@@ -262,11 +264,12 @@ def apikey(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 async def test_apikey_script(real_db: Database, cli_env: dict[str, str]) -> None:
     created = apikey(cli_env, "create", "--org", "org_cli", "--user", "u1", "--name", "ci")
     assert created.returncode == 0, created.stderr
     key = created.stdout.strip()
-    assert api_keys.parse_bearer(f"Bearer {key}") is not None
+    assert api_keys.parse_bearer(f"Bearer {key}") == tuple(key.split("_", 2)[1:])
     caller = await api_keys.authenticate(real_db, f"Bearer {key}")
     assert caller == Caller("org_cli", "u1", key.split("_")[1])
     assert key not in repr(await real_db[store.API_KEYS].find({}).to_list(None))

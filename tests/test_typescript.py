@@ -12,6 +12,8 @@ import pytest
 from app.errors import AppError
 from tests.helpers.backends import ROOT_DIR
 
+pytestmark = [pytest.mark.slow]
+
 CLIENTS = ROOT_DIR / "clients"
 NODE = shutil.which("node")
 

@@ -37,20 +37,25 @@ def test_text_limits() -> None:
         (validation.reference, ""),
         (validation.reference, "r" * 129),
     ):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as raised:
             check(value, field="f")
+        assert raised.value.field == "f", (check, value)
 
 
 def test_references() -> None:
     assert validation.references(["a"] * 20, field="f", max_items=20) == ["a"] * 20
-    with pytest.raises(InvalidInput):
+    with pytest.raises(InvalidInput) as too_many:
         validation.references(["a"] * 21, field="f", max_items=20)
-    with pytest.raises(InvalidInput):
+    assert too_many.value.field == "f"
+    with pytest.raises(InvalidInput) as empty:
         validation.references([""], field="f", max_items=20)
+    assert empty.value.field == "f"
 
 
 def test_image_urls() -> None:
-    assert validation.image_url("https://example.com/a.png", field="u")
+    assert (
+        validation.image_url("https://example.com/a.png", field="u") == "https://example.com/a.png"
+    )
     for bad in (
         "javascript:alert(1)",
         "file:///etc/passwd",
@@ -58,8 +63,9 @@ def test_image_urls() -> None:
         "x" * 10,
         "https://a/" + "x" * 2048,
     ):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as raised:
             validation.image_url(bad, field="u")
+        assert raised.value.field == "u", bad
 
 
 def test_ids() -> None:
@@ -76,5 +82,6 @@ def test_ids() -> None:
         good + " ",
         "thread_\x00",
     ):
-        with pytest.raises(InvalidInput):
+        with pytest.raises(InvalidInput) as raised:
             validation.thread_id(bad, field="id")
+        assert raised.value.field == "id", bad

@@ -10,17 +10,30 @@ from app import store
 from app.domain import MessageQuery, ThreadQuery
 from app.graphql.context import Info
 from app.graphql.enums import SortOrder
-from app.pagination import Ordering, Page, PageRequest, encode_cursor, page_request
+from app.pagination import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Ordering,
+    Page,
+    PageRequest,
+    encode_cursor,
+    page_request,
+)
 
 Query = ThreadQuery | MessageQuery
 NodeT = TypeVar("NodeT")
 
 # Paging arguments, shared by every connection field.
 First = Annotated[
-    int | None, strawberry.argument(description="Page size from the start (1-100; default 20).")
+    int | None,
+    strawberry.argument(
+        description=f"Page size from the start (1-{MAX_PAGE_SIZE}; default {DEFAULT_PAGE_SIZE})."
+    ),
 ]
 After = Annotated[str | None, strawberry.argument(description="Return items after this cursor.")]
-Last = Annotated[int | None, strawberry.argument(description="Page size from the end (1-100).")]
+Last = Annotated[
+    int | None, strawberry.argument(description=f"Page size from the end (1-{MAX_PAGE_SIZE}).")
+]
 Before = Annotated[str | None, strawberry.argument(description="Return items before this cursor.")]
 Limit = Annotated[
     int | None, strawberry.argument(description="Synonym of `first`, as in the REST APIs.")

@@ -15,8 +15,9 @@ from app.graphql.scalars import Metadata
 T = TypeVar("T")
 
 IDEMPOTENCY_KEY = (
-    "Up to 255 characters of your choice. A retry with the same key and input returns the first"
-    " result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours."
+    f"Up to {validation.MAX_IDEMPOTENCY_KEY} characters of your choice. A retry with the same key"
+    " and input returns the first result and writes nothing; the same key with another input is"
+    " a CONFLICT. Kept 24 hours."
 )
 
 
@@ -32,7 +33,9 @@ def _metadata(value: Metadata | None, *, field: str) -> dict[str, str]:
 
 @strawberry.input(description="An image on the web.")
 class ImageUrlInput:
-    url: str = strawberry.field(description="An http(s) URL, at most 2,048 characters.")
+    url: str = strawberry.field(
+        description=f"An http(s) URL, at most {validation.MAX_URL:,} characters."
+    )
     detail: ImageDetail = strawberry.field(default=ImageDetail.AUTO, description="Detail level.")
 
 
@@ -68,10 +71,10 @@ class ContentPartInput:
 class MessageInput:
     role: MessageRole = strawberry.field(default=MessageRole.USER, description="Who wrote it.")
     content: str | None = strawberry.field(
-        default=UNSET, description="Plain text, 1-256,000 characters."
+        default=UNSET, description=f"Plain text, 1-{validation.MAX_CONTENT:,} characters."
     )
     content_parts: list[ContentPartInput] | None = strawberry.field(
-        default=UNSET, description="Parts: text and images (1-32)."
+        default=UNSET, description=f"Parts: text and images (1-{validation.MAX_CONTENT_PARTS})."
     )
     metadata: Metadata | None = strawberry.field(default=UNSET, description="Key-value pairs.")
     assistant_id: str | None = strawberry.field(default=UNSET, description="Writing assistant.")
@@ -101,7 +104,9 @@ class MessageInput:
         content = self._content(field=field)
         total = sum(len(part.value) for part in content if isinstance(part, domain.TextPart))
         if total > validation.MAX_CONTENT:
-            raise InvalidInput(field, f"{field} text must total at most 256,000 characters.")
+            raise InvalidInput(
+                field, f"{field} text must total at most {validation.MAX_CONTENT:,} characters."
+            )
         return NewMessage(
             content=content,
             role=self.role.value,
@@ -116,7 +121,9 @@ class MessageInput:
 
 @strawberry.input(description="Resources of the code interpreter tool.")
 class CodeInterpreterInput:
-    file_ids: list[str] = strawberry.field(description="At most 20 file ids.")
+    file_ids: list[str] = strawberry.field(
+        description=f"At most {validation.MAX_FILE_IDS} file ids."
+    )
 
 
 @strawberry.input(description="Resources of the file search tool.")
@@ -188,10 +195,13 @@ class ThreadFilter:
 @strawberry.input(description="A new thread, optionally with its first messages.")
 class CreateThreadInput:
     messages: list[MessageInput] | None = strawberry.field(
-        default=None, description="Up to 100 messages, kept in this order."
+        default=None,
+        description=f"Up to {validation.MAX_THREAD_MESSAGES} messages, kept in this order.",
     )
     metadata: Metadata | None = strawberry.field(default=None, description="Key-value pairs.")
-    title: str | None = strawberry.field(default=None, description="At most 200 characters.")
+    title: str | None = strawberry.field(
+        default=None, description=f"At most {validation.MAX_TITLE} characters."
+    )
     tool_resources: ToolResourcesInput | None = strawberry.field(
         default=None, description="Resources for the assistant's tools."
     )
@@ -283,7 +293,9 @@ class CreateMessageInput(MessageInput):
 @strawberry.input(description="Text to append to a message in progress.")
 class AppendMessageTextInput:
     id: strawberry.ID = strawberry.field(description="The message, IN_PROGRESS.")
-    delta: str = strawberry.field(description="The text to append (1-256,000 characters).")
+    delta: str = strawberry.field(
+        description=f"The text to append (1-{validation.MAX_CONTENT:,} characters)."
+    )
 
 
 @strawberry.input(description="How a message in progress ends.")
@@ -293,7 +305,8 @@ class CompleteMessageInput:
         default=MessageStatus.COMPLETED, description="COMPLETED or INCOMPLETE."
     )
     incomplete_reason: str | None = strawberry.field(
-        default=None, description="Why it is INCOMPLETE (at most 128 characters)."
+        default=None,
+        description=f"Why it is INCOMPLETE (at most {validation.MAX_REFERENCE} characters).",
     )
 
 

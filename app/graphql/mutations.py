@@ -49,7 +49,9 @@ def input_fields() -> Iterator[None]:
 
 @strawberry.type(description="Writes. Each takes one input object and returns a payload.")
 class Mutation:
-    @strawberry.mutation(description="Create a thread, with up to 100 first messages.")
+    @strawberry.mutation(
+        description=f"Create a thread, with up to {validation.MAX_THREAD_MESSAGES} first messages."
+    )
     async def create_thread(
         self, info: Info, input: Annotated[CreateThreadInput, INPUT]
     ) -> CreateThreadPayload:

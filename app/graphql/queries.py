@@ -53,11 +53,17 @@ class Query:
     async def node(self, info: Info, id: NodeIdArgument) -> Node | None:
         return await _node(info, validation.node_id(id, field="id"))
 
-    @strawberry.field(description="Threads or messages by id (at most 100), null where none.")
+    @strawberry.field(
+        description=f"Threads or messages by id (at most {validation.MAX_NODE_IDS}),"
+        " null where none."
+    )
     async def nodes(
         self,
         info: Info,
-        ids: Annotated[list[strawberry.ID], strawberry.argument(description="Up to 100 ids.")],
+        ids: Annotated[
+            list[strawberry.ID],
+            strawberry.argument(description=f"Up to {validation.MAX_NODE_IDS} ids."),
+        ],
     ) -> list[Node | None]:
         validation.count(ids, field="ids", max_items=validation.MAX_NODE_IDS)
         checked = [validation.node_id(i, field=f"ids.{n}") for n, i in enumerate(ids)]

@@ -6,6 +6,8 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
+from app.validation import MAX_METADATA_KEY, MAX_METADATA_PAIRS, MAX_METADATA_VALUE
+
 Metadata = NewType("Metadata", dict[str, str])
 
 
@@ -42,8 +44,9 @@ SCALARS: dict[object, ScalarDefinition] = {
     Metadata: strawberry.scalar(
         name="Metadata",
         description=(
-            "A JSON object of string values: at most 16 keys, each key 1-64 characters, each "
-            "value at most 512 characters. Keys are stored and returned literally (dots and a "
+            f"A JSON object of string values: at most {MAX_METADATA_PAIRS} keys, each key"
+            f" 1-{MAX_METADATA_KEY} characters, each value at most {MAX_METADATA_VALUE}"
+            " characters. Keys are stored and returned literally (dots and a "
             "leading $ included). Codegen: map to Record<string, string>."
         ),
         serialize=dict,

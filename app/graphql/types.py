@@ -58,7 +58,9 @@ class Thread(Node):
     updated_at: datetime = strawberry.field(
         description="When the thread last changed, a new or deleted message included."
     )
-    title: str | None = strawberry.field(description="Display name, at most 200 characters.")
+    title: str | None = strawberry.field(
+        description=f"Display name, at most {validation.MAX_TITLE} characters."
+    )
     metadata: Metadata = strawberry.field(description="Your key-value pairs for the thread.")
     tool_resources: ToolResources | None = strawberry.field(
         description="Resources for the assistant's tools."

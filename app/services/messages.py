@@ -16,7 +16,7 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import Conflict, InvalidInput, NotFound
-from app.services.runtime import Runtime, record
+from app.services.runtime import Runtime, claim, record
 from app.validation import MAX_CONTENT
 
 
@@ -46,26 +46,16 @@ async def create_message(
     idempotency_key: str | None = None,
 ) -> tuple[Message, Thread]:
     """Add a message to a thread that takes them; the message and the thread after it."""
-    organization_id = caller.organization_id
-    message_id = rt.new_id(MESSAGE_PREFIX)
-    claim = None
-    if idempotency_key is not None:
-        claim = await store.claim(
-            rt.db,
-            organization_id=organization_id,
-            user_id=caller.user_id,
-            operation="createMessage",
-            key=idempotency_key,
-            request=[thread_id, message],
-            result_id=message_id,
-            at=rt.clock(),
-        )
-        message_id = claim.result_id
-    if claim is not None and claim.done:
-        created, thread = await _message_in_thread(rt, caller, message_id)
+    new_id = rt.new_id(MESSAGE_PREFIX)
+    request = [thread_id, message]
+    claimed = await claim(
+        rt, caller, "createMessage", idempotency_key, request=request, new_id=new_id
+    )
+    if claimed.done:
+        created, thread = await _message_in_thread(rt, caller, claimed.result_id)
     else:
-        created, thread = await _add(rt, caller, thread_id, message, message_id)
-        await store.finish(rt.db, claim)
+        created, thread = await _add(rt, caller, thread_id, message, claimed.result_id)
+        await store.finish(rt.db, claimed)
     # `once`: a retry records the event its first call could not, and never a second one.
     await record(rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id)
     return created, thread

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from app import domain, store
 from app.domain import Caller, Clock, Event, EventType, IdFactory, Message, Thread
@@ -20,6 +21,26 @@ class Runtime:
     clock: Clock = domain.now
     new_id: IdFactory = domain.new_id
     publish: Callable[[Event], None] = _nowhere
+
+
+async def claim(
+    rt: Runtime, caller: Caller, operation: str, key: str | None, *, request: Any, new_id: str
+) -> store.Claim:
+    """The id a create makes: `new_id`, or, for a retry with the same idempotency `key` (in the
+    caller's own namespace), the first call's, `done` once that call finished. The key is
+    claimed before any write, so a crash after it leaves the retry to finish the create."""
+    if key is None:
+        return store.Claim(key_id=None, result_id=new_id, done=False)
+    return await store.claim(
+        rt.db,
+        organization_id=caller.organization_id,
+        user_id=caller.user_id,
+        operation=operation,
+        key=key,
+        request=request,
+        result_id=new_id,
+        at=rt.clock(),
+    )
 
 
 async def record(

@@ -17,7 +17,7 @@ from app.domain import (
     refused,
     states_allowing,
 )
-from app.services.runtime import Runtime, record
+from app.services.runtime import Runtime, claim, record
 
 
 async def create_thread(
@@ -25,24 +25,12 @@ async def create_thread(
 ) -> Thread:
     """A new ACTIVE thread with its first messages; a retry with the same key returns it."""
     organization_id = caller.organization_id
-    thread_id = rt.new_id(THREAD_PREFIX)
-    claim = None
-    if idempotency_key is not None:
-        claim = await store.claim(
-            rt.db,
-            organization_id=organization_id,
-            user_id=caller.user_id,
-            operation="createThread",
-            key=idempotency_key,
-            request=thread,
-            result_id=thread_id,
-            at=rt.clock(),
-        )
-        thread_id = claim.result_id
-        if claim.done:
-            return await store.get_thread(
-                rt.db, organization_id=organization_id, thread_id=thread_id
-            )
+    claimed = await claim(
+        rt, caller, "createThread", idempotency_key, request=thread, new_id=rt.new_id(THREAD_PREFIX)
+    )
+    thread_id = claimed.result_id
+    if claimed.done:
+        return await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
     at = rt.clock()
     created = Thread.new(thread, id=thread_id, caller=caller, at=at)
     messages = [
@@ -63,7 +51,7 @@ async def create_thread(
             return found.get(thread_id)
 
         return await store.once_visible(visible, "createThread")
-    await store.finish(rt.db, claim)
+    await store.finish(rt.db, claimed)
     return created
 
 

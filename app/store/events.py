@@ -96,13 +96,12 @@ async def watch_events(db: Database, *, opened: Callable[[], None]) -> AsyncIter
         raise ChangeStreamsUnsupported("the database driver has no change streams")
     try:
         stream = db[EVENTS].watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=500)
-        async with stream:
-            change = await stream.try_next()  # opens the stream
+        async with stream:  # opens the stream
             opened()
             while True:
+                change = await stream.try_next()
                 if change is not None:
                     yield event_from_doc(change["fullDocument"])
-                change = await stream.try_next()
     except (NotImplementedError, OperationFailure) as error:
         if isinstance(error, OperationFailure) and error.code not in NO_CHANGE_STREAMS:
             raise

@@ -25,7 +25,7 @@ REPLAY_WAIT = timedelta(seconds=5)
 class Claim:
     """An idempotency key taken for a create: the id it makes, and how far it got."""
 
-    key_id: str
+    key_id: str | None  # None: no key, nothing claimed
     result_id: str
     done: bool
 
@@ -68,8 +68,8 @@ async def claim(
     return Claim(key_id, first["resultId"], done=first["done"])
 
 
-async def finish(db: Database, claim: Claim | None) -> None:
-    if claim is not None and not claim.done:
+async def finish(db: Database, claim: Claim) -> None:
+    if claim.key_id is not None and not claim.done:
         await db[IDEMPOTENCY_KEYS].update_one({"_id": claim.key_id}, {"$set": {"done": True}})
 
 
