@@ -1,16 +1,22 @@
-// The generated types and typed documents in use: fetch, Apollo Client and urql. Type-checked by
-// ./scripts/test (tsc --noEmit); the README's "Using from a frontend" shows the same code.
+// The generated types and typed documents in use: fetch, Apollo Client, urql and graphql-ws.
+// Type-checked by ./scripts/test (tsc --noEmit); docs/api.md ("Generated clients") and
+// docs/realtime.md show the same code.
 import { ApolloClient, HttpLink, InMemoryCache } from "@apollo/client";
 import { relayStylePagination } from "@apollo/client/utilities";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { Client, cacheExchange, fetchExchange } from "@urql/core";
 import { print } from "graphql";
+import { createClient } from "graphql-ws";
+import WebSocket from "ws";
 
 import {
   CreateThreadDocument,
   InboxDocument,
   MessagesDocument,
+  ThreadDocument,
+  ThreadEventsDocument,
   type MessageFieldsFragment,
+  type ThreadEventsSubscription,
 } from "./generated/graphql";
 
 const url = "http://127.0.0.1:8000/graphql";
@@ -99,4 +105,32 @@ export async function inboxTitles(category: string): Promise<(string | null)[]> 
   const result = await urql.query(InboxDocument, { first: 10, filter: { metadata: { category } } });
   if (result.error) throw result.error;
   return result.data?.threads.nodes.map((thread) => thread.title) ?? [];
+}
+
+// graphql-ws: subscriptions over WebSocket. A browser has a WebSocket of its own; Node (20)
+// needs one passed in: the `ws` package, as here. The key goes in connection_init.
+export const ws = createClient({
+  url: url.replace(/^http/, "ws"),
+  webSocketImpl: WebSocket,
+  connectionParams: { Authorization: headers.Authorization },
+});
+
+type ThreadEvent = ThreadEventsSubscription["threadEvents"];
+
+// Load, then subscribe without a gap: `eventCursor` is the cursor of the thread's latest event
+// as of the read, so the subscription delivers exactly what happened after the snapshot (a
+// message the snapshot already shows may arrive again: keep events by message id).
+export async function followThread(id: string, onEvent: (event: ThreadEvent) => void) {
+  const loaded = await request(ThreadDocument, { id });
+  if (!loaded.thread) throw new ApiError(["NOT_FOUND"]);
+  const after = loaded.thread.eventCursor;
+  const stop = ws.subscribe<ThreadEventsSubscription>(
+    { query: print(ThreadEventsDocument), variables: { threadId: id, after } },
+    {
+      next: (result) => result.data && onEvent(result.data.threadEvents),
+      error: (error) => console.error(error),
+      complete: () => {},
+    },
+  );
+  return { thread: loaded.thread, stop };
 }

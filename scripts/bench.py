@@ -218,7 +218,7 @@ async def seed(db: store.Database) -> dict[str, Any]:
     async def thread(count: int, title: str) -> str:
         new = NewThread(title=title, metadata={"bench": "yes"}, messages=messages(count))
         created = await threads.create_thread(Runtime(db), caller=caller, thread=new)
-        return created.id
+        return created.value.id
 
     nested = await thread(50, "nested")
     small = [await thread(5, f"small {n}") for n in range(50)]

@@ -109,4 +109,4 @@ async def test_create_message_interrupted_keeps_count_true(
     message = await messages.create_message(
         Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message("after")
     )
-    assert message[0].seq == 5, "a sequence gap from the crash is harmless"
+    assert message.value[0].seq == 5, "a sequence gap from the crash is harmless"

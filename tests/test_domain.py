@@ -111,7 +111,7 @@ async def test_clock_and_ids_are_the_runtimes() -> None:
         new_id=lambda prefix: f"{prefix}{next(numbers)}",
     )
     new = domain.NewThread(messages=(new_message("one"), new_message("two")))
-    thread = await threads.create_thread(rt, caller=caller(), thread=new)
+    thread = (await threads.create_thread(rt, caller=caller(), thread=new)).value
     assert (thread.id, thread.created_at, thread.updated_at) == ("thread_1", AT, AT)
     found = await rt.db["messages"].find({}, {"_id": 1}).sort("seq", 1).to_list(None)
     assert [doc["_id"] for doc in found] == ["message_2", "message_3"]

@@ -2,7 +2,11 @@
 schema.graphql and clients/operations.graphql, and it works against the running app: create,
 page both ways, filter, update, delete, and typed error codes."""
 
+import asyncio
+import os
 import re
+import subprocess
+import sys
 import tomllib
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -194,3 +198,45 @@ async def test_typed_error_codes(client: ThreadsClient, server: str) -> None:
         with pytest.raises(GraphQLClientError) as unauthenticated:
             await stranger.threads()
     assert error_codes(unauthenticated.value) == [ErrorCode.UNAUTHENTICATED]
+
+
+async def test_the_client_installs_and_its_example_runs(
+    db: Database, server: str, tmp_path: Path
+) -> None:
+    """`pip install ./clients` gives an importable `threads_client` outside this repository."""
+    site = tmp_path / "site"
+    installed = await asyncio.to_thread(
+        subprocess.run,
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--disable-pip-version-check", "--target", str(site)),
+            str(ROOT_DIR / "clients"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert installed.returncode == 0, installed.stderr
+    elsewhere = tmp_path / "app"
+    elsewhere.mkdir()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),  # httpx and pydantic come from this interpreter's site-packages
+        "THREADS_URL": server,
+        "THREADS_KEY": await api_key(db),
+    }
+    ran = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-P", str(ROOT_DIR / "clients" / "python" / "example.py")],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert re.fullmatch(r"created thread_[0-9a-f-]{36}: Beef stew \(2 messages\)", lines[0])
+    assert lines[1:] == [
+        "  USER: How do I make a beef stew?",
+        "  USER: And with a pressure cooker?",
+        "deleting a missing thread: ['NOT_FOUND']",
+    ]

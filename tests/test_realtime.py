@@ -1,12 +1,13 @@
 """Streamed messages and thread subscriptions over graphql-transport-ws."""
 
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from mongomock_motor import AsyncMongoMockClient
@@ -310,3 +311,62 @@ def test_the_readme_subscription(live: LiveApi) -> None:
         live.ok(START, t=thread_id)
         (event,) = receive(ws, 1)
     assert event["__typename"] == "MessageCreated" and event["message"]["role"] == "ASSISTANT"
+
+
+LOAD = (
+    """query($t: ID!) { thread(id: $t) { eventCursor messages(first: 100) { nodes { text } } } }"""
+)
+WRITE = """mutation($t: ID!, $c: String!) {
+  createMessage(input: {threadId: $t, content: $c}) { eventCursor message { id } }
+}"""
+
+
+def test_load_then_subscribe_loses_nothing(live: LiveApi) -> None:
+    """A client loads a thread while others write, then subscribes from the cursor of what it
+    loaded: it gets every later write exactly once, in order, and nothing it already has."""
+    thread_id = new_thread(live)
+    for n in range(3):
+        live.ok(WRITE, t=thread_id, c=f"before {n}")
+    loaded = live.ok(LOAD, t=thread_id)["thread"]
+    assert [m["text"] for m in loaded["messages"]["nodes"]] == [f"before {n}" for n in (2, 1, 0)]
+    written: list[str] = []
+
+    def write(count: int, label: str) -> None:
+        for n in range(count):
+            id_ = live.ok(WRITE, t=thread_id, c=f"{label} {n}")["createMessage"]["message"]["id"]
+            written.append(id_)
+
+    writer = threading.Thread(target=write, args=(6, "during"))
+    writer.start()  # writes race the subscription's start
+    with live.socket() as ws:
+        subscribe(ws, "1", thread_id, after=loaded["eventCursor"])
+        writer.join()
+        write(4, "after")
+        events = receive(ws, 10)
+    assert [e["__typename"] for e in events] == ["MessageCreated"] * 10
+    assert [e["message"]["id"] for e in events] == written
+    assert [e["message"]["text"] for e in events] == [f"during {n}" for n in range(6)] + [
+        f"after {n}" for n in range(4)
+    ]
+
+
+def test_every_payload_carries_its_events_cursor(live: LiveApi) -> None:
+    thread_id = new_thread(live)
+    created = live.ok(
+        'mutation { createThread(input: {title: "c"}) { eventCursor thread { id eventCursor } } }'
+    )["createThread"]
+    assert (
+        created["eventCursor"]
+        == created["thread"]["eventCursor"]
+        == encode_cursor(EVENT_ORDER, (0,))
+    )
+    first = live.ok(WRITE, t=thread_id, c="one")["createMessage"]
+    second = live.ok(WRITE, t=thread_id, c="two")["createMessage"]
+    numbers = [decode_cursor(p["eventCursor"], EVENT_ORDER, field="c") for p in (first, second)]
+    assert numbers[1] == (cast(int, numbers[0][0]) + 1,)
+    with live.socket() as ws:
+        subscribe(ws, "1", thread_id, after=first["eventCursor"])
+        (event,) = receive(ws, 1)
+    assert event["message"]["id"] == second["message"]["id"], "only what came after the write"
+    read = live.ok(LOAD, t=thread_id)["thread"]["eventCursor"]
+    assert read == second["eventCursor"], "a read's cursor is the latest event's"

@@ -28,7 +28,7 @@ async def seed(db: Database, count: int, messages: int) -> list[str]:
     ids = []
     for _ in range(count):
         new = NewThread(title="t", messages=tuple(new_message(f"m{n}") for n in range(messages)))
-        thread = await threads.create_thread(Runtime(db), caller=caller(), thread=new)
+        thread = (await threads.create_thread(Runtime(db), caller=caller(), thread=new)).value
         ids.append(thread.id)
     return ids
 

@@ -1,5 +1,5 @@
-"""The GraphQL enums. Each value's Python value is the domain's member, so `.value` converts an
-argument to the domain and `Enum(member)` converts back."""
+"""The GraphQL enums, named after the domain's: `domain.Role[argument.name]` converts an argument
+to the domain, and `MessageRole(domain_member)` converts back."""
 
 from enum import Enum
 
@@ -10,9 +10,13 @@ from app import domain
 
 @strawberry.enum(description="Who wrote a message.")
 class MessageRole(Enum):
-    USER = domain.Role.USER
-    ASSISTANT = domain.Role.ASSISTANT
-    SYSTEM = domain.Role.SYSTEM
+    USER = strawberry.enum_value(domain.Role.USER, description="The person in the conversation.")
+    ASSISTANT = strawberry.enum_value(
+        domain.Role.ASSISTANT, description="The assistant (a model) answering."
+    )
+    SYSTEM = strawberry.enum_value(
+        domain.Role.SYSTEM, description="Instructions that set the assistant's behaviour."
+    )
 
 
 @strawberry.enum(description="The order of a list by creation time.")
@@ -40,19 +44,38 @@ class ThreadState(Enum):
 
 @strawberry.enum(description="Whether an assistant is writing into the thread.")
 class ThreadStatus(Enum):
-    INACTIVE = domain.ThreadStatus.INACTIVE
-    STREAMING = domain.ThreadStatus.STREAMING
+    INACTIVE = strawberry.enum_value(
+        domain.ThreadStatus.INACTIVE, description="No message of the thread is IN_PROGRESS."
+    )
+    STREAMING = strawberry.enum_value(
+        domain.ThreadStatus.STREAMING,
+        description="An assistant is writing a message into the thread (one is IN_PROGRESS).",
+    )
 
 
 @strawberry.enum(description="Whether a message is complete.")
 class MessageStatus(Enum):
-    IN_PROGRESS = domain.MessageStatus.IN_PROGRESS
-    COMPLETED = domain.MessageStatus.COMPLETED
-    INCOMPLETE = domain.MessageStatus.INCOMPLETE
+    IN_PROGRESS = strawberry.enum_value(
+        domain.MessageStatus.IN_PROGRESS,
+        description="Still being written: appendMessageText adds to it, completeMessage ends it.",
+    )
+    COMPLETED = strawberry.enum_value(
+        domain.MessageStatus.COMPLETED, description="Whole: its writer finished it."
+    )
+    INCOMPLETE = strawberry.enum_value(
+        domain.MessageStatus.INCOMPLETE,
+        description="Ended before its writer finished it; `incompleteReason` says why.",
+    )
 
 
 @strawberry.enum(description="The detail level at which a model should look at an image.")
 class ImageDetail(Enum):
-    AUTO = domain.ImageDetail.AUTO
-    LOW = domain.ImageDetail.LOW
-    HIGH = domain.ImageDetail.HIGH
+    AUTO = strawberry.enum_value(
+        domain.ImageDetail.AUTO, description="The model chooses the detail level."
+    )
+    LOW = strawberry.enum_value(
+        domain.ImageDetail.LOW, description="A low-resolution view: faster and cheaper."
+    )
+    HIGH = strawberry.enum_value(
+        domain.ImageDetail.HIGH, description="A high-resolution view, for fine detail."
+    )

@@ -56,13 +56,17 @@ class ContentPartInput:
     def to_domain(self, *, field: str) -> domain.ContentPart:
         if self.image_url:
             url = validation.image_url(self.image_url.url, field=f"{field}.imageUrl.url")
-            return domain.ImageUrlPart(url=url, detail=self.image_url.detail.value)
+            return domain.ImageUrlPart(
+                url=url, detail=domain.ImageDetail[self.image_url.detail.name]
+            )
         if self.image_file:
             file_id = validation.reference(
                 self.image_file.file_id, field=f"{field}.imageFile.fileId"
             )
             assert file_id is not None
-            return domain.ImageFilePart(file_id=file_id, detail=self.image_file.detail.value)
+            return domain.ImageFilePart(
+                file_id=file_id, detail=domain.ImageDetail[self.image_file.detail.name]
+            )
         assert isinstance(self.text, str)  # @oneOf: exactly one is set
         return domain.TextPart(validation.content(self.text, field=f"{field}.text"))
 
@@ -109,7 +113,7 @@ class MessageInput:
             )
         return NewMessage(
             content=content,
-            role=self.role.value,
+            role=domain.Role[self.role.name],
             status=status,
             metadata=_metadata(self.metadata or None, field=f"{field}.metadata"),
             assistant_id=validation.reference(
@@ -259,7 +263,7 @@ class UpdateThreadInput:
         if self.visible_in_ui is not UNSET:
             changes["visible_in_ui"] = _not_null(self.visible_in_ui, field="input.visibleInUi")
         if self.state is not UNSET:
-            changes["state"] = _not_null(self.state, field="input.state").value
+            changes["state"] = domain.ThreadState[_not_null(self.state, field="input.state").name]
         return ThreadChanges(**changes)
 
 
@@ -279,7 +283,7 @@ class CreateMessageInput(MessageInput):
     )
 
     def to_new_message(self) -> NewMessage:
-        new = self.to_domain(field="input", status=self.status.value)
+        new = self.to_domain(field="input", status=domain.MessageStatus[self.status.name])
         if self.status is not MessageStatus.COMPLETED:
             streamed = self.status is MessageStatus.IN_PROGRESS
             if not streamed or self.role is not MessageRole.ASSISTANT or self.content_parts:

@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from app import validation
+from app import domain, validation
 from app.errors import InvalidInput
 from app.graphql.context import Info
 from app.graphql.inputs import (
@@ -23,13 +23,15 @@ from app.graphql.inputs import (
     idempotency_key,
 )
 from app.graphql.payloads import (
+    AppendMessageTextPayload,
+    CompleteMessagePayload,
     CreateMessagePayload,
     CreateThreadPayload,
     DeleteMessagePayload,
     DeleteThreadPayload,
-    StreamedMessagePayload,
     UpdateMessagePayload,
     UpdateThreadPayload,
+    event_cursor,
 )
 from app.graphql.types import Message, Thread
 from app.services import messages, threads
@@ -59,10 +61,12 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         with input_fields():
-            thread = await threads.create_thread(
+            written = await threads.create_thread(
                 context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
             )
-        return CreateThreadPayload(thread=Thread.from_domain(thread))
+        return CreateThreadPayload(
+            thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
+        )
 
     @strawberry.mutation(description="Change a thread. ARCHIVED threads only take `state`.")
     async def update_thread(
@@ -72,11 +76,13 @@ class Mutation:
         changes = input.to_changes()
         context = info.context
         with input_fields():
-            thread = await threads.update_thread(
+            written = await threads.update_thread(
                 context.runtime, caller=context.signed_in, thread_id=thread_id, changes=changes
             )
-        context.thread_changed(thread_id, thread)
-        return UpdateThreadPayload(thread=Thread.from_domain(thread))
+        context.thread_changed(thread_id, written.value)
+        return UpdateThreadPayload(
+            thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
+        )
 
     @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
     async def delete_thread(
@@ -85,11 +91,13 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
         with input_fields():
-            await threads.delete_thread(
+            written = await threads.delete_thread(
                 context.runtime, caller=context.signed_in, thread_id=thread_id
             )
         context.thread_changed(thread_id, None)
-        return DeleteThreadPayload(id=strawberry.ID(thread_id), deleted=True)
+        return DeleteThreadPayload(
+            id=strawberry.ID(thread_id), deleted=True, event_cursor=event_cursor(written.event)
+        )
 
     @strawberry.mutation(description="Add a message to an ACTIVE thread.")
     async def create_message(
@@ -100,16 +108,19 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         with input_fields():
-            message, thread = await messages.create_message(
+            written = await messages.create_message(
                 context.runtime,
                 caller=context.signed_in,
                 thread_id=thread_id,
                 message=new,
                 idempotency_key=key,
             )
+        message, thread = written.value
         context.thread_changed(thread_id, thread)
         return CreateMessagePayload(
-            message=Message.from_domain(message), thread=Thread.from_domain(thread)
+            message=Message.from_domain(message),
+            thread=Thread.from_domain(thread),
+            event_cursor=event_cursor(written.event),
         )
 
     @strawberry.mutation(description="Replace a message's metadata (not in ARCHIVED threads).")
@@ -120,43 +131,49 @@ class Mutation:
         changes = input.to_changes()
         context = info.context
         with input_fields():
-            message = await messages.update_message(
+            written = await messages.update_message(
                 context.runtime, caller=context.signed_in, message_id=message_id, changes=changes
             )
-        context.message_changed(message_id, message)
-        return UpdateMessagePayload(message=Message.from_domain(message))
+        context.message_changed(message_id, written.value)
+        return UpdateMessagePayload(
+            message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
+        )
 
     @strawberry.mutation(description="Append text to an IN_PROGRESS message (CONFLICT after).")
     async def append_message_text(
         self, info: Info, input: Annotated[AppendMessageTextInput, INPUT]
-    ) -> StreamedMessagePayload:
+    ) -> AppendMessageTextPayload:
         message_id = validation.message_id(input.id, field="input.id")
         delta = validation.content(input.delta, field="input.delta")
         context = info.context
         with input_fields():
-            message = await messages.append_text(
+            written = await messages.append_text(
                 context.runtime, caller=context.signed_in, message_id=message_id, delta=delta
             )
-        context.message_changed(message_id, message)
-        return StreamedMessagePayload(message=Message.from_domain(message))
+        context.message_changed(message_id, written.value)
+        return AppendMessageTextPayload(
+            message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
+        )
 
     @strawberry.mutation(description="Finish an IN_PROGRESS message: COMPLETED or INCOMPLETE.")
     async def complete_message(
         self, info: Info, input: Annotated[CompleteMessageInput, INPUT]
-    ) -> StreamedMessagePayload:
+    ) -> CompleteMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         reason = validation.reference(input.incomplete_reason, field="input.incompleteReason")
         context = info.context
         with input_fields():
-            message = await messages.complete_message(
+            written = await messages.complete_message(
                 context.runtime,
                 caller=context.signed_in,
                 message_id=message_id,
-                status=input.status.value,
+                status=domain.MessageStatus[input.status.name],
                 incomplete_reason=reason,
             )
-        context.message_changed(message_id, message)
-        return StreamedMessagePayload(message=Message.from_domain(message))
+        context.message_changed(message_id, written.value)
+        return CompleteMessagePayload(
+            message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
+        )
 
     @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
     async def delete_message(
@@ -165,11 +182,15 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
         with input_fields():
-            thread = await messages.delete_message(
+            written = await messages.delete_message(
                 context.runtime, caller=context.signed_in, message_id=message_id
             )
+        thread = written.value
         context.message_changed(message_id, None)
         context.thread_changed(thread.id, thread)
         return DeleteMessagePayload(
-            id=strawberry.ID(message_id), deleted=True, thread=Thread.from_domain(thread)
+            id=strawberry.ID(message_id),
+            deleted=True,
+            thread=Thread.from_domain(thread),
+            event_cursor=event_cursor(written.event),
         )

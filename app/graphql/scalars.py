@@ -40,6 +40,7 @@ SCALARS: dict[object, ScalarDefinition] = {
         ),
         serialize=serialize_datetime,
         parse_value=_parse_datetime,
+        specified_by_url="https://datatracker.ietf.org/doc/html/rfc3339",
     ),
     Metadata: strawberry.scalar(
         name="Metadata",
@@ -51,5 +52,6 @@ SCALARS: dict[object, ScalarDefinition] = {
         ),
         serialize=dict,
         parse_value=_parse_metadata,
+        specified_by_url="https://datatracker.ietf.org/doc/html/rfc8259#section-4",
     ),
 }

@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
@@ -25,8 +26,33 @@ from app.graphql.subscriptions import Subscription
 from app.graphql.types import Message, Thread
 from app.settings import Settings
 
+DESCRIPTION = (
+    "Conversation threads that hold messages, as LLM assistant platforms keep them: read a"
+    " thread with its messages or a page of threads in one query, write with one mutation per"
+    " use case, and follow a thread live with the threadEvents subscription. Every request acts"
+    " for the organization and user of its API key."
+)
+
 
 class ThreadsSchema(strawberry.Schema):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schema.description = DESCRIPTION
+
+    def as_str(self) -> str:
+        """The SDL, with the schema's description (which Strawberry's printer leaves out)."""
+        roots = "\n".join(
+            f"  {operation}: {name}"
+            for operation, name in (
+                ("query", "Query"),
+                ("mutation", "Mutation"),
+                ("subscription", "Subscription"),
+            )
+        )
+        return f'"""{DESCRIPTION}"""\nschema {{\n{roots}\n}}\n\n{super().as_str()}'
+
+    __str__ = as_str
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

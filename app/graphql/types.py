@@ -12,7 +12,7 @@ from app.graphql.content import MessageContent, content_from_domain
 from app.graphql.context import Info
 from app.graphql.enums import MessageRole, MessageStatus, SortOrder, ThreadState, ThreadStatus
 from app.graphql.scalars import Metadata
-from app.pagination import MESSAGE_ORDER, Page, PageRequest
+from app.pagination import EVENT_ORDER, MESSAGE_ORDER, Page, PageRequest, encode_cursor
 
 
 @strawberry.interface(description="An object with an id, fetchable with `node` and `nodes`.")
@@ -70,6 +70,10 @@ class Thread(Node):
     user_id: str = strawberry.field(description="The user who created the thread.")
     visible_in_ui: bool = strawberry.field(description="Whether UIs should list the thread.")
     state: ThreadState = strawberry.field(description="Lifecycle state; ACTIVE by default.")
+    event_cursor: str = strawberry.field(
+        description="The cursor of the thread's latest event as of this read: threadEvents(after:"
+        " eventCursor) delivers what happens after it, so loading then subscribing loses nothing."
+    )
     last_seq: strawberry.Private[int]
 
     @classmethod
@@ -87,6 +91,7 @@ class Thread(Node):
             user_id=thread.user_id,
             visible_in_ui=thread.visible_in_ui,
             state=ThreadState(thread.state),
+            event_cursor=encode_cursor(EVENT_ORDER, (thread.last_event,)),
             last_seq=thread.last_seq,
         )
 
@@ -125,7 +130,7 @@ class Thread(Node):
         query = self._messages(
             info,
             metadata=metadata_argument(metadata, field="metadata"),
-            role=None if role is None else role.value,
+            role=None if role is None else domain.Role[role.name],
         )
 
         async def fetch(request: PageRequest) -> Page[Any]:

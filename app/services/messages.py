@@ -16,7 +16,7 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import Conflict, InvalidInput, NotFound
-from app.services.runtime import Runtime, claim, record
+from app.services.runtime import Runtime, Written, claim, record, with_event
 from app.validation import MAX_CONTENT
 
 
@@ -44,7 +44,7 @@ async def create_message(
     thread_id: str,
     message: NewMessage,
     idempotency_key: str | None = None,
-) -> tuple[Message, Thread]:
+) -> Written[tuple[Message, Thread]]:
     """Add a message to a thread that takes them; the message and the thread after it."""
     new_id = rt.new_id(MESSAGE_PREFIX)
     request = [thread_id, message]
@@ -57,8 +57,10 @@ async def create_message(
         created, thread = await _add(rt, caller, thread_id, message, claimed.result_id)
         await store.finish(rt.db, claimed)
     # `once`: a retry records the event its first call could not, and never a second one.
-    await record(rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id)
-    return created, thread
+    event = await record(
+        rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id
+    )
+    return Written((created, with_event(thread, event)), event)
 
 
 async def _add(
@@ -92,17 +94,19 @@ async def _add(
 
 async def update_message(
     rt: Runtime, *, caller: Caller, message_id: str, changes: MessageChanges
-) -> Message:
+) -> Written[Message]:
     """Change a message (not in an ARCHIVED thread)."""
     await _message_in_thread(rt, caller, message_id, Action.CHANGE_MESSAGE)
     updated = await store.update_message(
         rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
     )
-    await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
-    return updated
+    event = await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
+    return Written(updated, event)
 
 
-async def append_text(rt: Runtime, *, caller: Caller, message_id: str, delta: str) -> Message:
+async def append_text(
+    rt: Runtime, *, caller: Caller, message_id: str, delta: str
+) -> Written[Message]:
     """Append to a message IN_PROGRESS; CONFLICT once it is finished."""
     organization_id = caller.organization_id
     appended = await store.append_text(
@@ -119,7 +123,7 @@ async def append_text(rt: Runtime, *, caller: Caller, message_id: str, delta: st
         if found.status is not MessageStatus.IN_PROGRESS:
             raise Conflict(f"Message {message_id} is {found.status}: it takes no more text.")
         raise InvalidInput("delta", f"A message holds at most {MAX_CONTENT:,} characters.")
-    await record(
+    event = await record(
         rt,
         caller,
         appended.thread_id,
@@ -127,7 +131,7 @@ async def append_text(rt: Runtime, *, caller: Caller, message_id: str, delta: st
         message_id=message_id,
         delta=delta,
     )
-    return appended
+    return Written(appended, event)
 
 
 async def complete_message(
@@ -137,7 +141,7 @@ async def complete_message(
     message_id: str,
     status: MessageStatus = MessageStatus.COMPLETED,
     incomplete_reason: str | None = None,
-) -> Message:
+) -> Written[Message]:
     """Finish a message IN_PROGRESS: COMPLETED or INCOMPLETE."""
     if status is MessageStatus.IN_PROGRESS:
         raise InvalidInput("status", "A message ends COMPLETED or INCOMPLETE.")
@@ -153,11 +157,13 @@ async def complete_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id
         )
         raise Conflict(f"Message {message_id} is {found.status} already.")
-    await record(rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished)
-    return finished
+    event = await record(
+        rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished
+    )
+    return Written(finished, event)
 
 
-async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Thread:
+async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Written[Thread]:
     """Delete a message from an ACTIVE thread; the thread after it."""
     _, thread = await _message_in_thread(rt, caller, message_id, Action.DELETE_MESSAGE)
     organization_id = caller.organization_id
@@ -168,5 +174,5 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Thr
     touched = await store.touch_thread(
         rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
     )
-    await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
-    return touched or thread
+    event = await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
+    return Written(with_event(touched or thread, event), event)

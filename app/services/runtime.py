@@ -1,11 +1,23 @@
 """What a use case runs with, and the event every write records."""
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Generic, TypeVar
 
 from app import domain, store
 from app.domain import Caller, Clock, Event, EventType, IdFactory, Message, Thread
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Written(Generic[T]):
+    """What a write returns: its result, and the number of the thread event it recorded (0
+    for a new thread, which has none yet; None if the thread went meanwhile). Subscribing
+    after that number delivers exactly what happens after the write."""
+
+    value: T
+    event: int | None
 
 
 def _nowhere(event: Event) -> None:
@@ -21,6 +33,11 @@ class Runtime:
     clock: Clock = domain.now
     new_id: IdFactory = domain.new_id
     publish: Callable[[Event], None] = _nowhere
+
+
+def with_event(thread: Thread, event: int | None) -> Thread:
+    """The thread as of the event a write recorded."""
+    return thread if event is None else replace(thread, last_event=max(event, thread.last_event))
 
 
 async def claim(
@@ -54,9 +71,10 @@ async def record(
     message_id: str | None = None,
     delta: str | None = None,
     once: str | None = None,
-) -> None:
-    """Log the event for the thread's subscribers (`once`: only if not logged already)."""
-    event = await store.record_event(
+) -> int | None:
+    """Log the event for the thread's subscribers (`once`: only if not logged already); its
+    number (None if the thread is gone)."""
+    recorded = await store.record_event(
         rt.db,
         organization_id=caller.organization_id,
         thread_id=thread_id,
@@ -68,5 +86,9 @@ async def record(
         delta=delta,
         once=once,
     )
-    if event is not None:
+    if recorded is None:
+        return None
+    event, new = recorded
+    if new:
         rt.publish(event)
+    return event.seq

@@ -17,12 +17,12 @@ from app.domain import (
     refused,
     states_allowing,
 )
-from app.services.runtime import Runtime, claim, record
+from app.services.runtime import Runtime, Written, claim, record, with_event
 
 
 async def create_thread(
     rt: Runtime, *, caller: Caller, thread: NewThread, idempotency_key: str | None = None
-) -> Thread:
+) -> Written[Thread]:
     """A new ACTIVE thread with its first messages; a retry with the same key returns it."""
     organization_id = caller.organization_id
     claimed = await claim(
@@ -30,7 +30,8 @@ async def create_thread(
     )
     thread_id = claimed.result_id
     if claimed.done:
-        return await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        found = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        return Written(found, event=0)
     at = rt.clock()
     created = Thread.new(thread, id=thread_id, caller=caller, at=at)
     messages = [
@@ -50,19 +51,20 @@ async def create_thread(
             found = await store.get_threads(rt.db, organization_id=organization_id, ids=[thread_id])
             return found.get(thread_id)
 
-        return await store.once_visible(visible, "createThread")
+        return Written(await store.once_visible(visible, "createThread"), event=0)
     await store.finish(rt.db, claimed)
-    return created
+    return Written(created, event=0)
 
 
 async def update_thread(
     rt: Runtime, *, caller: Caller, thread_id: str, changes: ThreadChanges
-) -> Thread:
+) -> Written[Thread]:
     """Apply the changes the thread's state allows (an ARCHIVED thread only takes `state`)."""
     organization_id = caller.organization_id
     changed = given(changes)
     if not changed:
-        return await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        return Written(thread, event=thread.last_event)
     actions = {Action.CHANGE_STATE if name == "state" else Action.CHANGE_THREAD for name in changed}
     to = None if changes.state is KEEP else changes.state
     updated = await store.update_thread(
@@ -77,12 +79,13 @@ async def update_thread(
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         refusing = sorted(actions - ALLOWED[thread.state]) or [Action.CHANGE_STATE]
         raise refused(thread, refusing[0])
-    await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
-    return updated
+    event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
+    return Written(with_event(updated, event), event)
 
 
-async def delete_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> None:
+async def delete_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Written[None]:
     """Delete the thread with all its messages, in any state."""
     # Recorded first: the thread's log is numbered from the thread, which then goes.
-    await record(rt, caller, thread_id, EventType.THREAD_DELETED)
+    event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
     await store.delete_thread(rt.db, organization_id=caller.organization_id, thread_id=thread_id)
+    return Written(None, event)

@@ -33,16 +33,17 @@ async def record_event(
     message_id: str | None = None,
     delta: str | None = None,
     once: str | None = None,
-) -> Event | None:
-    """Append an event to the thread's log; None if the thread is gone, or if an event with the
-    same `once` key was recorded already (a retried create).
+) -> tuple[Event, bool] | None:
+    """Append an event to the thread's log: the event, and whether it is new — not if an event
+    with the same `once` key was recorded already (a retried create): then that one. None if
+    the thread is gone.
 
     The number is taken from the thread, then the event written: a crash in between leaves a
     gap in the numbers, which subscribers skip.
     """
     event_id = None if once is None else f"{thread_id}:{once}"
-    if event_id is not None and await db[EVENTS].find_one({"_id": event_id}, {"_id": 1}):
-        return None
+    if event_id is not None and (earlier := await db[EVENTS].find_one({"_id": event_id})):
+        return event_from_doc(earlier), False
     numbered = await db[THREADS].find_one_and_update(
         {"_id": thread_id, "organizationId": organization_id},
         {"$inc": {"eventSeq": 1}},
@@ -74,8 +75,9 @@ async def record_event(
     try:
         await db[EVENTS].insert_one(doc)
     except DuplicateKeyError:  # the same retried create, racing
-        return None
-    return event
+        earlier = await db[EVENTS].find_one({"_id": event_id})
+        return None if earlier is None else (event_from_doc(earlier), False)
+    return event, True
 
 
 async def list_events(

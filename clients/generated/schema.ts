@@ -24,6 +24,15 @@ export type AppendMessageTextInput = {
   id: Scalars['ID']['input'];
 };
 
+/** The message after the text was appended. */
+export type AppendMessageTextPayload = {
+  __typename?: 'AppendMessageTextPayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
+  /** The message after the change. */
+  message: Message;
+};
+
 /** Resources of the code interpreter tool. */
 export type CodeInterpreterInput = {
   /** At most 20 file ids. */
@@ -45,6 +54,15 @@ export type CompleteMessageInput = {
   incompleteReason?: InputMaybe<Scalars['String']['input']>;
   /** COMPLETED or INCOMPLETE. */
   status?: MessageStatus;
+};
+
+/** The finished message. */
+export type CompleteMessagePayload = {
+  __typename?: 'CompleteMessagePayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
+  /** The message, COMPLETED or INCOMPLETE. */
+  message: Message;
 };
 
 /** One part of a message: exactly one field is set. */
@@ -81,6 +99,8 @@ export type CreateMessageInput = {
 /** The created message and its thread. */
 export type CreateMessagePayload = {
   __typename?: 'CreateMessagePayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
   /** The new message. */
   message: Message;
   /** Its thread, after the change. */
@@ -108,6 +128,8 @@ export type CreateThreadInput = {
 /** The created thread. */
 export type CreateThreadPayload = {
   __typename?: 'CreateThreadPayload';
+  /** The cursor of the new thread's start: threadEvents(after:) from it delivers every event of the thread. */
+  eventCursor: Scalars['String']['output'];
   /** The new thread. */
   thread: Thread;
 };
@@ -123,6 +145,8 @@ export type DeleteMessagePayload = {
   __typename?: 'DeleteMessagePayload';
   /** Always true: failures are errors. */
   deleted: Scalars['Boolean']['output'];
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
   /** The deleted message's id. */
   id: Scalars['ID']['output'];
   /** Its thread, after the change. */
@@ -140,6 +164,8 @@ export type DeleteThreadPayload = {
   __typename?: 'DeleteThreadPayload';
   /** Always true: failures are errors. */
   deleted: Scalars['Boolean']['output'];
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
   /** The deleted thread's id. */
   id: Scalars['ID']['output'];
 };
@@ -185,8 +211,11 @@ export type FileSearchResources = {
 
 /** The detail level at which a model should look at an image. */
 export type ImageDetail =
+  /** The model chooses the detail level. */
   | 'AUTO'
+  /** A high-resolution view, for fine detail. */
   | 'HIGH'
+  /** A low-resolution view: faster and cheaper. */
   | 'LOW';
 
 /** An uploaded image file. */
@@ -347,14 +376,20 @@ export type MessageInput = {
 
 /** Who wrote a message. */
 export type MessageRole =
+  /** The assistant (a model) answering. */
   | 'ASSISTANT'
+  /** Instructions that set the assistant's behaviour. */
   | 'SYSTEM'
+  /** The person in the conversation. */
   | 'USER';
 
 /** Whether a message is complete. */
 export type MessageStatus =
+  /** Whole: its writer finished it. */
   | 'COMPLETED'
+  /** Ended before its writer finished it; `incompleteReason` says why. */
   | 'INCOMPLETE'
+  /** Still being written: appendMessageText adds to it, completeMessage ends it. */
   | 'IN_PROGRESS';
 
 /** A message's metadata changed. */
@@ -370,9 +405,9 @@ export type MessageUpdated = {
 export type Mutation = {
   __typename?: 'Mutation';
   /** Append text to an IN_PROGRESS message (CONFLICT after). */
-  appendMessageText: StreamedMessagePayload;
+  appendMessageText: AppendMessageTextPayload;
   /** Finish an IN_PROGRESS message: COMPLETED or INCOMPLETE. */
-  completeMessage: StreamedMessagePayload;
+  completeMessage: CompleteMessagePayload;
   /** Add a message to an ACTIVE thread. */
   createMessage: CreateMessagePayload;
   /** Create a thread, with up to 100 first messages. */
@@ -512,13 +547,6 @@ export type SortOrder =
   /** Newest first. */
   | 'DESC';
 
-/** The message after the change. */
-export type StreamedMessagePayload = {
-  __typename?: 'StreamedMessagePayload';
-  /** The message after the change. */
-  message: Message;
-};
-
 /** Live events, over graphql-transport-ws. */
 export type Subscription = {
   __typename?: 'Subscription';
@@ -556,6 +584,8 @@ export type Thread = Node & {
   assistantId?: Maybe<Scalars['String']['output']>;
   /** When the thread was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** The cursor of the thread's latest event as of this read: threadEvents(after: eventCursor) delivers what happens after it, so loading then subscribing loses nothing. */
+  eventCursor: Scalars['String']['output'];
   /** The id: `thread_<uuid>` or `message_<uuid>`. */
   id: Scalars['ID']['output'];
   /** How many messages the thread holds. */
@@ -654,7 +684,9 @@ export type ThreadState =
 
 /** Whether an assistant is writing into the thread. */
 export type ThreadStatus =
+  /** No message of the thread is IN_PROGRESS. */
   | 'INACTIVE'
+  /** An assistant is writing a message into the thread (one is IN_PROGRESS). */
   | 'STREAMING';
 
 /** The thread itself changed. */
@@ -694,6 +726,8 @@ export type UpdateMessageInput = {
 /** The updated message. */
 export type UpdateMessagePayload = {
   __typename?: 'UpdateMessagePayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
   /** The message after the change. */
   message: Message;
 };
@@ -719,6 +753,8 @@ export type UpdateThreadInput = {
 /** The updated thread. */
 export type UpdateThreadPayload = {
   __typename?: 'UpdateThreadPayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
   /** The thread after the change. */
   thread: Thread;
 };

@@ -124,6 +124,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {
@@ -158,6 +159,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -330,6 +332,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -359,6 +362,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -440,6 +444,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -521,6 +526,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -728,6 +734,7 @@ class ThreadsClient(AsyncBaseClient):
               createdAt
               updatedAt
               messageCount
+              eventCursor
             }
             """)
         variables: dict[str, object] = {"threadId": thread_id, "after": after}

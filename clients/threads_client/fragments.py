@@ -94,6 +94,7 @@ class ThreadFields(BaseModel):
     created_at: datetime = Field(alias="createdAt")
     updated_at: datetime = Field(alias="updatedAt")
     message_count: int = Field(alias="messageCount")
+    event_cursor: str = Field(alias="eventCursor")
 
 
 MessageFields.model_rebuild()

@@ -41,10 +41,11 @@ async def make_thread(
     )
     rt = runtime or Runtime(db)
     who = caller(organization_id, user_id)
-    thread = await threads.create_thread(rt, caller=who, thread=new)
+    thread = (await threads.create_thread(rt, caller=who, thread=new)).value
     if state is not None:
         changes = ThreadChanges(state=state)
-        thread = await threads.update_thread(rt, caller=who, thread_id=thread.id, changes=changes)
+        written = await threads.update_thread(rt, caller=who, thread_id=thread.id, changes=changes)
+        thread = written.value
     return thread
 
 
@@ -57,10 +58,11 @@ async def make_message(
     metadata: dict[str, str] | None = None,
     organization_id: str = LOCAL_ORGANIZATION,
 ) -> Message:
-    message, _ = await messages.create_message(
+    written = await messages.create_message(
         Runtime(db),
         caller=caller(organization_id),
         thread_id=thread_id,
         message=new_message(text, role=role, metadata=metadata),
     )
+    message, _ = written.value
     return message
