@@ -14,7 +14,8 @@ MESSAGE_PREFIX = "message_"
 
 Clock = Callable[[], datetime]
 IdFactory = Callable[[str], str]
-Metadata = dict[str, str]
+# A value is a string, or a list of strings (tags): a condition on it matches a list holding it.
+Metadata = dict[str, str | list[str]]
 
 
 def now() -> datetime:
@@ -75,8 +76,10 @@ class EventType(StrEnum):
     MESSAGE_COMPLETED = "MessageCompleted"
     MESSAGE_UPDATED = "MessageUpdated"
     MESSAGE_DELETED = "MessageDeleted"
+    MESSAGE_RESTORED = "MessageRestored"
     THREAD_UPDATED = "ThreadUpdated"
     THREAD_DELETED = "ThreadDeleted"
+    THREAD_RESTORED = "ThreadRestored"
 
 
 # The thread state machine: what each state allows, and where it may go.
@@ -88,6 +91,7 @@ class Action(StrEnum):
     ADD_MESSAGE = "add messages"
     DELETE_MESSAGE = "delete its messages"
     CHANGE_MESSAGE = "change its messages"
+    EDIT_MESSAGE = "edit its messages"  # replace a message's content (its metadata: CHANGE_)
     STREAM = "stream into its messages"
     CHANGE_THREAD = "change anything but its state"
     CHANGE_STATE = "change its state"
@@ -201,6 +205,8 @@ class Message:
     assistant_id: str | None
     run_id: str | None
     incomplete_reason: str | None = None
+    edited_at: datetime | None = None  # when its content was last replaced (None: never)
+    version: int = 1  # its content's number: 1 as created, one more per edit
 
     @property
     def text(self) -> str:
@@ -247,6 +253,7 @@ def given(changes: object) -> dict[str, object]:
 @dataclass(frozen=True)
 class MessageChanges:
     metadata: Metadata | Keep = KEEP
+    content: tuple[ContentPart, ...] | Keep = KEEP  # an edit: the replaced version is kept
 
 
 # Threads
@@ -269,6 +276,14 @@ class NewThread:
 
 
 @dataclass(frozen=True)
+class ForkOrigin:
+    """A fork's source thread and the last message copied from it (None if none was)."""
+
+    thread_id: str
+    message_id: str | None
+
+
+@dataclass(frozen=True)
 class Thread:
     id: str
     organization_id: str
@@ -283,6 +298,8 @@ class Thread:
     state: ThreadState
     last_seq: int = 0  # the last message's number
     last_event: int = 0  # the last event's number
+    deleted_at: datetime | None = None  # when it went to the trash
+    forked_from: ForkOrigin | None = None
 
     @classmethod
     def new(cls, new: NewThread, *, id: str, caller: Caller, at: datetime) -> "Thread":
@@ -318,21 +335,36 @@ class ThreadChanges:
 Pairs = tuple[tuple[str, str], ...]
 
 
-def pairs(metadata: Mapping[str, str] | None) -> Pairs:
-    """Metadata conditions as a hashable value."""
-    return tuple(sorted((metadata or {}).items()))
+def pairs(metadata: Mapping[str, str | list[str]] | None) -> Pairs:
+    """Metadata conditions as a hashable value: one (key, string) per string that must be there
+    (a list condition asks for each of its strings)."""
+    found = {
+        (key, item)
+        for key, value in (metadata or {}).items()
+        for item in ([value] if isinstance(value, str) else value)
+    }
+    return tuple(sorted(found))
+
+
+class ThreadOrder(StrEnum):
+    """What `threads` is ordered by: creation, or last activity (the inbox order)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
 
 
 @dataclass(frozen=True)
 class ThreadQuery:
-    """Which threads to list: every given condition holds."""
+    """Which threads to list, in which order: every given condition holds."""
 
     organization_id: str
+    order: ThreadOrder = ThreadOrder.CREATED
     metadata: Pairs = ()
     states: tuple[ThreadState, ...] = LISTED_BY_DEFAULT
     visible_in_ui: bool | None = None
     assistant_id: str | None = None
     user_id: str | None = None
+    trashed: bool = False  # the trash instead of the live threads
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,12 @@ INTERNAL_MESSAGE = "Internal server error."
 UNAVAILABLE_MESSAGE = "The database is unavailable; retry later."
 # HTTP statuses of the codes that are not the client's fault, for the whole response.
 HTTP_STATUS = {Unavailable.code: 503, DeadlineExceeded.code: 504}
+# Codes of HTTP requests refused before GraphQL runs (app/http/endpoint.py): not a well-formed
+# GraphQL-over-HTTP request (400), a method the request cannot use (405), an `Accept` that
+# allows no media type of GraphQL answers (406). No resolver raises them, so no AppError has them.
+BAD_REQUEST = "BAD_REQUEST"
+METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
 
 
 def cause_of(error: GraphQLError) -> BaseException | None:
@@ -109,11 +115,9 @@ def is_unexpected(error: GraphQLError) -> bool:
 
 
 def error_body(code: str, message: str, request_id: str | None) -> bytes:
-    """A GraphQL-shaped response body for errors answered before GraphQL runs."""
-    body: dict[str, object] = {
-        "data": None,
-        "errors": [{"message": message, "extensions": {"code": code}}],
-    }
+    """A GraphQL-shaped response body for errors answered before GraphQL runs: a request error,
+    so without `data` (GraphQL spec, "Response Format")."""
+    body: dict[str, object] = {"errors": [{"message": message, "extensions": {"code": code}}]}
     if request_id is not None:
         body["extensions"] = {"requestId": request_id}
     return json.dumps(body).encode()

@@ -8,18 +8,22 @@ from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 
-from app import store
+from app import domain, store
 from app.graphql.schema import make_schema
-from app.http import graphiql
+from app.http import browsers, graphiql
 from app.http.auth import RequireApiKey
 from app.http.endpoint import GraphQLEndpoint
 from app.http.middleware import RequestGuard, count_command, log
+from app.http.persisted import PersistedQueries
 from app.realtime import EventHub
+from app.services import trash
 from app.services.runtime import Runtime
 from app.settings import Settings
 
@@ -48,6 +52,7 @@ def create_app(
         )
         try:
             await store.ensure_indexes(db)
+            await store.migrate(db, now=domain.now())
             abandoned = timedelta(minutes=settings.abandoned_create_minutes)
             await store.finish_interrupted_writes(db, creating_older_than=abandoned)
             hub = EventHub(
@@ -58,10 +63,18 @@ def create_app(
             ready = asyncio.Event()
             watcher = asyncio.create_task(hub.run(db, ready.set))
             await asyncio.wait_for(ready.wait(), timeout=settings.mongodb_timeout_ms / 1000 + 5)
-            app.state.runtime = Runtime(db, publish=hub.published)
+            runtime = Runtime(db, publish=hub.published)
+            retention = timedelta(days=settings.trash_retention_days)
+            await trash.purge(runtime, deleted_before=runtime.clock() - retention)
+            every = timedelta(seconds=settings.trash_purge_interval_seconds)
+            purging = asyncio.create_task(
+                trash.keep_purging(runtime, retention=retention, every=every)
+            )
+            app.state.runtime = runtime
             app.state.hub = hub
             yield
             watcher.cancel()
+            purging.cancel()
         finally:
             if database is None:
                 store.close_database(db)
@@ -78,25 +91,34 @@ def create_app(
 
     endpoint = GraphQLEndpoint(
         make_schema(settings),
+        max_query_tokens=settings.max_query_tokens,
         graphql_ide=None,
         subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
     )
-    page = graphiql.page() if development else None
+    # Persisted queries and trusted documents (app/http/persisted.py), behind the key gate.
+    persisted = PersistedQueries(endpoint, settings)
+    page = graphiql.GraphiQLPage(key_file=settings.local_key_file) if development else None
     return Starlette(
         routes=[
             Route("/", home),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
-            Route("/graphql", RequireApiKey(endpoint, page=page), methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", endpoint),
+            # Every method: the endpoint answers the ones it does not take with a coded 405.
+            Route("/graphql", RequireApiKey(persisted, page=page)),
+            WebSocketRoute("/graphql", persisted),
             *(graphiql.routes() if development else []),
         ],
+        # Outermost first. CORS answers preflights before the key gate and adds its headers to
+        # every answer from below, errors included (app/http/browsers.py).
         middleware=[
+            Middleware(CORSMiddleware, **browsers.cors_options(settings)),
+            Middleware(GZipMiddleware, minimum_size=browsers.GZIP_MINIMUM_BYTES),
+            Middleware(browsers.NoStore, path="/graphql"),
             Middleware(
                 RequestGuard,
                 max_body_bytes=settings.max_body_bytes,
                 deadline_seconds=settings.request_deadline_seconds,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

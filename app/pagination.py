@@ -34,8 +34,10 @@ class Ordering:
     types: tuple[type[int] | type[str] | type[datetime], ...]
 
 
-# Threads by (creation time, id); messages and events by their number in the thread.
+# Threads by (creation time, id) or by (last activity, id, as of when the walk started);
+# messages and events by their number in the thread.
 THREAD_ORDER = Ordering(kind="thread", types=(datetime, str))
+THREAD_ACTIVITY_ORDER = Ordering(kind="thread-activity", types=(datetime, str, datetime))
 MESSAGE_ORDER = Ordering(kind="message", types=(int,))
 EVENT_ORDER = Ordering(kind="event", types=(int,))
 
@@ -230,3 +232,36 @@ def outside_bound(request: PageRequest, *, previous: bool) -> Bound:
     key = request.after if previous else request.before
     assert key is not None
     return Bound(key, ascending=ascending != previous, inclusive=True)
+
+
+def numbered_page(request: PageRequest, *, low: int, high: int) -> Page[int]:
+    """The page of a short list whose items are exactly the numbers `low`..`high` (none if
+    `low` > `high`): which numbers it holds, and whether others precede or follow it, need no
+    query, so `has_next` and `has_previous` are both known."""
+    ascending = not request.descending
+
+    def follows(number: int, key: Key) -> bool:
+        """Whether `number` comes after the item of `key` in the list's order."""
+        value = key[0]
+        assert isinstance(value, int)
+        return number > value if ascending else number < value
+
+    def precedes(number: int, key: Key) -> bool:
+        value = key[0]
+        assert isinstance(value, int)
+        return number < value if ascending else number > value
+
+    after, before = request.after, request.before
+    numbers = list(range(low, high + 1) if ascending else range(high, low - 1, -1))
+    window = [
+        n
+        for n in numbers
+        if (after is None or follows(n, after)) and (before is None or precedes(n, before))
+    ]
+    if request.forward:
+        items, more = window[: request.size], len(window) > request.size
+        earlier = after is not None and any(not follows(n, after) for n in numbers)
+        return Page(items, [(n,) for n in items], has_next=more, has_previous=earlier)
+    items, more = window[-request.size :], len(window) > request.size
+    later = before is not None and any(not precedes(n, before) for n in numbers)
+    return Page(items, [(n,) for n in items], has_next=later, has_previous=more)

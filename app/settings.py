@@ -1,10 +1,19 @@
 """Configuration, read from the environment (or a `.env` file) by the app factory and the
 scripts: the one place that says where the database is."""
 
+import re
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+# The usual origins of local frontend dev servers (Vite, Create React App / Next.js, webpack and
+# Vue CLI): the CORS origins of development when CORS_ORIGINS is unset.
+DEV_CORS_ORIGINS = tuple(
+    f"http://{host}:{port}" for port in (5173, 3000, 8080) for host in ("localhost", "127.0.0.1")
+)
+ORIGIN = re.compile(r"https?://[^/?#\s]+")
 
 
 class Settings(BaseSettings):
@@ -32,10 +41,58 @@ class Settings(BaseSettings):
     subscriber_queue_size: int = 1_000
     # A thread whose creation has not finished after this long was abandoned by a crash.
     abandoned_create_minutes: float = 10
+    # Deleted threads and messages stay restorable in the trash this long, then are purged (at
+    # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
+    trash_retention_days: float = 30
+    trash_purge_interval_seconds: float = 3600
+    # Automatic persisted queries (http/persisted.py): the largest document a client may
+    # register (bytes of its text), and how many unexpired registrations an organization holds.
+    persisted_query_max_bytes: int = 32 * 1024
+    persisted_queries_per_organization: int = 1_000
+    # Serve only the trusted documents of ./scripts/register-documents, by their hash.
+    trusted_documents_only: bool = False
+    # Browser origins (scheme://host[:port]) that may call the API from their pages (CORS),
+    # comma-separated; "*" is any. Unset: DEV_CORS_ORIGINS in development, none in production.
+    cors_origins: Annotated[list[str] | None, NoDecode] = None
+    # Let those pages send cookies and HTTP auth too (keys go in a header, which needs no
+    # credentials).
+    cors_allow_credentials: bool = False
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _check_origins(cls, origins: list[str] | None) -> list[str] | None:
+        if origins is None:
+            return None
+        # A browser's Origin header has no path: "http://localhost:5173/" would never match.
+        origins = [origin.rstrip("/") if origin != "*" else origin for origin in origins]
+        wrong = [o for o in origins if o != "*" and not ORIGIN.fullmatch(o)]
+        if wrong:
+            raise ValueError(f"CORS origins are scheme://host[:port] or *, not {wrong}")
+        return origins
+
+    @model_validator(mode="after")
+    def _no_credentials_for_any_origin(self) -> Self:
+        if self.cors_allow_credentials and "*" in (self.cors_origins or []):
+            raise ValueError("CORS_ALLOW_CREDENTIALS needs the origins listed, not *")
+        return self
 
     @property
     def production(self) -> bool:
         return self.app_env == "production"
+
+    @property
+    def allowed_origins(self) -> list[str]:
+        """The origins CORS allows: CORS_ORIGINS, else the local dev servers in development."""
+        if self.cors_origins is not None:
+            return self.cors_origins
+        return [] if self.production else list(DEV_CORS_ORIGINS)
 
     @property
     def database_uri(self) -> str:

@@ -10,6 +10,7 @@ from app.errors import InvalidInput
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512
+MAX_METADATA_LIST = 32
 MAX_TITLE = 200
 MAX_CONTENT = 256_000
 MAX_CONTENT_PARTS = 32
@@ -41,12 +42,13 @@ def text(
     return value
 
 
-def metadata(value: object, *, field: str) -> dict[str, str]:
+def metadata(value: object, *, field: str) -> dict[str, str | list[str]]:
+    """Up to 16 keys; each value a string or a list of up to 32 strings (tags, say)."""
     if not isinstance(value, Mapping):
-        raise InvalidInput(field, f"{field} must be a JSON object of string values.")
+        raise InvalidInput(field, f"{field} must be a JSON object of strings or lists of strings.")
     if len(value) > MAX_METADATA_PAIRS:
         raise InvalidInput(field, f"{field} may have at most {MAX_METADATA_PAIRS} keys.")
-    checked: dict[str, str] = {}
+    checked: dict[str, str | list[str]] = {}
     for key, item in value.items():
         if not isinstance(key, str):
             raise InvalidInput(field, f"{field} keys must be strings.")
@@ -57,11 +59,19 @@ def metadata(value: object, *, field: str) -> dict[str, str]:
             min_length=1,
             max_length=MAX_METADATA_KEY,
         )
+        what = f"{field} value of {key[:70]!r}"
+        if isinstance(item, list):
+            if len(item) > MAX_METADATA_LIST:
+                raise InvalidInput(field, f"{what} may hold at most {MAX_METADATA_LIST} strings.")
+            if not all(isinstance(element, str) for element in item):
+                raise InvalidInput(field, f"{what} must be a string or a list of strings.")
+            for element in item:
+                text(element, field=field, what=what, max_length=MAX_METADATA_VALUE)
+            checked[key] = list(item)
+            continue
         if not isinstance(item, str):
-            raise InvalidInput(field, f"{field} value of {key[:70]!r} must be a string.")
-        text(
-            item, field=field, what=f"{field} value of {key[:70]!r}", max_length=MAX_METADATA_VALUE
-        )
+            raise InvalidInput(field, f"{what} must be a string or a list of strings.")
+        text(item, field=field, what=what, max_length=MAX_METADATA_VALUE)
         checked[key] = item
     return checked
 

@@ -2,7 +2,7 @@
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 // The custom scalars as they travel in JSON.
-const scalars = { DateTime: "string", Metadata: "Record<string, string>" };
+const scalars = { DateTime: "string", Metadata: "Record<string, string | string[]>" };
 
 const config: CodegenConfig = {
   schema: "../schema.graphql",

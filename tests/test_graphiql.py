@@ -7,14 +7,14 @@ GRAPHIQL_SCREENSHOT=path and GRAPHIQL_SUBSCRIPTION_SCREENSHOT=path save what the
 import asyncio
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,20 +22,29 @@ import httpx
 import pytest
 from selenium import webdriver
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from app.http import graphiql
-from app.http.graphiql import LOCAL_ASSET, STATIC_DIR, cdn_assets, integrity, strawberry_page
+from app.http.graphiql import (
+    DEFAULT_QUERY,
+    LOCAL_ASSET,
+    STATIC_DIR,
+    cdn_assets,
+    integrity,
+    page_with_defaults,
+    strawberry_page,
+)
+from app.main import create_app
 from app.pagination import EVENT_ORDER, encode_cursor
+from app.services.api_keys import revoke_key
 from app.settings import Settings
 from app.store import Database
-from tests.helpers.api import api_key, app_client
+from tests.helpers.api import Api, api_key, app_client
 from tests.helpers.backends import ROOT_DIR
+from tests.helpers.browser import browser
 from tests.helpers.live import live_server
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 PINS = json.loads((STATIC_DIR / "integrity.json").read_text())
 
 CREATE = """mutation {
@@ -95,6 +104,116 @@ def test_the_app_refuses_a_page_whose_assets_are_missing(
         graphiql.page()
 
 
+# In development a browser on this machine gets the page with the local key and a first query.
+DEFAULTS = re.compile(r'<script type="application/json" id="graphiql-defaults">(.*?)</script>')
+LOOPBACK = ("127.0.0.1", 50123)
+
+
+def defaults_in(page: str) -> Any:
+    """The defaults the page opens with, or None for the plain page."""
+    found = DEFAULTS.search(page)
+    return None if found is None else json.loads(found[1])
+
+
+def local_defaults(key: str) -> dict[str, str]:
+    return {
+        "query": DEFAULT_QUERY,
+        "headers": json.dumps({"Authorization": f"Bearer {key}"}, indent=2),
+    }
+
+
+def with_local_key(data_dir: Path, key: str) -> Settings:
+    """Development settings whose local key file (as ./scripts/serve writes it) holds `key`."""
+    settings = Settings(app_env="development", data_dir=data_dir)
+    settings.local_key_file.write_text(key + "\n")
+    return settings
+
+
+@asynccontextmanager
+async def page_client(
+    db: Database, settings: Settings, client: tuple[str, int] = LOOPBACK
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the app that connects from `client`, asking for the page by default."""
+    app = create_app(settings, database=db)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=client)
+        base = "http://127.0.0.1:8000"
+        async with httpx.AsyncClient(transport=transport, base_url=base) as http:
+            http.headers["Accept"] = "text/html"
+            yield http
+
+
+async def test_a_local_browser_gets_the_local_key_and_a_first_query(
+    db: Database, tmp_path: Path
+) -> None:
+    key = await api_key(db)
+    settings = with_local_key(tmp_path, key)
+    for client, host in [
+        (LOOPBACK, "127.0.0.1:8000"),
+        (LOOPBACK, "localhost:8000"),
+        (("::1", 50123), "[::1]:8000"),
+    ]:
+        async with page_client(db, settings, client) as http:
+            page = (await http.get("/graphql", headers={"Host": host})).text
+            assert defaults_in(page) == local_defaults(key), (client, host)
+            assert sorted(LOCAL_ASSET.findall(page)) == sorted(PINS), "integrity kept"
+            for path, expected in PINS.items():
+                assert f'/graphql/static/{path}"\n      integrity="{expected}"' in page
+    plain = graphiql.page()
+    assert defaults_in(plain) is None
+    async with page_client(db, settings, ("192.168.1.7", 50123)) as http:
+        assert (await http.get("/graphql")).text == plain, "not from this machine"
+    async with page_client(db, settings) as http:
+        for headers in (
+            {"Host": "rebound.example:8000"},  # a name made to resolve to 127.0.0.1
+            {"Origin": "http://localhost:5173"},  # a script of another origin
+            {"X-Forwarded-For": "203.0.113.9"},  # through a proxy on this machine
+            {"Forwarded": "for=203.0.113.9"},
+        ):
+            page = (await http.get("/graphql", headers=headers)).text
+            assert page == plain and key not in page, headers
+    production = Settings(app_env="production", data_dir=tmp_path)
+    async with page_client(db, production) as http:
+        refused = await http.get("/graphql")
+        assert refused.status_code == 401 and key not in refused.text
+
+
+async def test_no_defaults_without_a_valid_local_key(db: Database, tmp_path: Path) -> None:
+    plain = graphiql.page()
+    settings = Settings(app_env="development", data_dir=tmp_path)
+    assert not settings.local_key_file.exists()
+    async with page_client(db, settings) as http:
+        assert (await http.get("/graphql")).text == plain, "no key file"
+        for kept in ("", "sk_0123456789abcdef_" + "x" * 43):  # empty; of another database
+            settings.local_key_file.write_text(kept)
+            assert (await http.get("/graphql")).text == plain, kept
+        key = await api_key(db)
+        settings.local_key_file.write_text(key)
+        assert defaults_in((await http.get("/graphql")).text) == local_defaults(key)
+        await revoke_key(db, key_id=key.split("_")[1])
+        assert (await http.get("/graphql")).text == plain, "revoked"
+
+
+def test_the_defaults_cannot_break_out_of_the_page() -> None:
+    plain = graphiql.page()
+    hostile = "</script><script>alert(1)</script><!-- & \u2028 '\" ${x}`"
+    page = page_with_defaults(plain, query=hostile, headers={"Authorization": hostile})
+    found = DEFAULTS.search(page)
+    assert found is not None
+    assert not set("<>&") & set(found[1])
+    assert json.loads(found[1]) == {
+        "query": hostile,
+        "headers": json.dumps({"Authorization": hostile}, indent=2),
+    }
+    assert page.count("<script") == plain.count("<script") + 1
+    assert page.count("</script>") == plain.count("</script>") + 1
+
+
+async def test_the_default_query_runs(api: Api) -> None:
+    data = await api.ok(DEFAULT_QUERY)
+    assert data == {"threads": {"totalCount": 0, "nodes": []}}
+
+
 @pytest.mark.slow
 def test_the_wheel_carries_the_assets(tmp_path: Path) -> None:
     source = tmp_path / "source"  # a copy, so that the build leaves nothing in the work tree
@@ -108,34 +227,6 @@ def test_the_wheel_carries_the_assets(tmp_path: Path) -> None:
     with zipfile.ZipFile(built) as archive:
         for path, expected in PINS.items():
             assert integrity(archive.read(f"app/static/{path}")) == expected, path
-
-
-def chromium(user_data_dir: str) -> webdriver.Chrome:
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.fail(
-            "chromium and chromedriver are missing: ./scripts/install-browser installs them"
-        )
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for argument in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={user_data_dir}",
-        "--window-size=1600,1000",
-        # Off this machine nothing answers: names do not resolve, and every request that is
-        # not to a loopback address goes to a proxy that refuses connections.
-        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1",
-        "--proxy-server=http://127.0.0.1:9",
-    ):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    return webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
 
 
 def requested_urls(driver: webdriver.Chrome) -> list[str]:
@@ -154,16 +245,6 @@ def editor(driver: webdriver.Chrome, selector: str, value: str | None = None) ->
         if (arguments[1] !== null) cm.setValue(arguments[1]);
         return cm.getValue();"""
     return str(driver.execute_script(script, selector, value))
-
-
-@contextmanager
-def browser() -> Iterator[webdriver.Chrome]:
-    with tempfile.TemporaryDirectory() as profile:
-        driver = chromium(profile)
-        try:
-            yield driver
-        finally:
-            driver.quit()
 
 
 def run_query(driver: webdriver.Chrome, base: str, key: str, query: str) -> None:
@@ -219,6 +300,39 @@ async def test_graphiql_runs_a_query_with_the_network_cut_off(
     network = [url for url in urls if url.startswith(("http:", "https:", "ws:", "wss:"))]
     assert all(url.startswith(f"{base}/") for url in network), network
     assert {f"{base}/graphql/static/{path}" for path in PINS} <= set(network)
+
+
+def open_and_run(base: str) -> tuple[str, str, dict[str, Any]]:
+    """Opens GraphiQL and, touching nothing else, clicks Run once; returns the query editor's
+    text, the Headers pane's and the result shown."""
+    with browser() as driver:
+        driver.get(f"{base}/graphql")
+        WebDriverWait(driver, 30).until(
+            lambda d: len(d.find_elements(By.CSS_SELECTOR, ".CodeMirror")) == 4
+        )
+        query = editor(driver, ".graphiql-query-editor")
+        # The Headers pane is the one shown, since it holds something and Variables nothing.
+        headers = editor(driver, ".graphiql-editor-tool .graphiql-editor:not(.hidden)")
+        driver.find_element(By.CSS_SELECTOR, ".graphiql-execute-button").click()
+        WebDriverWait(driver, 30).until(lambda d: '"totalCount"' in editor(d, ".graphiql-response"))
+        return query, headers, json.loads(editor(driver, ".graphiql-response"))
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+async def test_graphiql_opens_ready_to_run_with_the_local_key(
+    real_db: Database, tmp_path: Path
+) -> None:
+    key = await api_key(real_db)
+    async with live_server(real_db, with_local_key(tmp_path, key)) as base:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {key}"}) as http:
+            await http.post(f"{base}/graphql", json={"query": CREATE})
+            expected = (await http.post(f"{base}/graphql", json={"query": DEFAULT_QUERY})).json()
+        query, headers, shown = await asyncio.to_thread(open_and_run, base)
+    assert query == DEFAULT_QUERY
+    assert json.loads(headers) == {"Authorization": f"Bearer {key}"}
+    assert shown["data"] == expected["data"]
+    assert shown["data"]["threads"]["nodes"][0]["messageCount"] == 2
 
 
 STREAM = """subscription Stream {

@@ -72,8 +72,8 @@ CASES: list[tuple[str, str, dict[str, Any], int, str | None]] = [
         "mutation over GET",
         "GET",
         {"params": {"query": "mutation { createThread(input: {}) { thread { id } } }"}},
-        400,
-        None,
+        405,
+        "METHOD_NOT_ALLOWED",
     ),
     (
         "text/plain POST",
@@ -207,7 +207,7 @@ CASES: list[tuple[str, str, dict[str, Any], int, str | None]] = [
         None,
     ),
     ("unknown field", "POST", graphql("{ threadz { totalCount } }"), 200, "BAD_USER_INPUT"),
-    ("DELETE method", "DELETE", {}, 405, None),
+    ("DELETE method", "DELETE", {}, 405, "METHOD_NOT_ALLOWED"),
 ]
 
 

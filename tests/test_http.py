@@ -34,7 +34,9 @@ async def test_no_mutation_over_get(http: httpx.AsyncClient) -> None:
     response = await http.get(
         "/graphql", params={"query": "mutation { createThread(input: {}) { thread { id } } }"}
     )
-    assert response.status_code == 400
+    # GraphQL over HTTP: a mutation over GET is 405 Method Not Allowed (it was 400).
+    assert response.status_code == 405 and response.headers["allow"] == "POST"
+    assert response.json()["errors"][0]["extensions"] == {"code": "METHOD_NOT_ALLOWED"}
     listed = await http.get("/graphql", params={"query": QUERY})
     assert listed.json()["data"]["threads"]["totalCount"] == 0
 

@@ -14,7 +14,7 @@ CREATE_MESSAGE = (
 )
 UPDATE_MESSAGE = 'mutation($id: ID!) { updateMessage(input: {id: $id, metadata: {a: "b"}}) { message { metadata } } }'
 DELETE_MESSAGE = "mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }"
-DELETE = "mutation($id: ID!) { deleteThread(input: {id: $id}) { deleted } }"
+DELETE = "mutation($id: ID!) { deleteThread(input: {id: $id, permanent: true}) { deleted } }"
 
 
 async def test_locked_thread(api: Api, db: Database) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from app import store
 from app.domain import now
-from app.services import messages
+from app.services import trash
 from app.services.runtime import Runtime
 from app.store import Database
 from tests.helpers.api import Api
@@ -124,7 +124,7 @@ async def test_has_previous_page_is_exact(api: Api, db: Database) -> None:
     for doc in (
         await db[store.MESSAGES].find({"threadId": thread.id, "seq": {"$lte": 2}}).to_list(None)
     ):
-        await messages.delete_message(Runtime(db), caller=caller(), message_id=doc["_id"])
+        await trash.delete_message(Runtime(db), caller=caller(), message_id=doc["_id"])
     rest = await page(api, thread.id, first=2, after=cursor, order="ASC")
     assert texts(rest) == ["message 3", "message 4"]
     assert rest["pageInfo"]["hasPreviousPage"] is False

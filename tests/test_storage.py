@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app import store
-from app.domain import MessageQuery, ThreadQuery
+from app.domain import MessageQuery, ThreadQuery, now
 from app.pagination import Bound
 from app.store import Database
 from app.store.listings import message_listing, thread_listing
@@ -124,6 +124,19 @@ async def run_every_operation(api: Api, db: Database) -> None:
     )
     await api.ok("mutation($m: ID!) { deleteMessage(input: {id: $m}) { deleted } }", {"m": message})
     await api.ok("mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", {"t": thread})
+    await api.ok(
+        "mutation($t: ID!) { restoreThread(input: {id: $t}) { thread { id } } }", {"t": thread}
+    )
+    await api.ok(
+        "mutation($m: ID!) { restoreMessage(input: {id: $m}) { message { id } } }", {"m": message}
+    )
+    await api.ok('{ threads(orderBy: UPDATED_AT, filter: {metadata: {k: "v"}}) { totalCount } }')
+    await api.ok("{ threads(filter: {deleted: true}) { totalCount } }")
+    await api.ok(
+        "mutation($t: ID!) { deleteThread(input: {id: $t, permanent: true}) { deleted } }",
+        {"t": thread},
+    )
+    await store.purge_trash(db, deleted_before=now())
     await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
 
 
@@ -154,12 +167,14 @@ async def test_indexes_exist(db: Database) -> None:
 def test_keyset_bounds_become_index_ranges() -> None:
     messages = message_listing(MessageQuery(organization_id="o", thread_id="t"))
     scan = {"organizationId": "o", "threadId": "t"}
+    live = {"$match": {"deletedAt": None}}
     assert messages.pipeline([Bound((5,), ascending=True)]) == [
-        {"$match": {**scan, "seq": {"$gt": 5}}}
+        {"$match": {**scan, "seq": {"$gt": 5}}},
+        live,
     ]
     # `$lte 5` as `$lt 6`: the embedded server drops equal keys of `$lte` in compound indexes.
     inclusive = Bound((5,), ascending=False, inclusive=True)
-    assert messages.pipeline([inclusive]) == [{"$match": {**scan, "seq": {"$lt": 6}}}]
+    assert messages.pipeline([inclusive]) == [{"$match": {**scan, "seq": {"$lt": 6}}}, live]
     at = datetime(2026, 1, 1)
     threads = thread_listing(ThreadQuery(organization_id="o"))
     scan_stage, rest_stage = threads.pipeline([Bound((at, "b"), ascending=False)])

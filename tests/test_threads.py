@@ -114,7 +114,8 @@ async def test_update_refuses_null_for_non_nullable_fields(api: Api, db: Databas
 async def test_delete_thread_deletes_its_messages(api: Api, db: Database) -> None:
     thread = await make_thread(db, messages=3)
     other = await make_thread(db, messages=2)
-    assert (await api.ok(DELETE, {"id": thread.id}))["deleteThread"] == {
+    permanent = DELETE.replace("{id: $id}", "{id: $id, permanent: true}")
+    assert (await api.ok(permanent, {"id": thread.id}))["deleteThread"] == {
         "id": thread.id,
         "deleted": True,
     }

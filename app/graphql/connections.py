@@ -40,7 +40,7 @@ Limit = Annotated[
 ]
 Order = Annotated[
     SortOrder,
-    strawberry.argument(description="Creation order of the list; newest first by default."),
+    strawberry.argument(description="The direction of the list's order; newest first by default."),
 ]
 
 
@@ -49,12 +49,13 @@ class PageInfo:
     start_cursor: str | None = strawberry.field(description="Cursor of the page's first item.")
     end_cursor: str | None = strawberry.field(description="Cursor of the page's last item.")
     page: Private[Page[Any]]
-    query: Private[Query]
+    query: Private[Query | None]  # None for a page that knows both answers
     request: Private[PageRequest]
 
     async def _known_or_probe(self, info: Info, known: bool | None, *, previous: bool) -> bool:
         if known is not None:
             return known
+        assert self.query is not None, "a page without a query knows both answers"
         db = info.context.runtime.db
         return await store.exists_outside(db, self.query, self.request, previous=previous)
 
@@ -110,7 +111,8 @@ async def connection(
         descending=order is SortOrder.DESC,
     )
     if fetch is None:
-        page: Page[Any] = await store.fetch_page(info.context.runtime.db, query, request)
+        runtime = info.context.runtime
+        page: Page[Any] = await store.fetch_page(runtime.db, query, request, now=runtime.clock())
     else:
         page = await fetch(request)
     cursors = [encode_cursor(ordering, key) for key in page.keys]

@@ -11,8 +11,9 @@ from app.domain import Caller, Message, MessageQuery, Thread, ThreadQuery
 from app.errors import Unauthenticated
 from app.pagination import Page
 from app.realtime import EventHub
+from app.revisions import MessageRevision
 from app.services.runtime import Runtime
-from app.store import MessagePageQuery
+from app.store import MessagePageQuery, RevisionNumbers
 
 
 @dataclass
@@ -23,6 +24,8 @@ class Loaders:
     messages: DataLoader[str, Message | None]
     message_pages: DataLoader[MessagePageQuery, Page[Message]]  # batched, not cached
     counts: DataLoader[ThreadQuery | MessageQuery, int]
+    # Revisions by message and number: a version's content never changes, so cached.
+    revisions: DataLoader[RevisionNumbers, list[MessageRevision]]
 
     @classmethod
     def of(cls, db: store.Database, organization_id: str) -> "Loaders":
@@ -40,11 +43,15 @@ class Loaders:
         async def load_counts(queries: list[ThreadQuery | MessageQuery]) -> list[int]:
             return await store.count_all(db, queries)
 
+        async def load_revisions(wanted: list[RevisionNumbers]) -> list[list[MessageRevision]]:
+            return await store.get_revisions(db, organization_id=organization_id, wanted=wanted)
+
         return cls(
             threads=DataLoader(load_fn=load_threads),
             messages=DataLoader(load_fn=load_messages),
             message_pages=DataLoader(load_fn=load_message_pages, cache=False),
             counts=DataLoader(load_fn=load_counts),
+            revisions=DataLoader(load_fn=load_revisions),
         )
 
 

@@ -25,6 +25,19 @@ class SortOrder(Enum):
     DESC = strawberry.enum_value("desc", description="Newest first.")
 
 
+@strawberry.enum(description="What a list of threads is ordered by.")
+class ThreadOrderBy(Enum):
+    CREATED_AT = strawberry.enum_value(
+        domain.ThreadOrder.CREATED, description="When the thread was created."
+    )
+    UPDATED_AT = strawberry.enum_value(
+        domain.ThreadOrder.UPDATED,
+        description="When the thread last changed (a message written, its title, metadata or"
+        " state changed): the inbox order. A walk leaves out threads that move after it"
+        " started, so it never returns one twice; threadEvents reports what moved.",
+    )
+
+
 @strawberry.enum(description="The lifecycle state of a thread.")
 class ThreadState(Enum):
     ACTIVE = strawberry.enum_value(

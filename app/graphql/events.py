@@ -33,10 +33,12 @@ class MessageCompleted:
     message: Message = strawberry.field(description="The finished message.")
 
 
-@strawberry.type(description="A message's metadata changed.")
+@strawberry.type(description="A message's metadata changed, or its content was edited.")
 class MessageUpdated:
     cursor: str = event_cursor()
-    message: Message = strawberry.field(description="The message after the change.")
+    message: Message = strawberry.field(
+        description="The message after the change (an edit: its new content and editedAt)."
+    )
 
 
 @strawberry.type(description="A message was deleted.")
@@ -45,13 +47,31 @@ class MessageDeleted:
     message_id: strawberry.ID = strawberry.field(description="The deleted message.")
 
 
+@strawberry.type(description="A message came back from the trash, in its place.")
+class MessageRestored:
+    cursor: str = event_cursor()
+    message: Message = strawberry.field(description="The restored message.")
+
+
 @strawberry.type(description="The thread itself changed.")
 class ThreadUpdated:
     cursor: str = event_cursor()
     thread: Thread = strawberry.field(description="The thread after the change.")
 
 
-@strawberry.type(description="The thread was deleted; the subscription ends after this.")
+@strawberry.type(
+    description="The thread came back from the trash (subscribe again to follow it: a"
+    " subscription ends with ThreadDeleted)."
+)
+class ThreadRestored:
+    cursor: str = event_cursor()
+    thread: Thread = strawberry.field(description="The restored thread.")
+
+
+@strawberry.type(
+    description="The thread was deleted (to the trash, or for good); the subscription ends"
+    " after this."
+)
 class ThreadDeleted:
     cursor: str = event_cursor()
     thread_id: strawberry.ID = strawberry.field(description="The deleted thread.")
@@ -63,8 +83,10 @@ ThreadEventType = (
     | MessageCompleted
     | MessageUpdated
     | MessageDeleted
+    | MessageRestored
     | ThreadUpdated
     | ThreadDeleted
+    | ThreadRestored
 )
 ThreadEvent = Annotated[
     ThreadEventType,
@@ -102,6 +124,10 @@ def event_from_domain(event: domain.Event) -> ThreadEventType:
             return MessageUpdated(cursor=cursor, message=_message(event))
         case EventType.MESSAGE_DELETED:
             return MessageDeleted(cursor=cursor, message_id=_message_id(event))
+        case EventType.MESSAGE_RESTORED:
+            return MessageRestored(cursor=cursor, message=_message(event))
+        case EventType.THREAD_RESTORED:
+            return ThreadRestored(cursor=cursor, thread=_thread(event))
         case EventType.THREAD_UPDATED:
             return ThreadUpdated(cursor=cursor, thread=_thread(event))
         case EventType.THREAD_DELETED:

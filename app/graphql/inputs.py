@@ -9,8 +9,10 @@ from strawberry import UNSET
 from app import domain, validation
 from app.domain import MessageChanges, NewMessage, NewThread, ThreadChanges, ThreadQuery
 from app.errors import InvalidInput
-from app.graphql.enums import ImageDetail, MessageRole, MessageStatus, ThreadState
+from app.graphql.enums import MessageRole, MessageStatus, ThreadState
+from app.graphql.parts import ContentPartInput, message_content
 from app.graphql.scalars import Metadata
+from app.services.forks import Fork
 
 T = TypeVar("T")
 
@@ -27,48 +29,8 @@ def _not_null(value: T | None, *, field: str) -> T:
     return value
 
 
-def _metadata(value: Metadata | None, *, field: str) -> dict[str, str]:
+def _metadata(value: Metadata | None, *, field: str) -> domain.Metadata:
     return {} if value is None else validation.metadata(value, field=field)
-
-
-@strawberry.input(description="An image on the web.")
-class ImageUrlInput:
-    url: str = strawberry.field(
-        description=f"An http(s) URL, at most {validation.MAX_URL:,} characters."
-    )
-    detail: ImageDetail = strawberry.field(default=ImageDetail.AUTO, description="Detail level.")
-
-
-@strawberry.input(description="An uploaded image file.")
-class ImageFileInput:
-    file_id: str = strawberry.field(description="The file id.")
-    detail: ImageDetail = strawberry.field(default=ImageDetail.AUTO, description="Detail level.")
-
-
-@strawberry.input(one_of=True, description="One part of a message: exactly one field is set.")
-class ContentPartInput:
-    text: str | None = strawberry.field(default=UNSET, description="A text part.")
-    image_url: ImageUrlInput | None = strawberry.field(default=UNSET, description="An image URL.")
-    image_file: ImageFileInput | None = strawberry.field(
-        default=UNSET, description="An image file."
-    )
-
-    def to_domain(self, *, field: str) -> domain.ContentPart:
-        if self.image_url:
-            url = validation.image_url(self.image_url.url, field=f"{field}.imageUrl.url")
-            return domain.ImageUrlPart(
-                url=url, detail=domain.ImageDetail[self.image_url.detail.name]
-            )
-        if self.image_file:
-            file_id = validation.reference(
-                self.image_file.file_id, field=f"{field}.imageFile.fileId"
-            )
-            assert file_id is not None
-            return domain.ImageFilePart(
-                file_id=file_id, detail=domain.ImageDetail[self.image_file.detail.name]
-            )
-        assert isinstance(self.text, str)  # @oneOf: exactly one is set
-        return domain.TextPart(validation.content(self.text, field=f"{field}.text"))
 
 
 @strawberry.input(description="A message to add: give exactly one of content and contentParts.")
@@ -84,33 +46,11 @@ class MessageInput:
     assistant_id: str | None = strawberry.field(default=UNSET, description="Writing assistant.")
     run_id: str | None = strawberry.field(default=UNSET, description="Writing run.")
 
-    def _content(self, *, field: str) -> tuple[domain.ContentPart, ...]:
-        has_text, has_parts = isinstance(self.content, str), isinstance(self.content_parts, list)
-        if has_text == has_parts:
-            raise InvalidInput(field, f"{field} needs exactly one of content and contentParts.")
-        if isinstance(self.content, str):
-            return (domain.TextPart(validation.content(self.content, field=f"{field}.content")),)
-        assert isinstance(self.content_parts, list)
-        validation.count(
-            self.content_parts,
-            field=f"{field}.contentParts",
-            min_items=1,
-            max_items=validation.MAX_CONTENT_PARTS,
-        )
-        return tuple(
-            part.to_domain(field=f"{field}.contentParts.{index}")
-            for index, part in enumerate(self.content_parts)
-        )
-
     def to_domain(
         self, *, field: str, status: domain.MessageStatus = domain.MessageStatus.COMPLETED
     ) -> NewMessage:
-        content = self._content(field=field)
-        total = sum(len(part.value) for part in content if isinstance(part, domain.TextPart))
-        if total > validation.MAX_CONTENT:
-            raise InvalidInput(
-                field, f"{field} text must total at most {validation.MAX_CONTENT:,} characters."
-            )
+        content = message_content(self.content, self.content_parts, field=field)
+        assert content is not None
         return NewMessage(
             content=content,
             role=domain.Role[self.role.name],
@@ -179,15 +119,27 @@ class ThreadFilter:
     visible_in_ui: bool | None = strawberry.field(default=None, description="By UI visibility.")
     assistant_id: str | None = strawberry.field(default=None, description="By assistant.")
     user_id: str | None = strawberry.field(default=None, description="By creating user.")
+    deleted: bool = strawberry.field(
+        default=False,
+        description="true lists the trash instead: deleted threads, restorable until purged"
+        " (see `deletedAt`), in every state unless `state` is given.",
+    )
 
-    def to_query(self, *, organization_id: str, field: str) -> ThreadQuery:
-        states = (
-            domain.LISTED_BY_DEFAULT
-            if self.state is None
-            else (domain.ThreadState[self.state.name],)
-        )
+    def to_query(
+        self,
+        *,
+        organization_id: str,
+        field: str,
+        order: domain.ThreadOrder = domain.ThreadOrder.CREATED,
+    ) -> ThreadQuery:
+        if self.state is not None:
+            states: tuple[domain.ThreadState, ...] = (domain.ThreadState[self.state.name],)
+        else:
+            states = tuple(domain.ThreadState) if self.deleted else domain.LISTED_BY_DEFAULT
         return ThreadQuery(
             organization_id=organization_id,
+            order=order,
+            trashed=self.deleted,
             metadata=domain.pairs(_metadata(self.metadata, field=f"{field}.metadata")),
             states=states,
             visible_in_ui=self.visible_in_ui,
@@ -270,6 +222,49 @@ class UpdateThreadInput:
 @strawberry.input(description="The thread to delete, with all its messages.")
 class DeleteThreadInput:
     id: strawberry.ID = strawberry.field(description="The thread.")
+    permanent: bool = strawberry.field(
+        default=False,
+        description="Remove it for good at once (from the trash too) instead of moving it to"
+        " the trash.",
+    )
+
+
+@strawberry.input(description="A thread to bring back from the trash.")
+class RestoreThreadInput:
+    id: strawberry.ID = strawberry.field(description="The thread, in the trash.")
+
+
+@strawberry.input(description="A message to bring back from the trash.")
+class RestoreMessageInput:
+    id: strawberry.ID = strawberry.field(description="The message, in the trash.")
+
+
+@strawberry.input(description="A thread to fork: its messages are copied into a new thread.")
+class ForkThreadInput:
+    thread_id: strawberry.ID = strawberry.field(description="The thread to fork, in any state.")
+    up_to_message_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The last message to copy (a message of the thread); all if null."
+    )
+    title: str | None = strawberry.field(
+        default=None, description=f"At most {validation.MAX_TITLE} characters; null: the source's."
+    )
+    metadata: Metadata | None = strawberry.field(
+        default=None, description="Key-value pairs; null: the source's."
+    )
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_KEY)
+
+    def to_domain(self) -> Fork:
+        up_to = self.up_to_message_id
+        return Fork(
+            thread_id=validation.thread_id(self.thread_id, field="input.threadId"),
+            up_to_message_id=None
+            if up_to is None
+            else validation.message_id(up_to, field="input.upToMessageId"),
+            title=validation.title(self.title, field="input.title"),
+            metadata=None
+            if self.metadata is None
+            else validation.metadata(self.metadata, field="input.metadata"),
+        )
 
 
 @strawberry.input(description="A message to add to a thread.")
@@ -314,13 +309,34 @@ class CompleteMessageInput:
     )
 
 
-@strawberry.input(description="New metadata for a message.")
+@strawberry.input(
+    description="Changes to a message: absent fields stay. New content (at most one of content"
+    " and contentParts) edits it, keeping the version it replaces in `revisions`."
+)
 class UpdateMessageInput:
     id: strawberry.ID = strawberry.field(description="The message.")
-    metadata: Metadata = strawberry.field(description="Replaces the whole map; {} clears it.")
+    metadata: Metadata | None = strawberry.field(
+        default=UNSET, description="Replaces the whole map; {} clears it."
+    )
+    content: str | None = strawberry.field(
+        default=UNSET,
+        description=f"New plain text, 1-{validation.MAX_CONTENT:,} characters: an edit (ACTIVE"
+        " threads; not while IN_PROGRESS).",
+    )
+    content_parts: list[ContentPartInput] | None = strawberry.field(
+        default=UNSET,
+        description=f"New parts (1-{validation.MAX_CONTENT_PARTS}) instead of `content`: an edit.",
+    )
 
     def to_changes(self) -> MessageChanges:
-        return MessageChanges(metadata=validation.metadata(self.metadata, field="input.metadata"))
+        changes: dict[str, Any] = {}
+        if self.metadata is not UNSET:
+            metadata = _not_null(self.metadata, field="input.metadata")
+            changes["metadata"] = validation.metadata(metadata, field="input.metadata")
+        content = message_content(self.content, self.content_parts, field="input", required=False)
+        if content is not None:
+            changes["content"] = content
+        return MessageChanges(**changes)
 
 
 @strawberry.input(description="The message to delete.")

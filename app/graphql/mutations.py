@@ -18,6 +18,9 @@ from app.graphql.inputs import (
     CreateThreadInput,
     DeleteMessageInput,
     DeleteThreadInput,
+    ForkThreadInput,
+    RestoreMessageInput,
+    RestoreThreadInput,
     UpdateMessageInput,
     UpdateThreadInput,
     idempotency_key,
@@ -29,12 +32,15 @@ from app.graphql.payloads import (
     CreateThreadPayload,
     DeleteMessagePayload,
     DeleteThreadPayload,
+    ForkThreadPayload,
+    RestoreMessagePayload,
+    RestoreThreadPayload,
     UpdateMessagePayload,
     UpdateThreadPayload,
     event_cursor,
 )
 from app.graphql.types import Message, Thread
-from app.services import messages, threads
+from app.services import forks, messages, threads, trash
 
 INPUT = strawberry.argument(description="What to write.")
 
@@ -84,19 +90,59 @@ class Mutation:
             thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
         )
 
-    @strawberry.mutation(description="Delete a thread and all its messages, in any state.")
+    @strawberry.mutation(
+        description="Delete a thread, in any state: to the trash, where restoreThread brings it"
+        " back with all its messages until it is purged, or for good with `permanent`."
+    )
     async def delete_thread(
         self, info: Info, input: Annotated[DeleteThreadInput, INPUT]
     ) -> DeleteThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
         with input_fields():
-            written = await threads.delete_thread(
-                context.runtime, caller=context.signed_in, thread_id=thread_id
+            written = await trash.delete_thread(
+                context.runtime,
+                caller=context.signed_in,
+                thread_id=thread_id,
+                permanent=input.permanent,
             )
         context.thread_changed(thread_id, None)
         return DeleteThreadPayload(
             id=strawberry.ID(thread_id), deleted=True, event_cursor=event_cursor(written.event)
+        )
+
+    @strawberry.mutation(description="Bring a thread back from the trash, exactly as it was.")
+    async def restore_thread(
+        self, info: Info, input: Annotated[RestoreThreadInput, INPUT]
+    ) -> RestoreThreadPayload:
+        thread_id = validation.thread_id(input.id, field="input.id")
+        context = info.context
+        with input_fields():
+            written = await trash.restore_thread(
+                context.runtime, caller=context.signed_in, thread_id=thread_id
+            )
+        context.thread_changed(thread_id, written.value)
+        return RestoreThreadPayload(
+            thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
+        )
+
+    @strawberry.mutation(
+        description="Fork a thread (in any state): a new ACTIVE thread with copies of its"
+        " messages, up to `upToMessageId` or all. Records no event on the source."
+    )
+    async def fork_thread(
+        self, info: Info, input: Annotated[ForkThreadInput, INPUT]
+    ) -> ForkThreadPayload:
+        fork = input.to_domain()
+        key = idempotency_key(input.idempotency_key)
+        context = info.context
+        with input_fields():
+            written = await forks.fork_thread(
+                context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
+            )
+        context.thread_changed(written.value.id, written.value)
+        return ForkThreadPayload(
+            thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
         )
 
     @strawberry.mutation(description="Add a message to an ACTIVE thread.")
@@ -123,7 +169,11 @@ class Mutation:
             event_cursor=event_cursor(written.event),
         )
 
-    @strawberry.mutation(description="Replace a message's metadata (not in ARCHIVED threads).")
+    @strawberry.mutation(
+        description="Replace a message's metadata (not in ARCHIVED threads) and/or edit its"
+        " content (ACTIVE threads; not while IN_PROGRESS), keeping the version replaced in"
+        " `revisions`."
+    )
     async def update_message(
         self, info: Info, input: Annotated[UpdateMessageInput, INPUT]
     ) -> UpdateMessagePayload:
@@ -175,14 +225,17 @@ class Mutation:
             message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
         )
 
-    @strawberry.mutation(description="Delete a message from an ACTIVE thread.")
+    @strawberry.mutation(
+        description="Delete a message from an ACTIVE thread, to the trash: restoreMessage"
+        " brings it back in its place until it is purged."
+    )
     async def delete_message(
         self, info: Info, input: Annotated[DeleteMessageInput, INPUT]
     ) -> DeleteMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
         with input_fields():
-            written = await messages.delete_message(
+            written = await trash.delete_message(
                 context.runtime, caller=context.signed_in, message_id=message_id
             )
         thread = written.value
@@ -191,6 +244,27 @@ class Mutation:
         return DeleteMessagePayload(
             id=strawberry.ID(message_id),
             deleted=True,
+            thread=Thread.from_domain(thread),
+            event_cursor=event_cursor(written.event),
+        )
+
+    @strawberry.mutation(
+        description="Bring a message back from the trash, in its place, into an ACTIVE thread."
+    )
+    async def restore_message(
+        self, info: Info, input: Annotated[RestoreMessageInput, INPUT]
+    ) -> RestoreMessagePayload:
+        message_id = validation.message_id(input.id, field="input.id")
+        context = info.context
+        with input_fields():
+            written = await trash.restore_message(
+                context.runtime, caller=context.signed_in, message_id=message_id
+            )
+        message, thread = written.value
+        context.message_changed(message_id, message)
+        context.thread_changed(thread.id, thread)
+        return RestoreMessagePayload(
+            message=Message.from_domain(message),
             thread=Thread.from_domain(thread),
             event_cursor=event_cursor(written.event),
         )

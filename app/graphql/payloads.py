@@ -37,6 +37,28 @@ class DeleteThreadPayload:
     event_cursor: str | None = strawberry.field(description=EVENT_CURSOR)
 
 
+@strawberry.type(description="The fork: a new thread with copies of the source's messages.")
+class ForkThreadPayload:
+    thread: Thread = strawberry.field(description="The new ACTIVE thread; `forkedFrom` links back.")
+    event_cursor: str = strawberry.field(
+        description="The cursor of the fork's start: threadEvents(after:) from it delivers every"
+        " event of the fork. Forking records no event on the source."
+    )
+
+
+@strawberry.type(description="The thread back from the trash.")
+class RestoreThreadPayload:
+    thread: Thread = strawberry.field(description="The thread, with exactly its messages.")
+    event_cursor: str | None = strawberry.field(description=EVENT_CURSOR)
+
+
+@strawberry.type(description="The message back from the trash, and its thread.")
+class RestoreMessagePayload:
+    message: Message = strawberry.field(description="The message, in its place again.")
+    thread: Thread = strawberry.field(description="Its thread, after the change.")
+    event_cursor: str | None = strawberry.field(description=EVENT_CURSOR)
+
+
 @strawberry.type(description="The created message and its thread.")
 class CreateMessagePayload:
     message: Message = strawberry.field(description="The new message.")

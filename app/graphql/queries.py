@@ -8,10 +8,10 @@ import strawberry
 from app import domain, validation
 from app.graphql.connections import After, Before, Connection, First, Last, Limit, Order, connection
 from app.graphql.context import Info
-from app.graphql.enums import SortOrder
+from app.graphql.enums import SortOrder, ThreadOrderBy
 from app.graphql.inputs import ThreadFilter
 from app.graphql.types import Message, Node, Thread
-from app.pagination import THREAD_ORDER
+from app.pagination import THREAD_ACTIVITY_ORDER, THREAD_ORDER
 
 ThreadIdArgument = Annotated[strawberry.ID, strawberry.argument(description="A thread id.")]
 MessageIdArgument = Annotated[strawberry.ID, strawberry.argument(description="A message id.")]
@@ -69,7 +69,10 @@ class Query:
         checked = [validation.node_id(i, field=f"ids.{n}") for n, i in enumerate(ids)]
         return list(await asyncio.gather(*(_node(info, node_id) for node_id in checked)))
 
-    @strawberry.field(description="Your threads, newest first unless `order: ASC`.")
+    @strawberry.field(
+        description="Your threads, newest first unless `order: ASC`: by creation, or by last"
+        " activity with `orderBy: UPDATED_AT` (the inbox)."
+    )
     async def threads(
         self,
         info: Info,
@@ -82,14 +85,19 @@ class Query:
         filter: Annotated[
             ThreadFilter | None, strawberry.argument(description="Conditions on the threads.")
         ] = None,
+        order_by: Annotated[
+            ThreadOrderBy,
+            strawberry.argument(description="Creation (the default) or last activity."),
+        ] = ThreadOrderBy.CREATED_AT,
     ) -> Connection[Thread]:
+        by = domain.ThreadOrder[order_by.name.removesuffix("_AT")]
         query = (filter or ThreadFilter()).to_query(
-            organization_id=info.context.signed_in.organization_id, field="filter"
+            organization_id=info.context.signed_in.organization_id, field="filter", order=by
         )
         return await connection(
             info,
             query,
-            THREAD_ORDER,
+            THREAD_ACTIVITY_ORDER if by is domain.ThreadOrder.UPDATED else THREAD_ORDER,
             Thread.from_domain,
             first=first,
             after=after,

@@ -6,9 +6,14 @@ from typing import NewType
 import strawberry
 from strawberry.types.scalar import ScalarDefinition
 
-from app.validation import MAX_METADATA_KEY, MAX_METADATA_PAIRS, MAX_METADATA_VALUE
+from app.validation import (
+    MAX_METADATA_KEY,
+    MAX_METADATA_LIST,
+    MAX_METADATA_PAIRS,
+    MAX_METADATA_VALUE,
+)
 
-Metadata = NewType("Metadata", dict[str, str])
+Metadata = NewType("Metadata", dict[str, str | list[str]])
 
 
 def serialize_datetime(value: datetime) -> str:
@@ -27,7 +32,7 @@ def _parse_datetime(value: object) -> datetime:
 def _parse_metadata(value: object) -> dict[str, object]:
     # Shape only; the limits are checked where the field path is known (validation.metadata).
     if not isinstance(value, dict):
-        raise ValueError("Metadata must be a JSON object of string values.")
+        raise ValueError("Metadata must be a JSON object of strings or lists of strings.")
     return value
 
 
@@ -45,10 +50,13 @@ SCALARS: dict[object, ScalarDefinition] = {
     Metadata: strawberry.scalar(
         name="Metadata",
         description=(
-            f"A JSON object of string values: at most {MAX_METADATA_PAIRS} keys, each key"
-            f" 1-{MAX_METADATA_KEY} characters, each value at most {MAX_METADATA_VALUE}"
-            " characters. Keys are stored and returned literally (dots and a "
-            "leading $ included). Codegen: map to Record<string, string>."
+            f"A JSON object whose values are strings or lists of strings (tags): at most"
+            f" {MAX_METADATA_PAIRS} keys, each key 1-{MAX_METADATA_KEY} characters, each string at"
+            f" most {MAX_METADATA_VALUE} characters, each list at most {MAX_METADATA_LIST}"
+            " strings. Keys are stored and returned literally (dots and a leading $ included). As"
+            " a filter, a string matches a value equal to it or a list holding it; a list"
+            " matches when every one of its strings does. Codegen: map to"
+            " Record<string, string | string[]>."
         ),
         serialize=dict,
         parse_value=_parse_metadata,

@@ -1,7 +1,7 @@
 """The object types, each built from a domain value by its `from_domain` mapper."""
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import strawberry
 
@@ -11,8 +11,10 @@ from app.graphql.connections import After, Before, Connection, First, Last, Limi
 from app.graphql.content import MessageContent, content_from_domain
 from app.graphql.context import Info
 from app.graphql.enums import MessageRole, MessageStatus, SortOrder, ThreadState, ThreadStatus
+from app.graphql.revisions import MessageRevisionConnection, revision_connection
 from app.graphql.scalars import Metadata
 from app.pagination import EVENT_ORDER, MESSAGE_ORDER, Page, PageRequest, encode_cursor
+from app.revisions import MAX_REVISIONS
 
 
 @strawberry.interface(description="An object with an id, fetchable with `node` and `nodes`.")
@@ -70,11 +72,16 @@ class Thread(Node):
     user_id: str = strawberry.field(description="The user who created the thread.")
     visible_in_ui: bool = strawberry.field(description="Whether UIs should list the thread.")
     state: ThreadState = strawberry.field(description="Lifecycle state; ACTIVE by default.")
+    deleted_at: datetime | None = strawberry.field(
+        description="When the thread went to the trash: null unless it is there"
+        " (`threads(filter: {deleted: true})`)."
+    )
     event_cursor: str = strawberry.field(
         description="The cursor of the thread's latest event as of this read: threadEvents(after:"
         " eventCursor) delivers what happens after it, so loading then subscribing loses nothing."
     )
     last_seq: strawberry.Private[int]
+    origin: strawberry.Private[domain.ForkOrigin | None]
 
     @classmethod
     def from_domain(cls, thread: domain.Thread) -> "Thread":
@@ -91,9 +98,19 @@ class Thread(Node):
             user_id=thread.user_id,
             visible_in_ui=thread.visible_in_ui,
             state=ThreadState(thread.state),
+            deleted_at=thread.deleted_at,
             event_cursor=encode_cursor(EVENT_ORDER, (thread.last_event,)),
             last_seq=thread.last_seq,
+            origin=thread.forked_from,
         )
+
+    @strawberry.field(description="What the thread was forked from; null if it is no fork.")
+    def forked_from(self) -> Optional["ForkOrigin"]:
+        origin = self.origin
+        if origin is None:
+            return None
+        message_id = None if origin.message_id is None else strawberry.ID(origin.message_id)
+        return ForkOrigin(thread_id=strawberry.ID(origin.thread_id), message_id=message_id)
 
     def _messages(self, info: Info, **conditions: Any) -> domain.MessageQuery:
         organization_id = info.context.signed_in.organization_id
@@ -104,6 +121,16 @@ class Thread(Node):
         writing = self._messages(info, status=domain.MessageStatus.IN_PROGRESS)
         count = await info.context.loaders.counts.load(writing)
         return ThreadStatus(domain.ThreadStatus.of(count))
+
+    @strawberry.field(
+        description="The thread's newest message, null when it has none: the inbox preview."
+        " Read for every thread of a page in one batch."
+    )
+    async def last_message(self, info: Info) -> Optional["Message"]:
+        newest = PageRequest(size=1, forward=True, descending=True)
+        page_query = store.MessagePageQuery(self._messages(info), newest, self.last_seq)
+        page = await info.context.loaders.message_pages.load(page_query)
+        return Message.from_domain(page.items[0]) if page.items else None
 
     @strawberry.field(description="How many messages the thread holds.")
     async def message_count(self, info: Info) -> int:
@@ -168,6 +195,10 @@ class Message(Node):
         description="Why an INCOMPLETE message stopped, as its writer said."
     )
     metadata: Metadata = strawberry.field(description="Your key-value pairs for the message.")
+    edited_at: datetime | None = strawberry.field(
+        description="When its content was last edited (updateMessage); null until then."
+    )
+    version: strawberry.Private[int]
 
     @classmethod
     def from_domain(cls, message: domain.Message) -> "Message":
@@ -183,6 +214,8 @@ class Message(Node):
             run_id=message.run_id,
             incomplete_reason=message.incomplete_reason,
             metadata=Metadata(message.metadata),
+            edited_at=message.edited_at,
+            version=message.version,
         )
 
     @strawberry.field(description="The thread holding the message.")
@@ -191,3 +224,48 @@ class Message(Node):
         if thread is None:
             raise NotFound(f"Thread {self.thread_id} not found.")
         return Thread.from_domain(thread)
+
+    @strawberry.field(
+        description=f"Its earlier versions, which edits replaced, newest first (the latest"
+        f" {MAX_REVISIONS} are kept). Read for every message of a page in one batch."
+    )
+    async def revisions(
+        self,
+        info: Info,
+        first: First = None,
+        after: After = None,
+        last: Last = None,
+        before: Before = None,
+    ) -> MessageRevisionConnection:
+        return await revision_connection(
+            info,
+            message_id=self.id,
+            version=self.version,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+
+@strawberry.type(description="Where a fork (forkThread) came from.")
+class ForkOrigin:
+    thread_id: strawberry.ID = strawberry.field(description="The id of the thread forked.")
+    message_id: strawberry.ID | None = strawberry.field(
+        description="The id of the last message copied from it; null if it had none."
+    )
+
+    @strawberry.field(description="The thread forked; null once it is deleted.")
+    async def thread(self, info: Info) -> Thread | None:
+        thread = await info.context.loaders.threads.load(self.thread_id)
+        return None if thread is None else Thread.from_domain(thread)
+
+    @strawberry.field(description="The last message copied; null once it or its thread is deleted.")
+    async def message(self, info: Info) -> Message | None:
+        if self.message_id is None:
+            return None
+        loaders = info.context.loaders
+        message = await loaders.messages.load(self.message_id)
+        if message is None or await loaders.threads.load(message.thread_id) is None:
+            return None
+        return Message.from_domain(message)

@@ -8,6 +8,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app import store
 from app.errors import UNAVAILABLE_MESSAGE, Unauthenticated, Unavailable
+from app.http.graphiql import GraphiQLPage
 from app.http.middleware import current_request, send_error
 from app.services.api_keys import authenticate
 
@@ -16,11 +17,11 @@ UNAUTHENTICATED_MESSAGE = "A valid API key is required: send 'Authorization: Bea
 
 class RequireApiKey:
     """Answers 401 to any GraphQL request without a valid key, and passes the caller on.
-    Serves `page` (GraphiQL), which needs no key, to browsers."""
+    Serves `page` (GraphiQL, development only), which needs no key, to browsers."""
 
-    def __init__(self, app: ASGIApp, *, page: str | None) -> None:
+    def __init__(self, app: ASGIApp, *, page: GraphiQLPage | None) -> None:
         self.app = app
-        self.page = None if page is None else page.encode()
+        self.page = page
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -28,7 +29,7 @@ class RequireApiKey:
             return
         headers = dict(scope["headers"])
         if self.page is not None and _wants_page(scope, headers):
-            await _send_page(send, self.page)
+            await _send_page(send, (await self.page.render(scope)).encode())
             return
         header = headers.get(b"authorization", b"").decode("latin-1")
         record = current_request.get()

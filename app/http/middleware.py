@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import DeadlineExceeded, error_body
+from app.errors import INTERNAL_MESSAGE, AppError, DeadlineExceeded, error_body
+from app.http.media import JSON, content_type, negotiate
 
 log = logging.getLogger("app.requests")
 CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
@@ -23,6 +24,8 @@ class RequestRecord:
     operation: str | None = None
     error_codes: list[str] = field(default_factory=list)
     commands: int = 0
+    # What error answers are sent as: the client's choice by `Accept` (app/http/media.py).
+    media_type: str = JSON
 
 
 current_request: ContextVar[RequestRecord | None] = ContextVar("current_request", default=None)
@@ -48,14 +51,17 @@ async def send_error(
     request_id: str | None,
     headers: tuple[tuple[bytes, bytes], ...] = (),
 ) -> None:
-    """Answer with a GraphQL-shaped error body, before or instead of GraphQL."""
+    """Answer with a GraphQL-shaped error body, before or instead of GraphQL, in the media type
+    the client accepts (`application/json` when it accepts neither)."""
     body = error_body(code, message, request_id)
+    record = current_request.get()
+    media_type = JSON if record is None else record.media_type
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type(media_type).encode()),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],
@@ -66,8 +72,9 @@ async def send_error(
 
 class RequestGuard:
     """Gives every HTTP request an id (`X-Request-Id`, echoing a sane one from the client),
-    refuses bodies over `max_body_bytes` with 413, stops work at the deadline with 504, and logs
-    one JSON line: id, method, path, status, operation, error codes, database commands, ms."""
+    refuses bodies over `max_body_bytes` with 413, stops work at the deadline with 504, answers
+    a coded 500 for anything unexpected that escaped before an answer started, and logs one JSON
+    line: id, method, path, status, operation, error codes, database commands, ms."""
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int, deadline_seconds: float) -> None:
         self.app = app
@@ -81,6 +88,8 @@ class RequestGuard:
         headers = dict(scope["headers"])
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         record = RequestRecord(id=given if CLIENT_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex)
+        accept = b", ".join(value for name, value in scope["headers"] if name == b"accept")
+        record.media_type = negotiate(accept.decode("latin-1")) or JSON
         token = current_request.set(record)
         started = time.perf_counter()
         status: int | None = None
@@ -122,6 +131,11 @@ class RequestGuard:
         except TimeoutError:
             if status is None:
                 await refuse(504, DeadlineExceeded.code, "The request took too long.")
+        except Exception:
+            if status is not None:
+                raise
+            log.exception("Unexpected error in request %s", record.id)
+            await refuse(500, AppError.code, INTERNAL_MESSAGE)
         finally:
             current_request.reset(token)
             log.info(

@@ -12,6 +12,7 @@ from app.domain import (
     MessageStatus,
     NewMessage,
     Thread,
+    given,
     refused,
     states_allowing,
 )
@@ -21,9 +22,9 @@ from app.validation import MAX_CONTENT
 
 
 async def _message_in_thread(
-    rt: Runtime, caller: Caller, message_id: str, action: Action | None = None
+    rt: Runtime, caller: Caller, message_id: str, *actions: Action
 ) -> tuple[Message, Thread]:
-    """The message and its visible thread, whose state must allow `action`."""
+    """The message and its visible thread, whose state must allow each of `actions`."""
     organization_id = caller.organization_id
     message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
     threads = await store.get_threads(
@@ -32,8 +33,9 @@ async def _message_in_thread(
     thread = threads.get(message.thread_id)
     if thread is None:
         raise NotFound(f"Message {message_id} not found.")
-    if action is not None and action not in ALLOWED[thread.state]:
-        raise refused(thread, action)
+    for action in actions:
+        if action not in ALLOWED[thread.state]:
+            raise refused(thread, action)
     return message, thread
 
 
@@ -92,16 +94,58 @@ async def _add(
     return created, touched
 
 
+async def _moved(rt: Runtime, caller: Caller, thread_id: str) -> None:
+    """Move the thread's `updatedAt` (its place in the inbox) for a message write. A streamed
+    message moves it when it starts and when it ends, not with each delta."""
+    organization_id = caller.organization_id
+    await store.touch_thread(
+        rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
+    )
+
+
+# How many times an edit reads the message again after losing a race to another edit.
+EDIT_ATTEMPTS = 5
+
+
 async def update_message(
     rt: Runtime, *, caller: Caller, message_id: str, changes: MessageChanges
 ) -> Written[Message]:
-    """Change a message (not in an ARCHIVED thread)."""
-    await _message_in_thread(rt, caller, message_id, Action.CHANGE_MESSAGE)
-    updated = await store.update_message(
-        rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
-    )
+    """Change a message's metadata (not in an ARCHIVED thread) and/or edit its content (in an
+    ACTIVE thread, once it is not IN_PROGRESS), keeping the version an edit replaces."""
+    changed = given(changes)
+    editing = "content" in changed
+    actions = [Action.EDIT_MESSAGE] if editing else []
+    actions += [Action.CHANGE_MESSAGE] if "metadata" in changed else []
+    message, thread = await _message_in_thread(rt, caller, message_id, *actions)
+    if not changed:
+        return Written(message, thread.last_event)
+    if editing:
+        updated = await _edit(rt, message, changes)
+    else:
+        updated = await store.update_message(
+            rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
+        )
+    await _moved(rt, caller, updated.thread_id)
     event = await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
     return Written(updated, event)
+
+
+async def _edit(rt: Runtime, message: Message, changes: MessageChanges) -> Message:
+    """Edit the message as read; after losing a race to another edit, read it again and edit
+    the version that edit wrote. The writes and their order: `store.edit_message`."""
+    for _ in range(EDIT_ATTEMPTS):
+        if message.status is MessageStatus.IN_PROGRESS:
+            raise Conflict(
+                f"Message {message.id} is {message.status}: it is being streamed; edit it once"
+                " it is completed."
+            )
+        edited = await store.edit_message(rt.db, message=message, changes=changes, at=rt.clock())
+        if edited is not None:
+            return edited
+        message = await store.get_message(
+            rt.db, organization_id=message.organization_id, message_id=message.id
+        )
+    raise Conflict(f"Message {message.id} is being edited by others meanwhile; retry.")
 
 
 async def append_text(
@@ -157,22 +201,8 @@ async def complete_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id
         )
         raise Conflict(f"Message {message_id} is {found.status} already.")
+    await _moved(rt, caller, finished.thread_id)
     event = await record(
         rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished
     )
     return Written(finished, event)
-
-
-async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Written[Thread]:
-    """Delete a message from an ACTIVE thread; the thread after it."""
-    _, thread = await _message_in_thread(rt, caller, message_id, Action.DELETE_MESSAGE)
-    organization_id = caller.organization_id
-    if not await store.remove_message(
-        rt.db, organization_id=organization_id, message_id=message_id
-    ):
-        raise NotFound(f"Message {message_id} not found.")
-    touched = await store.touch_thread(
-        rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
-    )
-    event = await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
-    return Written(with_event(touched or thread, event), event)

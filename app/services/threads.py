@@ -81,11 +81,3 @@ async def update_thread(
         raise refused(thread, refusing[0])
     event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
     return Written(with_event(updated, event), event)
-
-
-async def delete_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Written[None]:
-    """Delete the thread with all its messages, in any state."""
-    # Recorded first: the thread's log is numbered from the thread, which then goes.
-    event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
-    await store.delete_thread(rt.db, organization_id=caller.organization_id, thread_id=thread_id)
-    return Written(None, event)

@@ -5,6 +5,7 @@ plain value: never a path or an operator, and matchable with an index. A message
 written keeps its text as appended chunks (and their total length) instead of content parts.
 """
 
+import json
 from collections.abc import Mapping
 from enum import Enum
 from typing import Any
@@ -16,6 +17,7 @@ from app.domain import (
     EventType,
     FileCitation,
     FilePath,
+    ForkOrigin,
     ImageDetail,
     ImageFilePart,
     ImageUrlPart,
@@ -30,6 +32,7 @@ from app.domain import (
     ToolResources,
     given,
 )
+from app.revisions import MessageRevision
 
 Doc = dict[str, Any]
 
@@ -41,12 +44,28 @@ def bucket(thread_id: str, seq: int) -> str:
     return f"{thread_id}:{seq // BUCKET}"
 
 
-def metadata_pairs(metadata: Mapping[str, str]) -> list[dict[str, str]]:
+def metadata_pairs(metadata: Mapping[str, str | list[str]]) -> list[dict[str, Any]]:
     return [{"k": key, "v": value} for key, value in metadata.items()]
 
 
-def _metadata(pairs: list[dict[str, str]]) -> dict[str, str]:
+def _metadata(pairs: list[dict[str, Any]]) -> dict[str, str | list[str]]:
     return {pair["k"]: pair["v"] for pair in pairs}
+
+
+def metadata_term(key: str, value: str) -> str:
+    """One (key, string) of metadata as one indexable string; a list value gives one per item,
+    so a condition on a string matches a list that holds it."""
+    return json.dumps([key, value], ensure_ascii=False, separators=(",", ":"))
+
+
+def metadata_terms(metadata: Mapping[str, str | list[str]]) -> list[str]:
+    return sorted(
+        {
+            metadata_term(key, item)
+            for key, value in metadata.items()
+            for item in ([value] if isinstance(value, str) else value)
+        }
+    )
 
 
 def _tool_resources_doc(tools: ToolResources | None) -> Doc | None:
@@ -78,12 +97,25 @@ def thread_doc(thread: Thread) -> Doc:
         "updatedAt": thread.updated_at,
         "title": thread.title,
         "metadata": metadata_pairs(thread.metadata),
+        "metaTerms": metadata_terms(thread.metadata),
         "toolResources": _tool_resources_doc(thread.tool_resources),
         "assistantId": thread.assistant_id,
         "visibleInUi": thread.visible_in_ui,
         "state": thread.state.value,
         "seq": thread.last_seq,
+        **fork_origin_doc(thread.forked_from),
     }
+
+
+def fork_origin_doc(origin: ForkOrigin | None) -> Doc:
+    """A fork's link to its source, stored only on forks."""
+    if origin is None:
+        return {}
+    return {"forkedFrom": {"threadId": origin.thread_id, "messageId": origin.message_id}}
+
+
+def _fork_origin(doc: Doc | None) -> ForkOrigin | None:
+    return None if doc is None else ForkOrigin(doc["threadId"], doc["messageId"])
 
 
 def thread_from_doc(doc: Mapping[str, Any]) -> Thread:
@@ -101,12 +133,17 @@ def thread_from_doc(doc: Mapping[str, Any]) -> Thread:
         state=ThreadState(doc["state"]),
         last_seq=doc["seq"],
         last_event=doc.get("eventSeq", 0),
+        deleted_at=doc.get("deletedAt"),
+        forked_from=_fork_origin(doc.get("forkedFrom")),
     )
 
 
 def changes_doc(changes: ThreadChanges | MessageChanges) -> Doc:
     """The stored fields a change sets: each field is stored under its camelCase name."""
-    return {_camel(name): _value(name, value) for name, value in given(changes).items()}
+    doc = {_camel(name): _value(name, value) for name, value in given(changes).items()}
+    if isinstance(changes.metadata, dict):
+        doc["metaTerms"] = metadata_terms(changes.metadata)
+    return doc
 
 
 def _camel(name: str) -> str:
@@ -119,6 +156,8 @@ def _value(name: str, value: Any) -> Any:
         return metadata_pairs(value)
     if name == "tool_resources":
         return _tool_resources_doc(value)
+    if name == "content":
+        return [_part_doc(part) for part in value]
     return value.value if isinstance(value, Enum) else value
 
 
@@ -181,9 +220,14 @@ def message_doc(message: Message) -> Doc:
         "assistantId": message.assistant_id,
         "runId": message.run_id,
         "metadata": metadata_pairs(message.metadata),
+        "metaTerms": metadata_terms(message.metadata),
     }
     if message.incomplete_reason is not None:
         doc["incompleteReason"] = message.incomplete_reason
+    if message.edited_at is not None:  # stored once edited (store/revisions.py)
+        doc["editedAt"] = message.edited_at
+    if message.version > 1:
+        doc["version"] = message.version
     if message.status is MessageStatus.IN_PROGRESS:
         text = message.text
         doc.update(content=[], chunks=[text] if text else [], length=len(text))
@@ -209,6 +253,31 @@ def message_from_doc(doc: Mapping[str, Any]) -> Message:
         assistant_id=doc["assistantId"],
         run_id=doc["runId"],
         incomplete_reason=doc.get("incompleteReason"),
+        edited_at=doc.get("editedAt"),
+        version=doc.get("version", 1),
+    )
+
+
+def revision_doc(revision: MessageRevision) -> Doc:
+    """A kept version of a message's content; `_id` is the driver's."""
+    return {
+        "organizationId": revision.organization_id,
+        "threadId": revision.thread_id,
+        "messageId": revision.message_id,
+        "number": revision.number,
+        "content": [_part_doc(part) for part in revision.content],
+        "createdAt": revision.created_at,
+    }
+
+
+def revision_from_doc(doc: Mapping[str, Any]) -> MessageRevision:
+    return MessageRevision(
+        organization_id=doc["organizationId"],
+        thread_id=doc["threadId"],
+        message_id=doc["messageId"],
+        number=doc["number"],
+        content=tuple(_part(part) for part in doc["content"]),
+        created_at=doc["createdAt"],
     )
 
 

@@ -5,7 +5,15 @@ from pymongo import ASCENDING, IndexModel
 from app.store.connection import Database
 from app.store.events import EVENT_TTL
 from app.store.idempotency import IDEMPOTENCY_TTL
-from app.store.names import API_KEYS, EVENTS, IDEMPOTENCY_KEYS, MESSAGES, THREADS
+from app.store.names import (
+    API_KEYS,
+    EVENTS,
+    IDEMPOTENCY_KEYS,
+    MESSAGES,
+    PERSISTED_QUERIES,
+    REVISIONS,
+    THREADS,
+)
 
 
 def _index(*fields: str, **options: object) -> IndexModel:
@@ -19,15 +27,27 @@ async def ensure_indexes(db: Database) -> None:
         [
             _index("organizationId", "_id", "hidden", "state"),  # by id; updates
             _index("organizationId", "createdAt", "_id"),  # threads(...)
+            _index("organizationId", "updatedAt", "_id"),  # threads(orderBy: UPDATED_AT)
             _index("organizationId", "userId", "createdAt", "_id"),  # threads(filter: {userId})
-            _index("hidden", sparse=True),  # the start-up sweep
+            _index("organizationId", "userId", "updatedAt", "_id"),
+            _index("organizationId", "metaTerms", "createdAt", "_id"),  # filter: {metadata}
+            _index("organizationId", "metaTerms", "updatedAt", "_id"),
+            _index("hidden", "deletedAt", sparse=True),  # the start-up sweep, the trash's purge
         ]
     )
     await db[MESSAGES].create_indexes(
         [
-            _index("organizationId", "_id"),  # by id
+            _index("organizationId", "_id", "version"),  # by id; an edit's version check
             _index("organizationId", "bucket"),  # message pages of many threads
+            _index("deletedAt", sparse=True),  # the trash's purge
             _index("organizationId", "threadId", "seq", unique=True),  # one thread's messages
+        ]
+    )
+    await db[REVISIONS].create_indexes(
+        [
+            # A message's revisions (pages, the edit that keeps one, dropping the oldest)
+            _index("organizationId", "messageId", "number", unique=True),
+            _index("organizationId", "threadId"),  # a deleted thread's
         ]
     )
     await db[EVENTS].create_indexes(
@@ -39,4 +59,11 @@ async def ensure_indexes(db: Database) -> None:
     await db[API_KEYS].create_indexes([_index("organizationId", "createdAt")])  # apikey list
     await db[IDEMPOTENCY_KEYS].create_indexes(
         [_index("createdAt", expireAfterSeconds=int(IDEMPOTENCY_TTL.total_seconds()))]
+    )
+    await db[PERSISTED_QUERIES].create_indexes(
+        [
+            _index("organizationId", "expiresAt"),  # an organization's registrations (its cap)
+            _index("expiresAt", expireAfterSeconds=0),  # registrations expire; trusted never
+            _index("trusted", sparse=True),  # the trusted documents (register-documents)
+        ]
     )

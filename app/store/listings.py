@@ -9,11 +9,11 @@ range on the key; every other condition follows in a second `$match` (MongoDB me
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any, overload
+from typing import Any
 
-from app.domain import Message, MessageQuery, Thread, ThreadQuery
+from app.domain import Message, MessageQuery, ThreadOrder, ThreadQuery
 from app.pagination import (
     Bound,
     Key,
@@ -26,12 +26,14 @@ from app.pagination import (
     scan_range,
     select,
 )
-from app.store.codec import BUCKET, bucket, message_from_doc, metadata_pairs, thread_from_doc
+from app.store.codec import BUCKET, bucket, message_from_doc, metadata_term, thread_from_doc
 from app.store.connection import Database, aggregate
 from app.store.names import MESSAGES, THREADS
 
 VISIBLE: dict[str, Any] = {"hidden": None}
-THREAD_KEY = ("createdAt", "_id")
+# The `hidden` of a thread in the trash (store/trash.py).
+TRASHED = "trashed"
+THREAD_KEYS = {ThreadOrder.CREATED: ("createdAt", "_id"), ThreadOrder.UPDATED: ("updatedAt", "_id")}
 MESSAGE_KEY = ("seq",)
 
 
@@ -49,7 +51,7 @@ class Listing:
         exact: list[Any] = []
         for bound in bounds:
             field, condition, rest = _bound_filter(self.key, bound)
-            ranges[field] = {**ranges.get(field, {}), **condition}
+            ranges[field] = _tighter(ranges.get(field, {}), condition)
             exact += rest
         stages: list[dict[str, Any]] = [{"$match": {**self.scan, **ranges}}]
         others = ([self.rest] if self.rest else []) + exact
@@ -58,25 +60,50 @@ class Listing:
         return stages
 
 
+def _tighter(range_: dict[str, KeyValue], condition: dict[str, KeyValue]) -> dict[str, KeyValue]:
+    """Both ranges on one field: the tighter bound on each side."""
+    merged = dict(range_)
+    for op, value in condition.items():
+        if op not in merged:
+            merged[op] = value
+        elif op == "$lt":
+            merged[op] = min(merged[op], value)
+        else:
+            merged[op] = max(merged[op], value)
+    return merged
+
+
 def _metadata_filter(metadata: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    return {"metadata": {"$all": metadata_pairs(dict(metadata))}} if metadata else {}
+    terms = [metadata_term(key, value) for key, value in metadata]
+    return {"metaTerms": {"$all": terms}} if terms else {}
 
 
 def thread_listing(query: ThreadQuery) -> Listing:
+    """Scanned by (organization, user) or (organization, a metadata term) when given, so that
+    the index (..., order key) bounds the scan."""
     scan: dict[str, Any] = {"organizationId": query.organization_id}
     if query.user_id is not None:
         scan["userId"] = query.user_id
+    elif query.metadata:
+        scan["metaTerms"] = metadata_term(*query.metadata[0])
     states = [state.value for state in query.states]
-    rest: dict[str, Any] = {**VISIBLE, "state": states[0] if len(states) == 1 else {"$in": states}}
+    visibility = {"hidden": TRASHED} if query.trashed else VISIBLE
+    rest: dict[str, Any] = {
+        **visibility,
+        "state": states[0] if len(states) == 1 else {"$in": states},
+    }
     if query.visible_in_ui is not None:
         rest["visibleInUi"] = query.visible_in_ui
     if query.assistant_id is not None:
         rest["assistantId"] = query.assistant_id
-    return Listing(THREADS, scan, {**rest, **_metadata_filter(query.metadata)}, THREAD_KEY)
+    rest |= _metadata_filter(query.metadata)
+    return Listing(THREADS, scan, rest, THREAD_KEYS[query.order])
 
 
 def message_listing(query: MessageQuery) -> Listing:
-    rest: dict[str, Any] = {} if query.role is None else {"role": query.role.value}
+    rest: dict[str, Any] = {"deletedAt": None}  # not in the trash
+    if query.role is not None:
+        rest["role"] = query.role.value
     if query.status is not None:
         rest["status"] = query.status.value
     scan = {"organizationId": query.organization_id, "threadId": query.thread_id}
@@ -92,6 +119,7 @@ def _bound_filter(
 ) -> tuple[str, dict[str, KeyValue], list[Any]]:
     """A bound as a range on the first key field, which an index on (..., first field) can
     scan, and the exact condition, needed when the key is compound."""
+    bound = Bound(bound.key[: len(fields)], bound.ascending, bound.inclusive)
     if len(fields) == 1:
         return fields[0], _range(bound.key[0], bound.ascending, bound.inclusive), []
     range_ = _range(bound.key[0], bound.ascending, inclusive=True)
@@ -133,18 +161,27 @@ def _page(listing: Listing, request: PageRequest, docs: list[dict[str, Any]]) ->
     return page_of(request, [decode(doc) for doc in docs], keys)
 
 
-@overload
-async def fetch_page(db: Database, query: ThreadQuery, request: PageRequest) -> Page[Thread]: ...
-@overload
-async def fetch_page(db: Database, query: MessageQuery, request: PageRequest) -> Page[Message]: ...
 async def fetch_page(
-    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest
+    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, now: datetime
 ) -> Page[Any]:
+    """A page of the list. By activity, a walk leaves out what moved after it started (a
+    cursor carries that moment: `now` for the first page, or its newest item if later), so
+    it never returns a thread twice; what moved is reported by the events."""
     listing = _listing(query)
     bounds, ascending = query_plan(request)
     sort = {"$sort": {name: 1 if ascending else -1 for name in listing.key}}
+    activity = isinstance(query, ThreadQuery) and query.order is ThreadOrder.UPDATED
+    cursor = request.after or request.before
+    as_of = cursor[2] if activity and cursor else None
+    if isinstance(as_of, datetime):  # as a bound, so that it also bounds the index scan
+        bounds.append(Bound((as_of, "\uffff"), ascending=False, inclusive=True))
     pipeline = [*listing.pipeline(bounds), sort, {"$limit": request.size + 1}]
-    return _page(listing, request, await aggregate(db, listing.collection, pipeline))
+    docs = await aggregate(db, listing.collection, pipeline)
+    page = _page(listing, request, docs)
+    if not activity:
+        return page
+    started = as_of or max([now, *(doc["updatedAt"] for doc in docs)])
+    return replace(page, keys=[(*key, started) for key in page.keys])
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ from app.domain import Clock, Message, Thread, ThreadChanges, ThreadState, now
 from app.errors import NotFound
 from app.store.codec import changes_doc, message_doc, thread_doc, thread_from_doc
 from app.store.connection import Database, aggregate
-from app.store.listings import VISIBLE
+from app.store.listings import TRASHED, VISIBLE
 from app.store.names import MESSAGES, THREADS
+from app.store.revisions import remove_revisions
 
 # A thread being created with its messages, or being deleted, is hidden until done.
 CREATING, DELETING = "creating", "deleting"
@@ -104,9 +105,9 @@ async def touch_thread(
 
 
 async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
-    """Hide the thread, then remove its messages and itself."""
+    """Hide the thread (visible or in the trash), then remove its messages and itself."""
     hidden = await db[THREADS].update_one(
-        {"_id": thread_id, "organizationId": organization_id, **VISIBLE},
+        {"_id": thread_id, "organizationId": organization_id, "hidden": {"$in": [None, TRASHED]}},
         {"$set": {"hidden": DELETING}},
     )
     if hidden.matched_count == 0:
@@ -115,7 +116,9 @@ async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -
 
 
 async def _remove_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
-    # Messages first: a crash in between leaves a hidden thread, never a message without one.
+    # Messages (their kept revisions first) before the thread: a crash in between leaves a
+    # hidden thread, never a message or a revision without one.
+    await remove_revisions(db, organization_id=organization_id, thread_id=thread_id)
     await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
     await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
 

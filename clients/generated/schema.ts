@@ -9,8 +9,8 @@ export type Scalars = {
   Float: { input: number; output: number; }
   /** An instant in UTC, as ISO-8601 with milliseconds: 2026-11-24T09:30:00.000Z. Codegen: map to string. */
   DateTime: { input: string; output: string; }
-  /** A JSON object of string values: at most 16 keys, each key 1-64 characters, each value at most 512 characters. Keys are stored and returned literally (dots and a leading $ included). Codegen: map to Record<string, string>. */
-  Metadata: { input: Record<string, string>; output: Record<string, string>; }
+  /** A JSON object whose values are strings or lists of strings (tags): at most 16 keys, each key 1-64 characters, each string at most 512 characters, each list at most 32 strings. Keys are stored and returned literally (dots and a leading $ included). As a filter, a string matches a value equal to it or a list holding it; a list matches when every one of its strings does. Codegen: map to Record<string, string | string[]>. */
+  Metadata: { input: Record<string, string | string[]>; output: Record<string, string | string[]>; }
 };
 
 /** A note on a span of a text part. */
@@ -157,6 +157,8 @@ export type DeleteMessagePayload = {
 export type DeleteThreadInput = {
   /** The thread. */
   id: Scalars['ID']['input'];
+  /** Remove it for good at once (from the trash too) instead of moving it to the trash. */
+  permanent?: Scalars['Boolean']['input'];
 };
 
 /** What was deleted. */
@@ -207,6 +209,42 @@ export type FileSearchResources = {
   __typename?: 'FileSearchResources';
   /** At most one vector store id. */
   vectorStoreIds: Array<Scalars['String']['output']>;
+};
+
+/** Where a fork (forkThread) came from. */
+export type ForkOrigin = {
+  __typename?: 'ForkOrigin';
+  /** The last message copied; null once it or its thread is deleted. */
+  message?: Maybe<Message>;
+  /** The id of the last message copied from it; null if it had none. */
+  messageId?: Maybe<Scalars['ID']['output']>;
+  /** The thread forked; null once it is deleted. */
+  thread?: Maybe<Thread>;
+  /** The id of the thread forked. */
+  threadId: Scalars['ID']['output'];
+};
+
+/** A thread to fork: its messages are copied into a new thread. */
+export type ForkThreadInput = {
+  /** Up to 255 characters of your choice. A retry with the same key and input returns the first result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Key-value pairs; null: the source's. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** The thread to fork, in any state. */
+  threadId: Scalars['ID']['input'];
+  /** At most 200 characters; null: the source's. */
+  title?: InputMaybe<Scalars['String']['input']>;
+  /** The last message to copy (a message of the thread); all if null. */
+  upToMessageId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** The fork: a new thread with copies of the source's messages. */
+export type ForkThreadPayload = {
+  __typename?: 'ForkThreadPayload';
+  /** The cursor of the fork's start: threadEvents(after:) from it delivers every event of the fork. Forking records no event on the source. */
+  eventCursor: Scalars['String']['output'];
+  /** The new ACTIVE thread; `forkedFrom` links back. */
+  thread: Thread;
 };
 
 /** The detail level at which a model should look at an image. */
@@ -275,12 +313,16 @@ export type Message = Node & {
   content: Array<MessageContent>;
   /** When the message was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** When its content was last edited (updateMessage); null until then. */
+  editedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The id: `thread_<uuid>` or `message_<uuid>`. */
   id: Scalars['ID']['output'];
   /** Why an INCOMPLETE message stopped, as its writer said. */
   incompleteReason?: Maybe<Scalars['String']['output']>;
   /** Your key-value pairs for the message. */
   metadata: Scalars['Metadata']['output'];
+  /** Its earlier versions, which edits replaced, newest first (the latest 50 are kept). Read for every message of a page in one batch. */
+  revisions: MessageRevisionConnection;
   /** Who wrote the message. */
   role: MessageRole;
   /** The run that wrote it. */
@@ -293,6 +335,15 @@ export type Message = Node & {
   thread: Thread;
   /** The thread holding the message. */
   threadId: Scalars['ID']['output'];
+};
+
+
+/** One turn of a conversation. */
+export type MessageRevisionsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** A message in progress was finished. */
@@ -374,6 +425,50 @@ export type MessageInput = {
   runId?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** A message came back from the trash, in its place. */
+export type MessageRestored = {
+  __typename?: 'MessageRestored';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The restored message. */
+  message: Message;
+};
+
+/** An earlier version of a message's content, kept by an edit. */
+export type MessageRevision = {
+  __typename?: 'MessageRevision';
+  /** The parts of this version. */
+  content: Array<MessageContent>;
+  /** When this version was written: the message's createdAt for number 1, the time of the edit that wrote it otherwise. */
+  createdAt: Scalars['DateTime']['output'];
+  /** The message's version this was: 1 as created, one more per edit. */
+  number: Scalars['Int']['output'];
+  /** Its text parts joined with a newline. */
+  text: Scalars['String']['output'];
+};
+
+/** A page of a message's earlier versions, newest first. */
+export type MessageRevisionConnection = {
+  __typename?: 'MessageRevisionConnection';
+  /** The page's versions with cursors. */
+  edges: Array<MessageRevisionEdge>;
+  /** The page's versions. */
+  nodes: Array<MessageRevision>;
+  /** Where this page sits in the list. */
+  pageInfo: PageInfo;
+  /** How many earlier versions are kept: the latest 50. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An item of a page, with the cursor to page from it. */
+export type MessageRevisionEdge = {
+  __typename?: 'MessageRevisionEdge';
+  /** Opaque cursor of this item. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: MessageRevision;
+};
+
 /** Who wrote a message. */
 export type MessageRole =
   /** The assistant (a model) answering. */
@@ -392,12 +487,12 @@ export type MessageStatus =
   /** Still being written: appendMessageText adds to it, completeMessage ends it. */
   | 'IN_PROGRESS';
 
-/** A message's metadata changed. */
+/** A message's metadata changed, or its content was edited. */
 export type MessageUpdated = {
   __typename?: 'MessageUpdated';
   /** Pass to threadEvents(after:) to resume after this. */
   cursor: Scalars['String']['output'];
-  /** The message after the change. */
+  /** The message after the change (an edit: its new content and editedAt). */
   message: Message;
 };
 
@@ -412,11 +507,17 @@ export type Mutation = {
   createMessage: CreateMessagePayload;
   /** Create a thread, with up to 100 first messages. */
   createThread: CreateThreadPayload;
-  /** Delete a message from an ACTIVE thread. */
+  /** Delete a message from an ACTIVE thread, to the trash: restoreMessage brings it back in its place until it is purged. */
   deleteMessage: DeleteMessagePayload;
-  /** Delete a thread and all its messages, in any state. */
+  /** Delete a thread, in any state: to the trash, where restoreThread brings it back with all its messages until it is purged, or for good with `permanent`. */
   deleteThread: DeleteThreadPayload;
-  /** Replace a message's metadata (not in ARCHIVED threads). */
+  /** Fork a thread (in any state): a new ACTIVE thread with copies of its messages, up to `upToMessageId` or all. Records no event on the source. */
+  forkThread: ForkThreadPayload;
+  /** Bring a message back from the trash, in its place, into an ACTIVE thread. */
+  restoreMessage: RestoreMessagePayload;
+  /** Bring a thread back from the trash, exactly as it was. */
+  restoreThread: RestoreThreadPayload;
+  /** Replace a message's metadata (not in ARCHIVED threads) and/or edit its content (ACTIVE threads; not while IN_PROGRESS), keeping the version replaced in `revisions`. */
   updateMessage: UpdateMessagePayload;
   /** Change a thread. ARCHIVED threads only take `state`. */
   updateThread: UpdateThreadPayload;
@@ -456,6 +557,24 @@ export type MutationDeleteMessageArgs = {
 /** Writes. Each takes one input object and returns a payload. */
 export type MutationDeleteThreadArgs = {
   input: DeleteThreadInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationForkThreadArgs = {
+  input: ForkThreadInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationRestoreMessageArgs = {
+  input: RestoreMessageInput;
+};
+
+
+/** Writes. Each takes one input object and returns a payload. */
+export type MutationRestoreThreadArgs = {
+  input: RestoreThreadInput;
 };
 
 
@@ -500,7 +619,7 @@ export type Query = {
   nodes: Array<Maybe<Node>>;
   /** A thread by id; null if there is none. */
   thread?: Maybe<Thread>;
-  /** Your threads, newest first unless `order: ASC`. */
+  /** Your threads, newest first unless `order: ASC`: by creation, or by last activity with `orderBy: UPDATED_AT` (the inbox). */
   threads: ThreadConnection;
 };
 
@@ -538,6 +657,39 @@ export type QueryThreadsArgs = {
   last?: InputMaybe<Scalars['Int']['input']>;
   limit?: InputMaybe<Scalars['Int']['input']>;
   order?: SortOrder;
+  orderBy?: ThreadOrderBy;
+};
+
+/** A message to bring back from the trash. */
+export type RestoreMessageInput = {
+  /** The message, in the trash. */
+  id: Scalars['ID']['input'];
+};
+
+/** The message back from the trash, and its thread. */
+export type RestoreMessagePayload = {
+  __typename?: 'RestoreMessagePayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
+  /** The message, in its place again. */
+  message: Message;
+  /** Its thread, after the change. */
+  thread: Thread;
+};
+
+/** A thread to bring back from the trash. */
+export type RestoreThreadInput = {
+  /** The thread, in the trash. */
+  id: Scalars['ID']['input'];
+};
+
+/** The thread back from the trash. */
+export type RestoreThreadPayload = {
+  __typename?: 'RestoreThreadPayload';
+  /** The cursor of the thread event this write recorded (null if the thread went meanwhile): threadEvents(after:) from it delivers exactly what happens after this write. */
+  eventCursor?: Maybe<Scalars['String']['output']>;
+  /** The thread, with exactly its messages. */
+  thread: Thread;
 };
 
 /** The order of a list by creation time. */
@@ -584,10 +736,16 @@ export type Thread = Node & {
   assistantId?: Maybe<Scalars['String']['output']>;
   /** When the thread was created. */
   createdAt: Scalars['DateTime']['output'];
+  /** When the thread went to the trash: null unless it is there (`threads(filter: {deleted: true})`). */
+  deletedAt?: Maybe<Scalars['DateTime']['output']>;
   /** The cursor of the thread's latest event as of this read: threadEvents(after: eventCursor) delivers what happens after it, so loading then subscribing loses nothing. */
   eventCursor: Scalars['String']['output'];
+  /** What the thread was forked from; null if it is no fork. */
+  forkedFrom?: Maybe<ForkOrigin>;
   /** The id: `thread_<uuid>` or `message_<uuid>`. */
   id: Scalars['ID']['output'];
+  /** The thread's newest message, null when it has none: the inbox preview. Read for every thread of a page in one batch. */
+  lastMessage?: Maybe<Message>;
   /** How many messages the thread holds. */
   messageCount: Scalars['Int']['output'];
   /** The thread's messages, newest first unless `order: ASC`. */
@@ -638,7 +796,7 @@ export type ThreadConnection = {
   totalCount: Scalars['Int']['output'];
 };
 
-/** The thread was deleted; the subscription ends after this. */
+/** The thread was deleted (to the trash, or for good); the subscription ends after this. */
 export type ThreadDeleted = {
   __typename?: 'ThreadDeleted';
   /** Pass to threadEvents(after:) to resume after this. */
@@ -657,12 +815,14 @@ export type ThreadEdge = {
 };
 
 /** Something that happened in a thread. */
-export type ThreadEvent = MessageCompleted | MessageCreated | MessageDeleted | MessageDelta | MessageUpdated | ThreadDeleted | ThreadUpdated;
+export type ThreadEvent = MessageCompleted | MessageCreated | MessageDeleted | MessageDelta | MessageRestored | MessageUpdated | ThreadDeleted | ThreadRestored | ThreadUpdated;
 
 /** Which threads to list; every given condition must hold. */
 export type ThreadFilter = {
   /** By assistant. */
   assistantId?: InputMaybe<Scalars['String']['input']>;
+  /** true lists the trash instead: deleted threads, restorable until purged (see `deletedAt`), in every state unless `state` is given. */
+  deleted?: Scalars['Boolean']['input'];
   /** Threads having every one of these pairs. */
   metadata?: InputMaybe<Scalars['Metadata']['input']>;
   /** Threads in this state. Without it, all but ARCHIVED. */
@@ -671,6 +831,22 @@ export type ThreadFilter = {
   userId?: InputMaybe<Scalars['String']['input']>;
   /** By UI visibility. */
   visibleInUi?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+/** What a list of threads is ordered by. */
+export type ThreadOrderBy =
+  /** When the thread was created. */
+  | 'CREATED_AT'
+  /** When the thread last changed (a message written, its title, metadata or state changed): the inbox order. A walk leaves out threads that move after it started, so it never returns one twice; threadEvents reports what moved. */
+  | 'UPDATED_AT';
+
+/** The thread came back from the trash (subscribe again to follow it: a subscription ends with ThreadDeleted). */
+export type ThreadRestored = {
+  __typename?: 'ThreadRestored';
+  /** Pass to threadEvents(after:) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The restored thread. */
+  thread: Thread;
 };
 
 /** The lifecycle state of a thread. */
@@ -715,12 +891,16 @@ export type ToolResourcesInput = {
   fileSearch?: InputMaybe<FileSearchInput>;
 };
 
-/** New metadata for a message. */
+/** Changes to a message: absent fields stay. New content (at most one of content and contentParts) edits it, keeping the version it replaces in `revisions`. */
 export type UpdateMessageInput = {
+  /** New plain text, 1-256,000 characters: an edit (ACTIVE threads; not while IN_PROGRESS). */
+  content?: InputMaybe<Scalars['String']['input']>;
+  /** New parts (1-32) instead of `content`: an edit. */
+  contentParts?: InputMaybe<Array<ContentPartInput>>;
   /** The message. */
   id: Scalars['ID']['input'];
   /** Replaces the whole map; {} clears it. */
-  metadata: Scalars['Metadata']['input'];
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
 };
 
 /** The updated message. */

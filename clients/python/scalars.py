@@ -1,3 +1,3 @@
 """The Python type of the Metadata scalar (DateTime is datetime.datetime)."""
 
-Metadata = dict[str, str]
+Metadata = dict[str, str | list[str]]

@@ -12,21 +12,28 @@ from .create_message import CreateMessage
 from .create_thread import CreateThread
 from .delete_message import DeleteMessage
 from .delete_thread import DeleteThread
-from .enums import MessageRole, SortOrder
+from .edit_message import EditMessage
+from .enums import MessageRole, SortOrder, ThreadOrderBy
 from .inbox import Inbox
 from .input_types import (
     AppendMessageTextInput,
     CompleteMessageInput,
+    ContentPartInput,
     CreateMessageInput,
     CreateThreadInput,
     DeleteMessageInput,
     DeleteThreadInput,
+    RestoreMessageInput,
+    RestoreThreadInput,
     ThreadFilter,
     UpdateMessageInput,
     UpdateThreadInput,
 )
 from .message import Message
+from .message_revisions import MessageRevisions
 from .messages import Messages
+from .restore_message import RestoreMessage
+from .restore_thread import RestoreThread
 from .scalars import Metadata
 from .thread import Thread
 from .thread_events import ThreadEvents
@@ -44,17 +51,24 @@ class ThreadsClient(AsyncBaseClient):
         self,
         first: int | None | UnsetType = UNSET,
         filter_: ThreadFilter | None | UnsetType = UNSET,
+        order_by: ThreadOrderBy | None | UnsetType = UNSET,
         **kwargs: Any,
     ) -> Inbox:
         query = gql("""
-            query Inbox($first: Int = 10, $filter: ThreadFilter) {
-              threads(first: $first, filter: $filter) {
+            query Inbox($first: Int = 10, $filter: ThreadFilter, $orderBy: ThreadOrderBy = UPDATED_AT) {
+              threads(first: $first, filter: $filter, orderBy: $orderBy) {
                 totalCount
                 nodes {
                   id
                   title
                   updatedAt
                   messageCount
+                  lastMessage {
+                    id
+                    role
+                    text
+                    createdAt
+                  }
                   messages(last: 5, order: ASC) {
                     nodes {
                       id
@@ -67,7 +81,11 @@ class ThreadsClient(AsyncBaseClient):
               }
             }
             """)
-        variables: dict[str, object] = {"first": first, "filter": filter_}
+        variables: dict[str, object] = {
+            "first": first,
+            "filter": filter_,
+            "orderBy": order_by,
+        }
         response = await self.execute(
             query=query, operation_name="Inbox", variables=variables, **kwargs
         )
@@ -81,17 +99,19 @@ class ThreadsClient(AsyncBaseClient):
         last: int | None | UnsetType = UNSET,
         before: str | None | UnsetType = UNSET,
         order: SortOrder | None | UnsetType = UNSET,
+        order_by: ThreadOrderBy | None | UnsetType = UNSET,
         filter_: ThreadFilter | None | UnsetType = UNSET,
         **kwargs: Any,
     ) -> Threads:
         query = gql("""
-            query Threads($first: Int, $after: String, $last: Int, $before: String, $order: SortOrder = DESC, $filter: ThreadFilter) {
+            query Threads($first: Int, $after: String, $last: Int, $before: String, $order: SortOrder = DESC, $orderBy: ThreadOrderBy = CREATED_AT, $filter: ThreadFilter) {
               threads(
                 first: $first
                 after: $after
                 last: $last
                 before: $before
                 order: $order
+                orderBy: $orderBy
                 filter: $filter
               ) {
                 totalCount
@@ -125,6 +145,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {
@@ -133,6 +154,7 @@ class ThreadsClient(AsyncBaseClient):
             "last": last,
             "before": before,
             "order": order,
+            "orderBy": order_by,
             "filter": filter_,
         }
         response = await self.execute(
@@ -160,6 +182,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"id": id}
@@ -216,6 +239,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -280,6 +304,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -312,6 +337,81 @@ class ThreadsClient(AsyncBaseClient):
         data = self.get_data(response)
         return Message.model_validate(data)
 
+    async def message_revisions(
+        self,
+        id: str,
+        first: int | None | UnsetType = UNSET,
+        after: str | None | UnsetType = UNSET,
+        last: int | None | UnsetType = UNSET,
+        before: str | None | UnsetType = UNSET,
+        **kwargs: Any,
+    ) -> MessageRevisions:
+        query = gql("""
+            query MessageRevisions($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+              message(id: $id) {
+                id
+                text
+                editedAt
+                revisions(first: $first, after: $after, last: $last, before: $before) {
+                  totalCount
+                  edges {
+                    cursor
+                    node {
+                      number
+                      text
+                      createdAt
+                      content {
+                        __typename
+                        ... on TextContent {
+                          text {
+                            value
+                          }
+                        }
+                        ... on ImageUrlContent {
+                          imageUrl {
+                            url
+                            detail
+                          }
+                        }
+                        ... on ImageFileContent {
+                          imageFile {
+                            fileId
+                            detail
+                          }
+                        }
+                      }
+                    }
+                  }
+                  pageInfo {
+                    ...PageInfoFields
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "first": first,
+            "after": after,
+            "last": last,
+            "before": before,
+        }
+        response = await self.execute(
+            query=query,
+            operation_name="MessageRevisions",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MessageRevisions.model_validate(data)
+
     async def create_thread(self, input: CreateThreadInput, **kwargs: Any) -> CreateThread:
         query = gql("""
             mutation CreateThread($input: CreateThreadInput!) {
@@ -333,6 +433,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -363,6 +464,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -409,6 +511,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -445,6 +548,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -472,6 +576,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -504,6 +609,76 @@ class ThreadsClient(AsyncBaseClient):
         data = self.get_data(response)
         return UpdateMessage.model_validate(data)
 
+    async def edit_message(
+        self,
+        id: str,
+        content: str | None | UnsetType = UNSET,
+        content_parts: list[ContentPartInput] | None | UnsetType = UNSET,
+        **kwargs: Any,
+    ) -> EditMessage:
+        query = gql("""
+            mutation EditMessage($id: ID!, $content: String, $contentParts: [ContentPartInput!]) {
+              updateMessage(input: {id: $id, content: $content, contentParts: $contentParts}) {
+                message {
+                  ...MessageFields
+                  revisions(first: 1) {
+                    totalCount
+                    nodes {
+                      number
+                      text
+                      createdAt
+                    }
+                  }
+                }
+                eventCursor
+              }
+            }
+
+            fragment MessageFields on Message {
+              id
+              threadId
+              role
+              text
+              status
+              metadata
+              createdAt
+              editedAt
+              content {
+                __typename
+                ... on TextContent {
+                  text {
+                    value
+                    annotations {
+                      __typename
+                    }
+                  }
+                }
+                ... on ImageUrlContent {
+                  imageUrl {
+                    url
+                    detail
+                  }
+                }
+                ... on ImageFileContent {
+                  imageFile {
+                    fileId
+                    detail
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {
+            "id": id,
+            "content": content,
+            "contentParts": content_parts,
+        }
+        response = await self.execute(
+            query=query, operation_name="EditMessage", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return EditMessage.model_validate(data)
+
     async def delete_message(self, input: DeleteMessageInput, **kwargs: Any) -> DeleteMessage:
         query = gql("""
             mutation DeleteMessage($input: DeleteMessageInput!) {
@@ -527,6 +702,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"input": input}
@@ -556,6 +732,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -609,6 +786,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -640,6 +818,107 @@ class ThreadsClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return CompleteMessage.model_validate(data)
+
+    async def restore_thread(self, input: RestoreThreadInput, **kwargs: Any) -> RestoreThread:
+        query = gql("""
+            mutation RestoreThread($input: RestoreThreadInput!) {
+              restoreThread(input: $input) {
+                thread {
+                  ...ThreadFields
+                }
+                eventCursor
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              state
+              visibleInUi
+              assistantId
+              createdAt
+              updatedAt
+              messageCount
+              eventCursor
+              deletedAt
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="RestoreThread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RestoreThread.model_validate(data)
+
+    async def restore_message(self, input: RestoreMessageInput, **kwargs: Any) -> RestoreMessage:
+        query = gql("""
+            mutation RestoreMessage($input: RestoreMessageInput!) {
+              restoreMessage(input: $input) {
+                message {
+                  ...MessageFields
+                }
+                thread {
+                  ...ThreadFields
+                }
+                eventCursor
+              }
+            }
+
+            fragment MessageFields on Message {
+              id
+              threadId
+              role
+              text
+              status
+              metadata
+              createdAt
+              editedAt
+              content {
+                __typename
+                ... on TextContent {
+                  text {
+                    value
+                    annotations {
+                      __typename
+                    }
+                  }
+                }
+                ... on ImageUrlContent {
+                  imageUrl {
+                    url
+                    detail
+                  }
+                }
+                ... on ImageFileContent {
+                  imageFile {
+                    fileId
+                    detail
+                  }
+                }
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              state
+              visibleInUi
+              assistantId
+              createdAt
+              updatedAt
+              messageCount
+              eventCursor
+              deletedAt
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="RestoreMessage", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RestoreMessage.model_validate(data)
 
     async def thread_events(
         self,
@@ -688,6 +967,18 @@ class ThreadsClient(AsyncBaseClient):
                   cursor
                   threadId
                 }
+                ... on MessageRestored {
+                  cursor
+                  message {
+                    ...MessageFields
+                  }
+                }
+                ... on ThreadRestored {
+                  cursor
+                  thread {
+                    ...ThreadFields
+                  }
+                }
               }
             }
 
@@ -699,6 +990,7 @@ class ThreadsClient(AsyncBaseClient):
               status
               metadata
               createdAt
+              editedAt
               content {
                 __typename
                 ... on TextContent {
@@ -735,6 +1027,7 @@ class ThreadsClient(AsyncBaseClient):
               updatedAt
               messageCount
               eventCursor
+              deletedAt
             }
             """)
         variables: dict[str, object] = {"threadId": thread_id, "after": after}

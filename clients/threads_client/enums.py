@@ -27,6 +27,11 @@ class SortOrder(str, Enum):
     DESC = "DESC"
 
 
+class ThreadOrderBy(str, Enum):
+    CREATED_AT = "CREATED_AT"
+    UPDATED_AT = "UPDATED_AT"
+
+
 class ThreadState(str, Enum):
     ACTIVE = "ACTIVE"
     LOCKED = "LOCKED"

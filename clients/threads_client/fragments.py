@@ -19,6 +19,7 @@ class MessageFields(BaseModel):
     status: MessageStatus
     metadata: Metadata
     created_at: datetime = Field(alias="createdAt")
+    edited_at: datetime | None = Field(alias="editedAt")
     content: list[
         Annotated[
             Union[
@@ -95,6 +96,7 @@ class ThreadFields(BaseModel):
     updated_at: datetime = Field(alias="updatedAt")
     message_count: int = Field(alias="messageCount")
     event_cursor: str = Field(alias="eventCursor")
+    deleted_at: datetime | None = Field(alias="deletedAt")
 
 
 MessageFields.model_rebuild()

@@ -2,6 +2,7 @@
 # Source: clients/operations.graphql
 
 from datetime import datetime
+from typing import Optional
 
 from pydantic import Field
 
@@ -23,7 +24,15 @@ class InboxThreadsNodes(BaseModel):
     title: str | None
     updated_at: datetime = Field(alias="updatedAt")
     message_count: int = Field(alias="messageCount")
+    last_message: Optional["InboxThreadsNodesLastMessage"] = Field(alias="lastMessage")
     messages: "InboxThreadsNodesMessages"
+
+
+class InboxThreadsNodesLastMessage(BaseModel):
+    id: str
+    role: MessageRole
+    text: str
+    created_at: datetime = Field(alias="createdAt")
 
 
 class InboxThreadsNodesMessages(BaseModel):

@@ -102,6 +102,8 @@ class DeleteThreadInput(BaseModel):
 
     id: str
     "The thread."
+    permanent: bool = False
+    "Remove it for good at once (from the trash too) instead of moving it to the trash."
 
 
 class FileSearchInput(BaseModel):
@@ -109,6 +111,21 @@ class FileSearchInput(BaseModel):
 
     vector_store_ids: list[str] = Field(alias="vectorStoreIds")
     "At most one vector store id."
+
+
+class ForkThreadInput(BaseModel):
+    """A thread to fork: its messages are copied into a new thread."""
+
+    thread_id: str = Field(alias="threadId")
+    "The thread to fork, in any state."
+    up_to_message_id: str | None = Field(alias="upToMessageId", default=None)
+    "The last message to copy (a message of the thread); all if null."
+    title: str | None = None
+    "At most 200 characters; null: the source's."
+    metadata: Metadata | None = None
+    "Key-value pairs; null: the source's."
+    idempotency_key: str | None = Field(alias="idempotencyKey", default=None)
+    "Up to 255 characters of your choice. A retry with the same key and input returns the first result and writes nothing; the same key with another input is a CONFLICT. Kept 24 hours."
 
 
 class ImageFileInput(BaseModel):
@@ -146,6 +163,20 @@ class MessageInput(BaseModel):
     "Writing run."
 
 
+class RestoreMessageInput(BaseModel):
+    """A message to bring back from the trash."""
+
+    id: str
+    "The message, in the trash."
+
+
+class RestoreThreadInput(BaseModel):
+    """A thread to bring back from the trash."""
+
+    id: str
+    "The thread, in the trash."
+
+
 class ThreadFilter(BaseModel):
     """Which threads to list; every given condition must hold."""
 
@@ -159,6 +190,8 @@ class ThreadFilter(BaseModel):
     "By assistant."
     user_id: str | None = Field(alias="userId", default=None)
     "By creating user."
+    deleted: bool = False
+    "true lists the trash instead: deleted threads, restorable until purged (see `deletedAt`), in every state unless `state` is given."
 
 
 class ToolResourcesInput(BaseModel):
@@ -173,12 +206,16 @@ class ToolResourcesInput(BaseModel):
 
 
 class UpdateMessageInput(BaseModel):
-    """New metadata for a message."""
+    """Changes to a message: absent fields stay. New content (at most one of content and contentParts) edits it, keeping the version it replaces in `revisions`."""
 
     id: str
     "The message."
-    metadata: Metadata
+    metadata: Metadata | None = None
     "Replaces the whole map; {} clears it."
+    content: str | None = None
+    "New plain text, 1-256,000 characters: an edit (ACTIVE threads; not while IN_PROGRESS)."
+    content_parts: list["ContentPartInput"] | None = Field(alias="contentParts", default=None)
+    "New parts (1-32) instead of `content`: an edit."
 
 
 class UpdateThreadInput(BaseModel):
@@ -205,4 +242,5 @@ CreateMessageInput.model_rebuild()
 CreateThreadInput.model_rebuild()
 MessageInput.model_rebuild()
 ToolResourcesInput.model_rebuild()
+UpdateMessageInput.model_rebuild()
 UpdateThreadInput.model_rebuild()

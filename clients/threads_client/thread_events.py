@@ -16,8 +16,10 @@ class ThreadEvents(BaseModel):
         "ThreadEventsThreadEventsMessageCompleted",
         "ThreadEventsThreadEventsMessageUpdated",
         "ThreadEventsThreadEventsMessageDeleted",
+        "ThreadEventsThreadEventsMessageRestored",
         "ThreadEventsThreadEventsThreadUpdated",
         "ThreadEventsThreadEventsThreadDeleted",
+        "ThreadEventsThreadEventsThreadRestored",
     ] = Field(alias="threadEvents", discriminator="typename__")
 
 
@@ -61,6 +63,15 @@ class ThreadEventsThreadEventsMessageDeleted(BaseModel):
     message_id: str = Field(alias="messageId")
 
 
+class ThreadEventsThreadEventsMessageRestored(BaseModel):
+    typename__: Literal["MessageRestored"] = Field(alias="__typename")
+    cursor: str
+    message: "ThreadEventsThreadEventsMessageRestoredMessage"
+
+
+ThreadEventsThreadEventsMessageRestoredMessage = MessageFields
+
+
 class ThreadEventsThreadEventsThreadUpdated(BaseModel):
     typename__: Literal["ThreadUpdated"] = Field(alias="__typename")
     cursor: str
@@ -76,8 +87,17 @@ class ThreadEventsThreadEventsThreadDeleted(BaseModel):
     thread_id: str = Field(alias="threadId")
 
 
+class ThreadEventsThreadEventsThreadRestored(BaseModel):
+    typename__: Literal["ThreadRestored"] = Field(alias="__typename")
+    cursor: str
+    thread: "ThreadEventsThreadEventsThreadRestoredThread"
+
+
+ThreadEventsThreadEventsThreadRestoredThread = ThreadFields
 ThreadEvents.model_rebuild()
 ThreadEventsThreadEventsMessageCreated.model_rebuild()
 ThreadEventsThreadEventsMessageCompleted.model_rebuild()
 ThreadEventsThreadEventsMessageUpdated.model_rebuild()
+ThreadEventsThreadEventsMessageRestored.model_rebuild()
 ThreadEventsThreadEventsThreadUpdated.model_rebuild()
+ThreadEventsThreadEventsThreadRestored.model_rebuild()

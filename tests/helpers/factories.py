@@ -19,7 +19,7 @@ def new_message(
     text: str = "hello",
     *,
     role: str = "user",
-    metadata: dict[str, str] | None = None,
+    metadata: domain.Metadata | None = None,
 ) -> NewMessage:
     return NewMessage(content=(TextPart(text),), role=domain.Role(role), metadata=metadata or {})
 
@@ -55,7 +55,7 @@ async def make_message(
     text: str = "hello",
     *,
     role: str = "user",
-    metadata: dict[str, str] | None = None,
+    metadata: domain.Metadata | None = None,
     organization_id: str = LOCAL_ORGANIZATION,
 ) -> Message:
     written = await messages.create_message(

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import uvicorn
+from starlette.types import ASGIApp
 
 from app.main import create_app
 from app.settings import Settings
@@ -14,9 +15,17 @@ from scripts.embedded import free_port
 
 
 @asynccontextmanager
-async def live_server(db: Database) -> AsyncIterator[str]:
-    """The base URL of the development app, serving until the block ends."""
-    app = create_app(Settings(app_env="development"), database=db)
+async def live_server(db: Database, settings: Settings | None = None) -> AsyncIterator[str]:
+    """The base URL of the app (in development unless `settings` say otherwise), serving until
+    the block ends."""
+    app = create_app(settings or Settings(app_env="development"), database=db)
+    async with served(app) as base:
+        yield base
+
+
+@asynccontextmanager
+async def served(app: ASGIApp) -> AsyncIterator[str]:
+    """The base URL of any ASGI app, served by uvicorn on a free loopback port."""
     config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())

@@ -1,0 +1,110 @@
+"""The trash: delete (to the trash, or for good), restore, and the purge of what stayed there
+past the retention period."""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+
+from app import store
+from app.domain import ALLOWED, Action, Caller, EventType, Message, Thread, refused
+from app.errors import NotFound
+from app.services.runtime import Runtime, Written, record, with_event
+
+log = logging.getLogger("app.trash")
+
+
+async def delete_thread(
+    rt: Runtime, *, caller: Caller, thread_id: str, permanent: bool = False
+) -> Written[None]:
+    """Move the thread, in any state, to the trash; or with `permanent`, remove it with all
+    its messages at once (from the trash too)."""
+    organization_id = caller.organization_id
+    if permanent:
+        # Recorded first: the thread's log is numbered from the thread, which then goes.
+        event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
+        await store.delete_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        return Written(None, event)
+    if not await store.trash_thread(
+        rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
+    ):
+        raise NotFound(f"Thread {thread_id} not found.")
+    return Written(None, await record(rt, caller, thread_id, EventType.THREAD_DELETED))
+
+
+async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Written[Thread]:
+    """The thread back from the trash, with exactly the messages it had."""
+    restored = await store.restore_thread(
+        rt.db, organization_id=caller.organization_id, thread_id=thread_id, at=rt.clock()
+    )
+    if restored is None:
+        raise NotFound(f"Thread {thread_id} is not in the trash.")
+    event = await record(rt, caller, thread_id, EventType.THREAD_RESTORED, thread=restored)
+    return Written(with_event(restored, event), event)
+
+
+async def _visible_thread(rt: Runtime, caller: Caller, message: Message, action: Action) -> Thread:
+    threads = await store.get_threads(
+        rt.db, organization_id=caller.organization_id, ids=[message.thread_id]
+    )
+    thread = threads.get(message.thread_id)
+    if thread is None:
+        raise NotFound(f"Message {message.id} not found.")
+    if action not in ALLOWED[thread.state]:
+        raise refused(thread, action)
+    return thread
+
+
+async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Written[Thread]:
+    """Move a message of an ACTIVE thread to the trash; the thread after it."""
+    organization_id = caller.organization_id
+    message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
+    thread = await _visible_thread(rt, caller, message, Action.DELETE_MESSAGE)
+    at = rt.clock()
+    if not await store.trash_message(
+        rt.db, organization_id=organization_id, message_id=message_id, at=at
+    ):
+        raise NotFound(f"Message {message_id} not found.")
+    touched = await store.touch_thread(
+        rt.db, organization_id=organization_id, thread_id=thread.id, at=at
+    )
+    event = await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
+    return Written(with_event(touched or thread, event), event)
+
+
+async def restore_message(
+    rt: Runtime, *, caller: Caller, message_id: str
+) -> Written[tuple[Message, Thread]]:
+    """A message back from the trash, in its place, into a thread that takes messages."""
+    organization_id = caller.organization_id
+    trashed = await store.trashed_message(
+        rt.db, organization_id=organization_id, message_id=message_id
+    )
+    if trashed is None:
+        raise NotFound(f"Message {message_id} is not in the trash.")
+    thread = await _visible_thread(rt, caller, trashed, Action.ADD_MESSAGE)
+    restored = await store.restore_message(
+        rt.db, organization_id=organization_id, message_id=message_id
+    )
+    if restored is None:
+        raise NotFound(f"Message {message_id} is not in the trash.")
+    touched = await store.touch_thread(
+        rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
+    )
+    event = await record(rt, caller, thread.id, EventType.MESSAGE_RESTORED, message=restored)
+    return Written((restored, with_event(touched or thread, event)), event)
+
+
+async def purge(rt: Runtime, *, deleted_before: datetime) -> int:
+    """Remove for good what went to the trash before `deleted_before`."""
+    return await store.purge_trash(rt.db, deleted_before=deleted_before)
+
+
+async def keep_purging(rt: Runtime, *, retention: timedelta, every: timedelta) -> None:
+    """Purge what stayed in the trash past `retention`, `every` so often (the app also purges
+    once at start-up, before it serves)."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            await purge(rt, deleted_before=rt.clock() - retention)
+        except Exception:
+            log.exception("Purging the trash failed; trying again later.")

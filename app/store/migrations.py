@@ -1,0 +1,31 @@
+"""Changes to stored documents that older versions wrote, each run once (then marked done)."""
+
+from datetime import datetime
+
+from app.store.codec import metadata_terms
+from app.store.connection import Database
+from app.store.names import MESSAGES, MIGRATIONS, THREADS
+
+
+async def migrate(db: Database, *, now: datetime) -> int:
+    """Run what has not run on this database yet; how many documents changed."""
+    changed = 0
+    if await db[MIGRATIONS].find_one({"_id": "metaTerms"}) is None:
+        changed += await _metadata_terms(db)
+        await db[MIGRATIONS].update_one(
+            {"_id": "metaTerms"}, {"$set": {"doneAt": now}}, upsert=True
+        )
+    return changed
+
+
+async def _metadata_terms(db: Database) -> int:
+    """Threads and messages written before metadata filters used terms get theirs."""
+    changed = 0
+    for collection in (THREADS, MESSAGES):
+        missing = db[collection].find({"metaTerms": {"$exists": False}}, {"metadata": 1})
+        async for doc in missing:
+            metadata = {pair["k"]: pair["v"] for pair in doc.get("metadata", [])}
+            terms = metadata_terms(metadata)
+            await db[collection].update_one({"_id": doc["_id"]}, {"$set": {"metaTerms": terms}})
+            changed += 1
+    return changed

@@ -1,0 +1,86 @@
+"""The trash: a deleted thread or message is hidden from every read, count and filter, and can
+be restored until it is purged. A trashed thread keeps its messages as they are, so a restore
+brings back exactly what was there; a trashed message keeps its number, so it returns to its
+place."""
+
+from datetime import datetime
+
+from pymongo import ReturnDocument
+
+from app.domain import Message, Thread
+from app.store.codec import message_from_doc, thread_from_doc
+from app.store.connection import Database, aggregate
+from app.store.listings import TRASHED, VISIBLE
+from app.store.names import MESSAGES, THREADS
+from app.store.revisions import remove_revisions
+
+
+async def trash_thread(db: Database, *, organization_id: str, thread_id: str, at: datetime) -> bool:
+    """Whether the (visible) thread went to the trash."""
+    moved = await db[THREADS].update_one(
+        {"_id": thread_id, "organizationId": organization_id, **VISIBLE},
+        {"$set": {"hidden": TRASHED, "deletedAt": at}},
+    )
+    return moved.matched_count > 0
+
+
+async def restore_thread(
+    db: Database, *, organization_id: str, thread_id: str, at: datetime
+) -> Thread | None:
+    """The thread back from the trash (its activity moved to `at`); None if it is not there."""
+    doc = await db[THREADS].find_one_and_update(
+        {"_id": thread_id, "organizationId": organization_id, "hidden": TRASHED},
+        {"$unset": {"hidden": "", "deletedAt": ""}, "$max": {"updatedAt": at}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else thread_from_doc(doc)
+
+
+async def trash_message(
+    db: Database, *, organization_id: str, message_id: str, at: datetime
+) -> bool:
+    """Whether the message went to the trash (its thread checked it is visible)."""
+    moved = await db[MESSAGES].update_one(
+        {"_id": message_id, "organizationId": organization_id}, {"$set": {"deletedAt": at}}
+    )
+    return moved.matched_count > 0
+
+
+async def trashed_message(db: Database, *, organization_id: str, message_id: str) -> Message | None:
+    scan = {"_id": message_id, "organizationId": organization_id}
+    found = await aggregate(
+        db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": {"$ne": None}}}]
+    )
+    return message_from_doc(found[0]) if found else None
+
+
+async def restore_message(db: Database, *, organization_id: str, message_id: str) -> Message | None:
+    """The message back from the trash (found there with `trashed_message`); None if gone."""
+    doc = await db[MESSAGES].find_one_and_update(
+        {"_id": message_id, "organizationId": organization_id},
+        {"$unset": {"deletedAt": ""}},
+        return_document=ReturnDocument.AFTER,
+    )
+    return None if doc is None else message_from_doc(doc)
+
+
+async def purge_trash(db: Database, *, deleted_before: datetime) -> int:
+    """Remove for good what went to the trash before `deleted_before`; how many threads and
+    messages. A thread's messages go before the thread (a crash in between leaves a trashed
+    thread, purged next time)."""
+    purged = 0
+    old = {"hidden": TRASHED, "deletedAt": {"$lt": deleted_before}}
+    async for doc in db[THREADS].find(old, {"organizationId": 1}):
+        organization_id, thread_id = doc["organizationId"], doc["_id"]
+        await remove_revisions(db, organization_id=organization_id, thread_id=thread_id)
+        await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
+        await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
+        purged += 1
+    old_messages = db[MESSAGES].find({"deletedAt": {"$lt": deleted_before}}, {"organizationId": 1})
+    async for doc in old_messages:
+        # Its kept revisions first: a crash in between leaves the message for the next purge.
+        organization_id, message_id = doc["organizationId"], doc["_id"]
+        await remove_revisions(db, organization_id=organization_id, message_id=message_id)
+        await db[MESSAGES].delete_one({"_id": message_id, "organizationId": organization_id})
+        purged += 1
+    return purged
