@@ -57,6 +57,27 @@ HTTP_STATUS = {Unavailable.code: 503, DeadlineExceeded.code: 504}
 BAD_REQUEST = "BAD_REQUEST"
 METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
 NOT_ACCEPTABLE = "NOT_ACCEPTABLE"
+# Codes of automatic persisted queries (app/http/persisted.py).
+PERSISTED_QUERY_NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+PERSISTED_QUERY_HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
+PERSISTED_QUERY_NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+REQUEST_CODES = (
+    BAD_REQUEST,
+    METHOD_NOT_ALLOWED,
+    NOT_ACCEPTABLE,
+    PERSISTED_QUERY_NOT_FOUND,
+    PERSISTED_QUERY_HASH_MISMATCH,
+    PERSISTED_QUERY_NOT_ALLOWED,
+)
+
+
+def error_codes() -> set[str]:
+    """Every `extensions.code` the API answers with (the generated clients list the same)."""
+
+    def codes(error: type[AppError]) -> set[str]:
+        return {error.code}.union(*(codes(sub) for sub in error.__subclasses__()))
+
+    return codes(AppError) | set(REQUEST_CODES)
 
 
 def cause_of(error: GraphQLError) -> BaseException | None:

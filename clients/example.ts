@@ -31,7 +31,13 @@ export type ErrorCode =
   | "FORBIDDEN"
   | "SERVICE_UNAVAILABLE"
   | "DEADLINE_EXCEEDED"
-  | "INTERNAL_SERVER_ERROR";
+  | "INTERNAL_SERVER_ERROR"
+  | "BAD_REQUEST"
+  | "METHOD_NOT_ALLOWED"
+  | "NOT_ACCEPTABLE"
+  | "PERSISTED_QUERY_NOT_FOUND"
+  | "PERSISTED_QUERY_HASH_MISMATCH"
+  | "PERSISTED_QUERY_NOT_ALLOWED";
 
 export class ApiError extends Error {
   constructor(readonly codes: ErrorCode[]) {

@@ -42,7 +42,8 @@ from app.graphql.schema import schema
 from app.http.middleware import RequestRecord, count_command, current_request, log
 from app.main import create_app
 from app.pagination import MESSAGE_ORDER, Page, encode_cursor, page_request
-from app.services import api_keys, threads
+from app.services import api_keys, forks, threads, trash
+from app.services.forks import Fork
 from app.services.runtime import Runtime
 from app.settings import Settings
 from scripts import bench_naive, embedded
@@ -347,6 +348,7 @@ def main() -> None:
                 f"{last_s / first_s:.2f}x (goal ≤ 1.5x)",
             )
         )
+        rows += chat_frontend(loop, db, counted, caller, data)
         loop.run_until_complete(lifespan.aclose())
         # The lifespan cancels its event watcher without awaiting it: let it finish here.
         pending = asyncio.all_tasks(loop)
@@ -440,6 +442,71 @@ async def message_ids(db: store.Database, thread_ids: list[str]) -> list[str]:
         .to_list(None)
     )
     return [d["_id"] for d in docs]
+
+
+INBOX_PLAIN = "{ threads(first: 50, orderBy: UPDATED_AT) { nodes { id title updatedAt } } }"
+INBOX_PREVIEWS = """{ threads(first: 50, orderBy: UPDATED_AT) {
+  nodes { id title updatedAt lastMessage { text role createdAt } } } }"""
+
+
+def chat_frontend(
+    loop: asyncio.AbstractEventLoop,
+    db: store.Database,
+    counted: store.Database,
+    caller: Caller,
+    data: dict[str, Any],
+) -> list[tuple[str, str, str]]:
+    """6. What a chat frontend adds: the inbox with previews, a fork of 1,000 messages, and
+    restoring a 1,000-message thread from the trash."""
+    runtime = Runtime(db)
+
+    def query(document: str) -> Callable[[], Awaitable[object]]:
+        async def run() -> None:
+            context = Context(runtime=runtime, caller=caller)
+            result = await schema.execute(document, context_value=context)
+            assert not result.errors, result.errors
+
+        return run
+
+    plain_n, previews_n = (
+        loop.run_until_complete(count_commands(counted, caller, document, {}))
+        for document in (INBOX_PLAIN, INBOX_PREVIEWS)
+    )
+    plain_s, previews_s = median_ratio(query(INBOX_PLAIN), query(INBOX_PREVIEWS), loop, batch=5)
+    (thousandth,) = loop.run_until_complete(
+        store.messages_numbered(
+            db, organization_id=ORG, thread_id=data["long"], start=1_000, stop=1_001
+        )
+    )
+    fork = Fork(thread_id=data["long"], up_to_message_id=thousandth.id)
+    forked: list[str] = []
+
+    async def fork_once() -> None:
+        written = await forks.fork_thread(runtime, caller=caller, fork=fork)
+        forked.append(written.value.id)
+
+    async def trash_once() -> None:
+        await trash.delete_thread(runtime, caller=caller, thread_id=forked[0])
+
+    async def restore_once() -> None:
+        await trash.restore_thread(runtime, caller=caller, thread_id=forked[0])
+
+    fork_s, _ = median_ratio(fork_once, fork_once, loop, batch=1)
+    trash_s, restore_s = median_ratio(trash_once, restore_once, loop, batch=1)
+    return [
+        (
+            "6. Inbox by activity, 50 threads: with lastMessage vs without",
+            f"{previews_s * 1e3:,.1f} ms vs {plain_s * 1e3:,.1f} ms;"
+            f" {previews_n} vs {plain_n} database commands",
+            f"{previews_s / plain_s:.2f}x",
+        ),
+        ("6. Fork of a thread's first 1,000 messages (of 10,000)", f"{fork_s * 1e3:,.1f} ms", ""),
+        (
+            "6. A 1,000-message thread to the trash, and back",
+            f"{trash_s * 1e3:,.1f} ms, restore {restore_s * 1e3:,.1f} ms",
+            "",
+        ),
+    ]
 
 
 async def count_commands(

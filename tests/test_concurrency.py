@@ -31,7 +31,8 @@ async def test_creates_and_deletes_racing_on_one_thread(real_db: Database) -> No
     assert codes[:200] == [[]] * 200, "every create succeeds"
     # Only a second delete of one message fails.
     assert sorted(codes[200:]) == [[]] * deleted + [["NOT_FOUND"]] * (100 - deleted)
-    real = await real_db[store.MESSAGES].count_documents({"threadId": thread.id})
+    live = {"threadId": thread.id, "deletedAt": None}  # the deleted ones are in the trash
+    real = await real_db[store.MESSAGES].count_documents(live)
     assert real == 80 + 200 - deleted
     data = (await api.ok(COUNT, {"t": thread.id}))["thread"]
     assert data["messageCount"] == data["messages"]["totalCount"] == real
@@ -49,7 +50,8 @@ async def test_deleting_a_thread_while_messages_are_created_leaves_no_orphan(
         thread = await make_thread(real_db, messages=5)
         creates = [api.run(CREATE, {"t": thread.id, "n": f"m{n}"}) for n in range(60)]
         delete = api.run(
-            "mutation($t: ID!) { deleteThread(input: {id: $t}) { deleted } }", {"t": thread.id}
+            "mutation($t: ID!) { deleteThread(input: {id: $t, permanent: true}) { deleted } }",
+            {"t": thread.id},
         )
         results = await asyncio.gather(*creates[:30], delete, *creates[30:])
         assert results[30].data == {"deleteThread": {"deleted": True}}, (attempt, results[30])

@@ -210,6 +210,37 @@ async def test_forked_from_is_null_once_the_source_or_message_is_gone(
     assert (await api.ok(ORIGIN, {"id": created.id}))["thread"]["forkedFrom"] is None
 
 
+async def test_trash_and_edits(api: Api, db: Database) -> None:
+    """Messages in the trash are not copied; an edited message is copied as it reads now,
+    without its history; a source in the trash cannot be forked, and forkedFrom shows it
+    again once it is restored."""
+    source = await make_thread(db, messages=3)
+    first, second, _ = await nodes(api, source.id)
+    edit = (
+        "mutation($id: ID!) { updateMessage(input: {id: $id, content: $text}) { message { id } } }"
+    )
+    await api.ok(edit.replace("$text", '"edited"'), {"id": first["id"]})
+    await api.ok(
+        "mutation($id: ID!) { deleteMessage(input: {id: $id}) { id } }", {"id": second["id"]}
+    )
+    thread_id = (await fork(api, threadId=source.id))["thread"]["id"]
+    history = """query($id: ID!) { thread(id: $id) { messages(order: ASC) { nodes {
+        text editedAt revisions(first: 5) { totalCount } } } } }"""
+    copies = (await api.ok(history, {"id": thread_id}))["thread"]["messages"]["nodes"]
+    assert [c["text"] for c in copies] == ["edited", "message 3"]
+    assert copies[0]["editedAt"] is not None and copies[0]["revisions"]["totalCount"] == 0
+    trash = "mutation($id: ID!) { deleteThread(input: {id: $id}) { id } }"
+    await api.ok(trash, {"id": source.id})
+    error = await api.error(FORK, {"input": {"threadId": source.id}})
+    assert error["extensions"] == {"code": "NOT_FOUND"}
+    origin = (await api.ok(ORIGIN, {"id": thread_id}))["thread"]["forkedFrom"]
+    assert origin["thread"] is None and origin["message"] is None
+    restore = "mutation($id: ID!) { restoreThread(input: {id: $id}) { thread { id } } }"
+    await api.ok(restore, {"id": source.id})
+    origin = (await api.ok(ORIGIN, {"id": thread_id}))["thread"]["forkedFrom"]
+    assert origin["thread"] == {"id": source.id} and origin["message"] is not None
+
+
 async def test_fork_errors(api: Api, db: Database) -> None:
     source = await make_thread(db, messages=2)
     other = await make_thread(db, messages=1)

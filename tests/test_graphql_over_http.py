@@ -202,6 +202,7 @@ REQUEST_ERRORS: list[tuple[str, str, dict[str, Any], int, str, str]] = [
     ("unknown operationName", "POST", {"json": {"query": "query A { __typename }", "operationName": "B"}}, 400, "BAD_REQUEST", '"B"'),
     ("no operation", "POST", {"json": {"query": "fragment F on Query { __typename }"}}, 400, "BAD_REQUEST", "no operation"),
     ("several operations", "POST", {"json": {"query": f"{CREATE.replace('mutation', 'mutation A')} query B {{ __typename }}"}}, 400, "BAD_REQUEST", "operationName"),
+    ("several operations, 30,000 chars", "POST", {"json": {"query": "#" + "x" * 30_000 + "\nquery A { __typename } query B { __typename }"}}, 400, "BAD_REQUEST", "operationName"),
     ("subscription over POST", "POST", {"json": {"query": SUBSCRIBE}}, 400, "BAD_REQUEST", "graphql-transport-ws"),
     ("subscription over GET", "GET", {"params": {"query": SUBSCRIBE}}, 400, "BAD_REQUEST", "WebSocket"),
     ("GET without query", "GET", {}, 400, "BAD_REQUEST", "query"),

@@ -41,7 +41,9 @@ def test_serve_answers_readme_examples_and_keeps_data(tmp_path: Path) -> None:
         assert inbox["totalCount"] == 2  # the README's thread and the demo's cooking thread
         assert [m["role"] for m in inbox["nodes"][0]["messages"]["nodes"]] == ["USER", "ASSISTANT"]
         total = run(client, "{ threads { totalCount } }")["threads"]["totalCount"]
-        assert total == 4
+        assert total == 5, "the README's thread, three demo threads and a demo fork"
+        trash = run(client, "{ threads(filter: {deleted: true}) { nodes { title } } }")
+        assert trash["threads"]["nodes"] == [{"title": "Old shopping list"}]
 
     with serving(tmp_path, "--demo") as (client, same_key):
         assert same_key == key, "later starts print the same key"

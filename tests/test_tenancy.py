@@ -41,6 +41,12 @@ QUERIES: list[tuple[str, str, Any]] = [
         "{ threads(filter: {state: ARCHIVED}) { totalCount } }",
         {"totalCount": 0},
     ),
+    ("the trash", "{ threads(filter: {deleted: true}) { totalCount } }", {"totalCount": 0}),
+    (
+        "the inbox",
+        "{ threads(orderBy: UPDATED_AT) { totalCount nodes { title lastMessage { id } } } }",
+        {"totalCount": 1, "nodes": [{"title": "own", "lastMessage": None}]},
+    ),
 ]
 MUTATIONS: list[tuple[str, str]] = [
     (
@@ -52,6 +58,20 @@ MUTATIONS: list[tuple[str, str]] = [
         "mutation($t: ID!) { updateThread(input: {id: $t, state: ARCHIVED}) { thread { id } } }",
     ),
     ("deleteThread", "mutation($t: ID!) { deleteThread(input: {id: $t}) { id } }"),
+    (
+        "deleteThread for good",
+        "mutation($t: ID!) { deleteThread(input: {id: $t, permanent: true}) { id } }",
+    ),
+    ("restoreThread", "mutation($t: ID!) { restoreThread(input: {id: $t}) { thread { id } } }"),
+    (
+        "restoreMessage",
+        "mutation($m: ID!) { restoreMessage(input: {id: $m}) { message { id } } }",
+    ),
+    (
+        "edit a message",
+        'mutation($m: ID!) { updateMessage(input: {id: $m, content: "x"}) { message { id } } }',
+    ),
+    ("forkThread", "mutation($t: ID!) { forkThread(input: {threadId: $t}) { thread { id } } }"),
     (
         "createMessage",
         'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "x"}) { message { id } } }',

@@ -23,6 +23,8 @@ class Loaders:
     threads: DataLoader[str, Thread | None]
     messages: DataLoader[str, Message | None]
     message_pages: DataLoader[MessagePageQuery, Page[Message]]  # batched, not cached
+    # A thread's newest message, by (thread id, its last message number as read).
+    last_messages: DataLoader[tuple[str, int], Message | None]
     counts: DataLoader[ThreadQuery | MessageQuery, int]
     # Revisions by message and number: a version's content never changes, so cached.
     revisions: DataLoader[RevisionNumbers, list[MessageRevision]]
@@ -40,6 +42,9 @@ class Loaders:
         async def load_message_pages(queries: list[MessagePageQuery]) -> list[Page[Message]]:
             return await store.fetch_message_pages(db, queries)
 
+        async def load_last_messages(threads: list[tuple[str, int]]) -> list[Message | None]:
+            return await store.last_messages(db, organization_id=organization_id, threads=threads)
+
         async def load_counts(queries: list[ThreadQuery | MessageQuery]) -> list[int]:
             return await store.count_all(db, queries)
 
@@ -50,6 +55,7 @@ class Loaders:
             threads=DataLoader(load_fn=load_threads),
             messages=DataLoader(load_fn=load_messages),
             message_pages=DataLoader(load_fn=load_message_pages, cache=False),
+            last_messages=DataLoader(load_fn=load_last_messages, cache=False),
             counts=DataLoader(load_fn=load_counts),
             revisions=DataLoader(load_fn=load_revisions),
         )

@@ -127,10 +127,8 @@ class Thread(Node):
         " Read for every thread of a page in one batch."
     )
     async def last_message(self, info: Info) -> Optional["Message"]:
-        newest = PageRequest(size=1, forward=True, descending=True)
-        page_query = store.MessagePageQuery(self._messages(info), newest, self.last_seq)
-        page = await info.context.loaders.message_pages.load(page_query)
-        return Message.from_domain(page.items[0]) if page.items else None
+        newest = await info.context.loaders.last_messages.load((self.id, self.last_seq))
+        return None if newest is None else Message.from_domain(newest)
 
     @strawberry.field(description="How many messages the thread holds.")
     async def message_count(self, info: Info) -> int:

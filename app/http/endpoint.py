@@ -5,8 +5,9 @@ Strawberry parses and runs; the hooks below add the spec's rules. `parse_http_bo
 a well-formed request (a JSON object, or GET parameters, with a string `query` and optional
 object `variables` and `extensions`); `execute_operation` picks the operation first (one, or the
 one `operationName` names) and refuses a subscription, or a mutation over GET (405);
-`process_result` leaves `data` out of request errors and `create_response` answers in the media
-type `Accept` asks for (400 for request errors in `application/graphql-response+json`).
+`get_sub_response` picks the media type by `Accept` (406 when it allows none); in
+`application/graphql-response+json`, `process_result` leaves `data` out of request errors and
+`create_response` makes them 400 (`application/json` keeps the legacy 200 and `"data": null`).
 Every refusal is a `RequestError`, and `__call__` turns it, and any HTTPException Strawberry
 raises with its plain-text reason, into one coded JSON error body (`middleware.send_error`).
 """
@@ -282,11 +283,19 @@ def check_operation(query: str, operation_name: str | None, method: str, max_tok
         )
 
 
-@lru_cache(maxsize=256)
-def operations_of(
-    query: str, max_tokens: int
-) -> tuple[tuple[str | None, OperationType], ...] | None:
+Operations = tuple[tuple[str | None, OperationType], ...]
+# Documents up to this long are remembered (256 of them): the cache holds at most ~5 MB.
+CACHED_QUERY_CHARS = 20_000
+
+
+def operations_of(query: str, max_tokens: int) -> Operations | None:
     """The name and kind of each operation of the document; None when it does not parse."""
+    if len(query) <= CACHED_QUERY_CHARS:
+        return _cached_operations_of(query, max_tokens)
+    return _operations_of(query, max_tokens)
+
+
+def _operations_of(query: str, max_tokens: int) -> Operations | None:
     try:
         document = parse(query, no_location=True, max_tokens=max_tokens)
     except (GraphQLError, RecursionError):
@@ -296,6 +305,9 @@ def operations_of(
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
+
+
+_cached_operations_of = lru_cache(maxsize=256)(_operations_of)
 
 
 def translated(error: HTTPException) -> RequestError:

@@ -55,7 +55,9 @@ async def send_error(
     the client accepts (`application/json` when it accepts neither)."""
     body = error_body(code, message, request_id)
     record = current_request.get()
-    media_type = JSON if record is None else record.media_type
+    # An answer with no `data` may be 2xx only as application/json (the persisted-query
+    # "not found", which clients expect with 200).
+    media_type = JSON if record is None or status < 300 else record.media_type
     await send(
         {
             "type": "http.response.start",

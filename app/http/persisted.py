@@ -32,15 +32,22 @@ from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app import domain, store
-from app.errors import UNAVAILABLE_MESSAGE, InvalidInput, Unavailable
+from app.errors import (
+    PERSISTED_QUERY_HASH_MISMATCH,
+    PERSISTED_QUERY_NOT_ALLOWED,
+    PERSISTED_QUERY_NOT_FOUND,
+    UNAVAILABLE_MESSAGE,
+    InvalidInput,
+    Unavailable,
+)
 from app.http.middleware import current_request, send_error
 from app.settings import Settings
 
 # What Apollo's link looks for (the message, or the code) before it sends the query.
-NOT_FOUND = "PERSISTED_QUERY_NOT_FOUND"
+NOT_FOUND = PERSISTED_QUERY_NOT_FOUND
 NOT_FOUND_MESSAGE = "PersistedQueryNotFound"
-HASH_MISMATCH = "PERSISTED_QUERY_HASH_MISMATCH"
-NOT_ALLOWED = "PERSISTED_QUERY_NOT_ALLOWED"
+HASH_MISMATCH = PERSISTED_QUERY_HASH_MISMATCH
+NOT_ALLOWED = PERSISTED_QUERY_NOT_ALLOWED
 CODES = (NOT_FOUND, HASH_MISMATCH, NOT_ALLOWED)
 SHA256 = re.compile(r"[0-9a-fA-F]{64}")
 # A GET answered "not found" must not be cached on the way: the next one will be found.

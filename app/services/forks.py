@@ -7,6 +7,8 @@ Decisions:
   source's tool resources, assistant and UI visibility.
 - Copies get new ids and the numbers 1..n in the source's order, and keep the source's
   content, role, metadata, assistant, run, status and `createdAt` (when each was written).
+  Messages in the trash are not copied. A copy's edit history starts afresh: its content is
+  its version 1 (it keeps `editedAt`, when that content was written).
 - A message still IN_PROGRESS in the source is copied as INCOMPLETE with the text it has so
   far (`incompleteReason` "forked_in_progress"): nothing streams into the copy, whose writer
   knows only the source's message.

@@ -35,6 +35,7 @@ from app.store.listings import (
     exists_outside,
     fetch_message_pages,
     fetch_page,
+    last_messages,
 )
 from app.store.messages import (
     append_text,
@@ -132,6 +133,7 @@ __all__ = [
     "insert_messages",
     "insert_thread",
     "is_unavailable",
+    "last_messages",
     "list_api_keys",
     "list_events",
     "list_trusted_documents",

@@ -39,6 +39,7 @@ async def ensure_indexes(db: Database) -> None:
         [
             _index("organizationId", "_id", "version"),  # by id; an edit's version check
             _index("organizationId", "bucket"),  # message pages of many threads
+            _index("organizationId", "_id", "deletedAt"),  # to the trash, once
             _index("deletedAt", sparse=True),  # the trash's purge
             _index("organizationId", "threadId", "seq", unique=True),  # one thread's messages
         ]

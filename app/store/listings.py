@@ -194,6 +194,46 @@ class MessagePageQuery:
     last_seq: int
 
 
+async def last_messages(
+    db: Database, *, organization_id: str, threads: Sequence[tuple[str, int]]
+) -> list[Message | None]:
+    """The newest message of each (thread, last message number as read), in one command: the
+    block of BUCKET numbers holding each thread's last number, by the (organization, bucket)
+    index (the embedded server's planner scans an index for `$in` on one field only). The
+    threads whose block holds no live message (all in the trash) are read again as pages."""
+    blocks = sorted({bucket(thread_id, last) for thread_id, last in threads if last})
+    found: dict[tuple[str, int], Message] = {}
+    if blocks:
+        scan = {"organizationId": organization_id, "bucket": {"$in": blocks}}
+        docs = await aggregate(db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": None}}])
+        latest: dict[str, dict[str, Any]] = {}
+        for doc in docs:
+            if doc["seq"] > latest.get(doc["threadId"], {"seq": 0})["seq"]:
+                latest[doc["threadId"]] = doc
+        found = {
+            (thread_id, last): message_from_doc(latest[thread_id])
+            for thread_id, last in threads
+            if thread_id in latest and latest[thread_id]["seq"] <= last
+        }
+    newest = PageRequest(size=1, forward=True, descending=True)
+    missing = [
+        MessagePageQuery(MessageQuery(organization_id, thread_id), newest, last)
+        for thread_id, last in threads
+        if last and (thread_id, last) not in found
+    ]
+    pages = iter(await fetch_message_pages(db, missing) if missing else [])
+    result: list[Message | None] = []
+    for thread_id, last in threads:
+        if not last:
+            result.append(None)
+        elif (thread_id, last) in found:
+            result.append(found[thread_id, last])
+        else:
+            items = next(pages).items
+            result.append(items[0] if items else None)
+    return result
+
+
 async def fetch_message_pages(
     db: Database, queries: Sequence[MessagePageQuery]
 ) -> list[Page[Message]]:

@@ -39,9 +39,11 @@ async def restore_thread(
 async def trash_message(
     db: Database, *, organization_id: str, message_id: str, at: datetime
 ) -> bool:
-    """Whether the message went to the trash (its thread checked it is visible)."""
+    """Whether the message went to the trash now (False if it was there already: of two racing
+    deletes, one wins)."""
     moved = await db[MESSAGES].update_one(
-        {"_id": message_id, "organizationId": organization_id}, {"$set": {"deletedAt": at}}
+        {"organizationId": organization_id, "_id": message_id, "deletedAt": None},
+        {"$set": {"deletedAt": at}},
     )
     return moved.matched_count > 0
 

@@ -53,6 +53,14 @@ from .exceptions import (
     GraphQLClientHttpError,
     GraphQLClientInvalidResponseError,
 )
+from .fork_thread import (
+    ForkThread,
+    ForkThreadForkThread,
+    ForkThreadForkThreadThread,
+    ForkThreadForkThreadThreadForkedFrom,
+    ForkThreadForkThreadThreadForkedFromMessage,
+    ForkThreadForkThreadThreadForkedFromThread,
+)
 from .fragments import (
     MessageFields,
     MessageFieldsContentImageFileContent,
@@ -201,6 +209,12 @@ __all__ = [
     "EditMessageUpdateMessageMessageRevisions",
     "EditMessageUpdateMessageMessageRevisionsNodes",
     "FileSearchInput",
+    "ForkThread",
+    "ForkThreadForkThread",
+    "ForkThreadForkThreadThread",
+    "ForkThreadForkThreadThreadForkedFrom",
+    "ForkThreadForkThreadThreadForkedFromMessage",
+    "ForkThreadForkThreadThreadForkedFromThread",
     "ForkThreadInput",
     "GraphQLClientError",
     "GraphQLClientGraphQLError",

@@ -14,15 +14,16 @@ from .delete_message import DeleteMessage
 from .delete_thread import DeleteThread
 from .edit_message import EditMessage
 from .enums import MessageRole, SortOrder, ThreadOrderBy
+from .fork_thread import ForkThread
 from .inbox import Inbox
 from .input_types import (
     AppendMessageTextInput,
     CompleteMessageInput,
-    ContentPartInput,
     CreateMessageInput,
     CreateThreadInput,
     DeleteMessageInput,
     DeleteThreadInput,
+    ForkThreadInput,
     RestoreMessageInput,
     RestoreThreadInput,
     ThreadFilter,
@@ -490,6 +491,50 @@ class ThreadsClient(AsyncBaseClient):
         data = self.get_data(response)
         return DeleteThread.model_validate(data)
 
+    async def fork_thread(self, input: ForkThreadInput, **kwargs: Any) -> ForkThread:
+        query = gql("""
+            mutation ForkThread($input: ForkThreadInput!) {
+              forkThread(input: $input) {
+                thread {
+                  ...ThreadFields
+                  forkedFrom {
+                    threadId
+                    messageId
+                    thread {
+                      id
+                      title
+                    }
+                    message {
+                      id
+                      text
+                    }
+                  }
+                }
+                eventCursor
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              state
+              visibleInUi
+              assistantId
+              createdAt
+              updatedAt
+              messageCount
+              eventCursor
+              deletedAt
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="ForkThread", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ForkThread.model_validate(data)
+
     async def create_message(self, input: CreateMessageInput, **kwargs: Any) -> CreateMessage:
         query = gql("""
             mutation CreateMessage($input: CreateMessageInput!) {
@@ -609,16 +654,10 @@ class ThreadsClient(AsyncBaseClient):
         data = self.get_data(response)
         return UpdateMessage.model_validate(data)
 
-    async def edit_message(
-        self,
-        id: str,
-        content: str | None | UnsetType = UNSET,
-        content_parts: list[ContentPartInput] | None | UnsetType = UNSET,
-        **kwargs: Any,
-    ) -> EditMessage:
+    async def edit_message(self, input: UpdateMessageInput, **kwargs: Any) -> EditMessage:
         query = gql("""
-            mutation EditMessage($id: ID!, $content: String, $contentParts: [ContentPartInput!]) {
-              updateMessage(input: {id: $id, content: $content, contentParts: $contentParts}) {
+            mutation EditMessage($input: UpdateMessageInput!) {
+              updateMessage(input: $input) {
                 message {
                   ...MessageFields
                   revisions(first: 1) {
@@ -668,11 +707,7 @@ class ThreadsClient(AsyncBaseClient):
               }
             }
             """)
-        variables: dict[str, object] = {
-            "id": id,
-            "content": content,
-            "contentParts": content_parts,
-        }
+        variables: dict[str, object] = {"input": input}
         response = await self.execute(
             query=query, operation_name="EditMessage", variables=variables, **kwargs
         )
