@@ -12,7 +12,7 @@ from app.services import forks, messages
 from app.services.runtime import Runtime
 from app.store import Database
 from tests.helpers.api import Api
-from tests.helpers.backends import Recorder
+from tests.helpers.backends import Recorder, docs_examined
 from tests.helpers.crashes import Crash, crash_on
 from tests.helpers.factories import caller, make_message, make_thread
 
@@ -318,21 +318,6 @@ async def test_a_long_source_forks_in_batches(recorded: tuple[Database, Recorder
     assert ends["messageCount"] == LONG
     assert ends["first"]["nodes"][0]["text"] == "message 1"
     assert ends["last"]["nodes"][0]["text"] == f"message {LONG}"
-
-
-async def docs_examined(db: Database, command: dict[str, Any]) -> int:
-    explained = await db.command(
-        {
-            "explain": {
-                "aggregate": command["aggregate"],
-                "pipeline": command["pipeline"],
-                "cursor": {},
-            },
-            "verbosity": "executionStats",
-        }
-    )
-    assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
-    return int(explained["executionStats"]["totalDocsExamined"])
 
 
 async def interrupt_mid_copy(db: Database, monkeypatch: pytest.MonkeyPatch, length: int) -> None:

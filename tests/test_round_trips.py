@@ -11,7 +11,7 @@ from app.services import threads
 from app.services.runtime import Runtime
 from app.store import Database
 from tests.helpers.api import Api, api_key, app_client
-from tests.helpers.backends import Recorder
+from tests.helpers.backends import Recorder, docs_examined
 from tests.helpers.factories import caller, new_message
 
 THREADS_WITH_MESSAGES = """
@@ -117,21 +117,6 @@ async def test_pages_read_only_what_they_return(recorded: tuple[Database, Record
 def blocks_for(width: int) -> int:
     """The most documents a window of `width` sequence numbers reads: whole blocks of them."""
     return (width // store.BUCKET + 2) * store.BUCKET
-
-
-async def docs_examined(db: Database, command: dict[str, Any]) -> int:
-    explained = await db.command(
-        {
-            "explain": {
-                "aggregate": command["aggregate"],
-                "pipeline": command["pipeline"],
-                "cursor": {},
-            },
-            "verbosity": "executionStats",
-        }
-    )
-    assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
-    return int(explained["executionStats"]["totalDocsExamined"])
 
 
 async def test_one_http_request_costs_at_most_three_commands(

@@ -115,17 +115,27 @@ async def connection(
         page: Page[Any] = await store.fetch_page(runtime.db, query, request, now=runtime.clock())
     else:
         page = await fetch(request)
+    edges, nodes, page_info = paged(page, ordering, to_node, query=query, request=request)
+    return Connection(edges=edges, nodes=nodes, page_info=page_info, query=query)
+
+
+def paged(
+    page: Page[Any],
+    ordering: Ordering,
+    to_node: Callable[[Any], NodeT],
+    *,
+    query: Query | None,
+    request: PageRequest,
+) -> tuple[list[Edge[NodeT]], list[NodeT], PageInfo]:
+    """A page's edges, nodes and PageInfo: what every connection is made of."""
     cursors = [encode_cursor(ordering, key) for key in page.keys]
     nodes = [to_node(item) for item in page.items]
-    return Connection(
-        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-        nodes=nodes,
-        page_info=PageInfo(
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-            page=page,
-            query=query,
-            request=request,
-        ),
+    edges = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)]
+    info = PageInfo(
+        start_cursor=cursors[0] if cursors else None,
+        end_cursor=cursors[-1] if cursors else None,
+        page=page,
         query=query,
+        request=request,
     )
+    return edges, nodes, info

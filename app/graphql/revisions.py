@@ -11,10 +11,10 @@ from datetime import datetime
 import strawberry
 
 from app import revisions
-from app.graphql.connections import Edge, PageInfo
+from app.graphql.connections import Edge, PageInfo, paged
 from app.graphql.content import MessageContent, content_from_domain
 from app.graphql.context import Info
-from app.pagination import Key, Ordering, Page, encode_cursor, numbered_page, page_request
+from app.pagination import Key, Ordering, Page, numbered_page, page_request
 from app.revisions import MAX_REVISIONS, kept_revisions
 from app.store import RevisionNumbers
 
@@ -80,19 +80,11 @@ async def revision_connection(
     if numbers.items:  # a message never edited costs no read
         wanted = RevisionNumbers(message_id, tuple(numbers.items))
         found = await info.context.loaders.revisions.load(wanted)
-    nodes = [MessageRevision.from_domain(revision) for revision in found]
     keys: list[Key] = [(revision.number,) for revision in found]
-    cursors = [encode_cursor(REVISION_ORDER, key) for key in keys]
     page = Page(found, keys, has_next=numbers.has_next, has_previous=numbers.has_previous)
+    edges, nodes, page_info = paged(
+        page, REVISION_ORDER, MessageRevision.from_domain, query=None, request=request
+    )
     return MessageRevisionConnection(
-        edges=[Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)],
-        nodes=nodes,
-        page_info=PageInfo(
-            start_cursor=cursors[0] if cursors else None,
-            end_cursor=cursors[-1] if cursors else None,
-            page=page,
-            query=None,
-            request=request,
-        ),
-        total_count=max(0, high - low + 1),
+        edges=edges, nodes=nodes, page_info=page_info, total_count=max(0, high - low + 1)
     )

@@ -76,3 +76,19 @@ class Recorder(store.CommandListenerBase):
         watching = command.get("collection") == store.EVENTS or "$changeStream" in repr(command)
         if event.command_name not in HOUSEKEEPING and not watching:
             self.commands.append(command)
+
+
+async def docs_examined(db: store.Database, command: dict[str, Any]) -> int:
+    """The documents the server examines for a recorded aggregate (none by a collection scan)."""
+    explained = await db.command(
+        {
+            "explain": {
+                "aggregate": command["aggregate"],
+                "pipeline": command["pipeline"],
+                "cursor": {},
+            },
+            "verbosity": "executionStats",
+        }
+    )
+    assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
+    return int(explained["executionStats"]["totalDocsExamined"])
