@@ -103,6 +103,30 @@ class EventHub:
         return opened
 
 
+# Events that show a message's content: not replayed while that message is in the trash.
+SHOWING = {
+    EventType.MESSAGE_CREATED,
+    EventType.MESSAGE_DELTA,
+    EventType.MESSAGE_COMPLETED,
+    EventType.MESSAGE_UPDATED,
+    EventType.MESSAGE_RESTORED,
+}
+
+
+def _message_of(event: Event) -> str | None:
+    if event.type not in SHOWING:
+        return None
+    return event.message.id if event.message is not None else event.message_id
+
+
+async def _in_the_trash(db: Database, organization_id: str, events: list[Event]) -> set[str]:
+    """The messages of `events` (read from the log) that are in the trash now."""
+    ids = sorted({i for i in map(_message_of, events) if i is not None})
+    if not ids:
+        return set()
+    return await store.trashed_ids(db, organization_id=organization_id, ids=ids)
+
+
 async def thread_events(
     db: Database,
     hub: EventHub,
@@ -125,16 +149,21 @@ async def thread_events(
             backlog = await store.list_events(
                 db, organization_id=organization_id, thread_id=thread_id, after=after
             )
+        replayed = after is not None
         while True:
+            # Replayed from the log: not what is in the trash now. Live: just written.
+            hidden = await _in_the_trash(db, organization_id, backlog) if replayed else set()
             for event in backlog:
                 if event.seq <= last:
                     continue
-                yield event
                 last = event.seq
+                if _message_of(event) in hidden:
+                    continue
+                yield event
                 if event.type is EventType.THREAD_DELETED:
                     return
             event = await subscriber.next()
-            backlog = [event]
+            backlog, replayed = [event], False
             if event.seq > last + 1:  # written out of order, or lost by a crash: read the log
                 await asyncio.sleep(0.05)
                 backlog = await store.list_events(
@@ -144,6 +173,6 @@ async def thread_events(
                     after=last,
                     until=event.seq,
                 )
-                backlog = backlog or [event]
+                backlog, replayed = backlog or [event], bool(backlog)
     finally:
         hub.unsubscribe(subscriber)

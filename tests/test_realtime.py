@@ -370,3 +370,29 @@ def test_every_payload_carries_its_events_cursor(live: LiveApi) -> None:
     assert event["message"]["id"] == second["message"]["id"], "only what came after the write"
     read = live.ok(LOAD, t=thread_id)["thread"]["eventCursor"]
     assert read == second["eventCursor"], "a read's cursor is the latest event's"
+
+
+def test_a_replay_leaves_out_what_is_in_the_trash(live: LiveApi) -> None:
+    """Subscribing from a thread's start replays its history, but not the content of a message
+    that is in the trash now (its deletion is replayed)."""
+    thread_id = new_thread(live)
+    ids = [
+        live.ok(WRITE, t=thread_id, c=text)["createMessage"]["message"]["id"]
+        for text in ("kept", "secret")
+    ]
+    live.ok("mutation($m: ID!) { deleteMessage(input: {id: $m}) { deleted } }", m=ids[1])
+    with live.socket() as ws:
+        subscribe(ws, "1", thread_id, after=encode_cursor(EVENT_ORDER, (0,)))
+        events = receive(ws, 2)
+    shown = [(e["__typename"], e.get("message", {}).get("id", e.get("messageId"))) for e in events]
+    assert shown == [("MessageCreated", ids[0]), ("MessageDeleted", ids[1])]
+    live.ok("mutation($m: ID!) { restoreMessage(input: {id: $m}) { message { id } } }", m=ids[1])
+    with live.socket() as ws:
+        subscribe(ws, "2", thread_id, after=encode_cursor(EVENT_ORDER, (0,)))
+        events = receive(ws, 4)
+    assert [e["__typename"] for e in events] == [
+        "MessageCreated",
+        "MessageCreated",
+        "MessageDeleted",
+        "MessageRestored",
+    ], "restored, its history is shown again"

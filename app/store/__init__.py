@@ -85,6 +85,7 @@ from app.store.trash import (
     restore_thread,
     trash_message,
     trash_thread,
+    trashed_ids,
     trashed_message,
 )
 
@@ -156,6 +157,7 @@ __all__ = [
     "touch_thread",
     "trash_message",
     "trash_thread",
+    "trashed_ids",
     "trashed_message",
     "update_message",
     "update_thread",

@@ -4,6 +4,7 @@ brings back exactly what was there; a trashed message keeps its number, so it re
 place."""
 
 from datetime import datetime
+from typing import Any
 
 from pymongo import ReturnDocument
 
@@ -54,6 +55,17 @@ async def trashed_message(db: Database, *, organization_id: str, message_id: str
         db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": {"$ne": None}}}]
     )
     return message_from_doc(found[0]) if found else None
+
+
+async def trashed_ids(db: Database, *, organization_id: str, ids: list[str]) -> set[str]:
+    """Those of the messages `ids` that are in the trash."""
+    scan = {"organizationId": organization_id, "_id": {"$in": ids}}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": scan},
+        {"$match": {"deletedAt": {"$ne": None}}},
+        {"$project": {"_id": 1}},
+    ]
+    return {doc["_id"] for doc in await aggregate(db, MESSAGES, pipeline)}
 
 
 async def restore_message(db: Database, *, organization_id: str, message_id: str) -> Message | None:
