@@ -63,7 +63,7 @@ def create_app(
             ready = asyncio.Event()
             watcher = asyncio.create_task(hub.run(db, ready.set))
             await asyncio.wait_for(ready.wait(), timeout=settings.mongodb_timeout_ms / 1000 + 5)
-            runtime = Runtime(db, publish=hub.published)
+            runtime = Runtime(db, publish=hub.published, publish_inbox=hub.published_inbox)
             retention = timedelta(days=settings.trash_retention_days)
             await trash.purge(runtime, deleted_before=runtime.clock() - retention)
             every = timedelta(seconds=settings.trash_purge_interval_seconds)

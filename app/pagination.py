@@ -40,6 +40,7 @@ THREAD_ORDER = Ordering(kind="thread", types=(datetime, str))
 THREAD_ACTIVITY_ORDER = Ordering(kind="thread-activity", types=(datetime, str, datetime))
 MESSAGE_ORDER = Ordering(kind="message", types=(int,))
 EVENT_ORDER = Ordering(kind="event", types=(int,))
+INBOX_ORDER = Ordering(kind="inbox", types=(int,))  # inbox events, by their organization's number
 
 
 @dataclass(frozen=True)

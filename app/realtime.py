@@ -5,6 +5,9 @@ server has change streams, the hub watches the log, so every instance delivers t
 every other; without them (standalone MongoDB, mongomock) it says so at start and delivers the
 events written by its own instance. A subscriber first reads what it missed from the log, then
 takes events live, in order, filling any gap from the log.
+
+The live inbox works the same way over each organization's inbox log (services.runtime.inbox):
+its own change stream, its own subscribers, under the same limits.
 """
 
 import asyncio
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from app import store
 from app.domain import Event, EventType
 from app.errors import Forbidden, Unavailable
+from app.inbox import InboxEvent
 from app.store import Database
 
 log = logging.getLogger("app.realtime")
@@ -44,6 +48,25 @@ class Subscriber:
         return await self.queue.get()
 
 
+@dataclass(eq=False)
+class InboxSubscriber:
+    organization_id: str
+    key_id: str
+    queue: asyncio.Queue[InboxEvent]
+    overflowed: bool = False
+
+    def offer(self, event: InboxEvent) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.overflowed = True
+
+    async def next(self) -> InboxEvent:
+        if self.overflowed:
+            raise TooSlow("This subscriber fell too far behind and was disconnected.")
+        return await self.queue.get()
+
+
 @dataclass
 class EventHub:
     queue_size: int = 1_000
@@ -51,10 +74,18 @@ class EventHub:
     max_per_connection: int = 20
     watching: bool = False
     subscribers: set[Subscriber] = field(default_factory=set)
+    inbox_watching: bool = False
+    inbox_subscribers: set[InboxSubscriber] = field(default_factory=set)
+
+    def _admit(self, key_id: str) -> None:
+        held = sum(s.key_id == key_id for s in self.subscribers) + sum(
+            s.key_id == key_id for s in self.inbox_subscribers
+        )
+        if held >= self.max_per_key:
+            raise Forbidden(f"An API key may hold at most {self.max_per_key} subscriptions.")
 
     def subscribe(self, *, organization_id: str, thread_id: str, key_id: str) -> Subscriber:
-        if sum(s.key_id == key_id for s in self.subscribers) >= self.max_per_key:
-            raise Forbidden(f"An API key may hold at most {self.max_per_key} subscriptions.")
+        self._admit(key_id)
         queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=self.queue_size)
         subscriber = Subscriber(organization_id, thread_id, key_id, queue)
         self.subscribers.add(subscriber)
@@ -62,6 +93,26 @@ class EventHub:
 
     def unsubscribe(self, subscriber: Subscriber) -> None:
         self.subscribers.discard(subscriber)
+
+    def subscribe_inbox(self, *, organization_id: str, key_id: str) -> InboxSubscriber:
+        self._admit(key_id)
+        queue: asyncio.Queue[InboxEvent] = asyncio.Queue(maxsize=self.queue_size)
+        subscriber = InboxSubscriber(organization_id, key_id, queue)
+        self.inbox_subscribers.add(subscriber)
+        return subscriber
+
+    def unsubscribe_inbox(self, subscriber: InboxSubscriber) -> None:
+        self.inbox_subscribers.discard(subscriber)
+
+    def dispatch_inbox(self, event: InboxEvent) -> None:
+        for subscriber in self.inbox_subscribers:
+            if subscriber.organization_id == event.organization_id:
+                subscriber.offer(event)
+
+    def published_inbox(self, event: InboxEvent) -> None:
+        """An inbox event this instance wrote: delivered here unless the change stream will."""
+        if not self.inbox_watching:
+            self.dispatch_inbox(event)
 
     def dispatch(self, event: Event) -> None:
         for subscriber in self.subscribers:
@@ -77,9 +128,44 @@ class EventHub:
             self.dispatch(event)
 
     async def run(self, db: Database, ready: Callable[[], None]) -> None:
-        """Deliver the events of every instance; `ready` is called once watching (or not).
-        A broken stream (the database gone) is reopened; subscribers fill what it missed from
-        the log when the next event shows the gap."""
+        """Deliver the thread and inbox events of every instance; `ready` is called once both
+        logs are watched (or not)."""
+        waiting = {"events", "inbox"}
+
+        def opened(log: str) -> Callable[[], None]:
+            def done() -> None:
+                waiting.discard(log)
+                if not waiting:
+                    ready()
+
+            return done
+
+        await asyncio.gather(
+            self.run_events(db, opened("events")), self.run_inbox(db, opened("inbox"))
+        )
+
+    async def run_inbox(self, db: Database, ready: Callable[[], None]) -> None:
+        """Deliver the inbox events of every instance, as run_events does thread events."""
+
+        def opened() -> None:
+            self.inbox_watching = True
+            ready()
+
+        while True:
+            try:
+                async for event in store.watch_inbox_events(db, opened=opened):
+                    self.dispatch_inbox(event)
+            except store.ChangeStreamsUnsupported:
+                ready()  # run_events said so
+                return
+            except Exception:
+                log.exception("The inbox event stream broke; reopening it.")
+                await asyncio.sleep(1)
+
+    async def run_events(self, db: Database, ready: Callable[[], None]) -> None:
+        """Deliver the thread events of every instance; `ready` is called once watching (or
+        not). A broken stream (the database gone) is reopened; subscribers fill what it
+        missed from the log when the next event shows the gap."""
         while True:
             try:
                 async for event in store.watch_events(db, opened=self._opened(ready)):
@@ -176,3 +262,43 @@ async def thread_events(
                 backlog, replayed = backlog or [event], bool(backlog)
     finally:
         hub.unsubscribe(subscriber)
+
+
+async def inbox_events(
+    db: Database,
+    hub: EventHub,
+    *,
+    organization_id: str,
+    key_id: str,
+    after: int | None,
+    user_id: str | None = None,
+) -> AsyncIterator[InboxEvent]:
+    """The organization's inbox events after `after` (from now on when None), replayed then
+    live, in order; with `user_id`, only those of the threads that user created."""
+    subscriber = hub.subscribe_inbox(organization_id=organization_id, key_id=key_id)
+    try:
+        if after is None:
+            last = await store.latest_inbox_event(db, organization_id=organization_id)
+            backlog: list[InboxEvent] = []
+        else:
+            last = after
+            backlog = await store.list_inbox_events(
+                db, organization_id=organization_id, after=after
+            )
+        while True:
+            for event in backlog:
+                if event.seq <= last:
+                    continue
+                last = event.seq
+                if user_id is None or event.user_id == user_id:
+                    yield event
+            event = await subscriber.next()
+            backlog = [event]
+            if event.seq > last + 1:  # written out of order, or lost by a crash: read the log
+                await asyncio.sleep(0.05)
+                read = await store.list_inbox_events(
+                    db, organization_id=organization_id, after=last, until=event.seq
+                )
+                backlog = read or [event]
+    finally:
+        hub.unsubscribe_inbox(subscriber)

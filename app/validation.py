@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from app.domain import MESSAGE_PREFIX, THREAD_PREFIX
 from app.errors import InvalidInput
+from app.search_terms import SearchTerms, is_cjk, query_terms, search_terms
 
 MAX_METADATA_PAIRS = 16
 MAX_METADATA_KEY = 64
@@ -21,6 +22,8 @@ MAX_REFERENCE = 128
 MAX_URL = 2_048
 MAX_NODE_IDS = 100
 MAX_IDEMPOTENCY_KEY = 255
+MAX_SEARCH_QUERY = 256
+MAX_SEARCH_TERMS = 8
 
 
 def text(
@@ -141,3 +144,16 @@ def node_id(value: str, *, field: str) -> str:
 def count(items: Sequence[object], *, field: str, max_items: int, min_items: int = 0) -> None:
     if not min_items <= len(items) <= max_items:
         raise InvalidInput(field, f"{field} must hold {min_items} to {max_items} item(s).")
+
+
+def search_query(value: str, *, field: str) -> SearchTerms:
+    """Up to 256 characters and 8 terms, one of at least 2 characters (or a CJK one)."""
+    text(value, field=field, max_length=MAX_SEARCH_QUERY)
+    terms = query_terms(value)
+    if len(terms) > MAX_SEARCH_TERMS:
+        raise InvalidInput(field, f"{field} may have at most {MAX_SEARCH_TERMS} terms.")
+    if not any(len(term) > 1 or is_cjk(term[0]) for term in terms):
+        raise InvalidInput(
+            field, f"{field} needs a word of at least 2 characters (or a CJK character)."
+        )
+    return search_terms(terms)

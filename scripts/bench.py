@@ -493,7 +493,25 @@ def chat_frontend(
 
     fork_s, _ = median_ratio(fork_once, fork_once, loop, batch=1)
     trash_s, restore_s = median_ratio(trash_once, restore_once, loop, batch=1)
+    searches = {
+        "a rare and a common word": "message 4321",
+        "a common word": "message",
+        "a common prefix": "mess",
+    }
+    search_rows = []
+    for label, words in searches.items():
+        document = SEARCH % json.dumps(words)
+        n = loop.run_until_complete(count_commands(counted, caller, document, {}))
+        seconds, _ = median_ratio(query(document), query(document), loop, batch=5)
+        search_rows.append(
+            (
+                f"6. Search, a page of 20 of 10,300 messages: {label}",
+                f"{seconds * 1e3:,.1f} ms; {n} database commands",
+                "",
+            )
+        )
     return [
+        *search_rows,
         (
             "6. Inbox by activity, 50 threads: with lastMessage vs without",
             f"{previews_s * 1e3:,.1f} ms vs {plain_s * 1e3:,.1f} ms;"
@@ -507,6 +525,11 @@ def chat_frontend(
             "",
         ),
     ]
+
+
+SEARCH = """{ search(query: %s, first: 20) {
+  nodes { message { id text } thread { id title } highlights { start end } }
+  pageInfo { hasNextPage endCursor } } }"""
 
 
 async def count_commands(

@@ -27,6 +27,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         fixtures = set(getattr(item, "fixturenames", ()))
         if backend in REAL_BACKENDS or fixtures & {"secantus_uri", "real_db", "recorded"}:
             item.add_marker(pytest.mark.embedded)
+            if item.get_closest_marker("any_backend") is not None:
+                item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,10 @@ from app.pagination import EVENT_ORDER, encode_cursor
 
 
 def event_cursor() -> Any:
-    return strawberry.field(description="Pass to threadEvents(after:) to resume after this.")
+    return strawberry.field(
+        description="Pass to the subscription's `after` (threadEvents or inboxEvents, whichever"
+        " delivered it) to resume after this."
+    )
 
 
 @strawberry.type(description="A message was added.")
@@ -69,8 +72,8 @@ class ThreadRestored:
 
 
 @strawberry.type(
-    description="The thread was deleted (to the trash, or for good); the subscription ends"
-    " after this."
+    description="The thread was deleted (to the trash, or for good); a threadEvents"
+    " subscription ends after this."
 )
 class ThreadDeleted:
     cursor: str = event_cursor()

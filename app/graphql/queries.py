@@ -5,11 +5,13 @@ from typing import Annotated
 
 import strawberry
 
-from app import domain, validation
+from app import domain, store, validation
 from app.graphql.connections import After, Before, Connection, First, Last, Limit, Order, connection
 from app.graphql.context import Info
 from app.graphql.enums import SortOrder, ThreadOrderBy
+from app.graphql.inbox import inbox_cursor
 from app.graphql.inputs import ThreadFilter
+from app.graphql.search import SearchConnection, SearchFilter, search
 from app.graphql.types import Message, Node, Thread
 from app.pagination import THREAD_ACTIVITY_ORDER, THREAD_ORDER
 
@@ -70,6 +72,17 @@ class Query:
         return list(await asyncio.gather(*(_node(info, node_id) for node_id in checked)))
 
     @strawberry.field(
+        description="The cursor of your organization's latest inbox event as of this read:"
+        " inboxEvents(after: inboxCursor) delivers every change after it, so reading it, then"
+        " loading `threads`, then subscribing loses nothing."
+    )
+    async def inbox_cursor(self, info: Info) -> str:
+        organization_id = info.context.signed_in.organization_id
+        return inbox_cursor(
+            await store.latest_inbox_event(info.context.runtime.db, organization_id=organization_id)
+        )
+
+    @strawberry.field(
         description="Your threads, newest first unless `order: ASC`: by creation, or by last"
         " activity with `orderBy: UPDATED_AT` (the inbox)."
     )
@@ -106,3 +119,28 @@ class Query:
             limit=limit,
             order=order,
         )
+
+    @strawberry.field(
+        description="Full-text search of your messages, newest first: every word of `query`"
+        " must occur (whole words, any case and accents; the last word also as a prefix, for"
+        " search as you type; CJK text by characters and pairs of characters). A thread whose"
+        " title matches gives its first message. Messages in the trash or in hidden threads"
+        " are never found."
+    )
+    async def search(
+        self,
+        info: Info,
+        query: Annotated[
+            str,
+            strawberry.argument(
+                description=f"Up to {validation.MAX_SEARCH_QUERY} characters and"
+                f" {validation.MAX_SEARCH_TERMS} words; one of at least 2 characters."
+            ),
+        ],
+        first: First = None,
+        after: After = None,
+        filter: Annotated[
+            SearchFilter | None, strawberry.argument(description="Conditions on the messages.")
+        ] = None,
+    ) -> SearchConnection:
+        return await search(info, query, first, after, filter)

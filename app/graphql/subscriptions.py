@@ -9,8 +9,9 @@ from app import realtime, validation
 from app.errors import Forbidden, NotFound, Unauthenticated
 from app.graphql.context import Info
 from app.graphql.events import ThreadEvent, event_from_domain
+from app.graphql.inbox import InboxEvent, inbox_event_from_domain
 from app.graphql.queries import ThreadIdArgument
-from app.pagination import EVENT_ORDER, decode_cursor
+from app.pagination import EVENT_ORDER, INBOX_ORDER, decode_cursor
 
 
 @strawberry.type(description="Live events, over graphql-transport-ws.")
@@ -51,5 +52,45 @@ class Subscription:
             )
             async for event in events:
                 yield event_from_domain(event)
+        finally:
+            context.subscriptions -= 1
+
+    @strawberry.subscription(
+        description="The live inbox: what happens to your organization's threads (with `mine`,"
+        " only the threads you created) as it happens; with `after` (an event's cursor, or"
+        " Query.inboxCursor) first the ones since then, so a client that reconnects or has just"
+        " loaded the threads loses nothing and gets nothing twice."
+    )
+    async def inbox_events(
+        self,
+        info: Info,
+        after: Annotated[
+            str | None,
+            strawberry.argument(description="Replay the inbox events after this cursor."),
+        ] = None,
+        mine: Annotated[
+            bool, strawberry.argument(description="Only the threads you created.")
+        ] = False,
+    ) -> AsyncGenerator[InboxEvent, None]:
+        context = info.context
+        if context.caller is None or context.hub is None:
+            raise Unauthenticated("Send your API key in connection_init.")
+        caller = context.caller
+        start = None if after is None else decode_cursor(after, INBOX_ORDER, field="after")[0]
+        most = context.hub.max_per_connection
+        if context.subscriptions >= most:
+            raise Forbidden(f"A connection may hold at most {most} subscriptions.")
+        context.subscriptions += 1
+        try:
+            events = realtime.inbox_events(
+                context.runtime.db,
+                context.hub,
+                organization_id=caller.organization_id,
+                key_id=caller.key_id,
+                after=start if isinstance(start, int) else None,
+                user_id=caller.user_id if mine else None,
+            )
+            async for event in events:
+                yield inbox_event_from_domain(event)
         finally:
             context.subscriptions -= 1

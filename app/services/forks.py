@@ -35,6 +35,7 @@ from app.domain import (
 )
 from app.errors import Conflict, InvalidInput
 from app.services.runtime import Runtime, Written, claim
+from app.services.threads import created_in_inbox
 
 # Message numbers read (and copies inserted) per command.
 COPY_BATCH = 1_000
@@ -86,7 +87,9 @@ async def fork_thread(
             found = await store.get_threads(rt.db, organization_id=organization_id, ids=[fork_id])
             return found.get(fork_id)
 
-        return Written(await store.once_visible(visible, "forkThread"), event=0)
+        shown = await store.once_visible(visible, "forkThread")
+        await created_in_inbox(rt, caller, shown)
+        return Written(shown, event=0)
     copied, last_copied = await _copy(rt, caller, source.id, fork_id, last)
     revealed = await store.reveal_fork(
         rt.db,
@@ -98,6 +101,7 @@ async def fork_thread(
     if revealed is None:  # abandoned for so long that a start-up sweep removed it meanwhile
         await store.discard_fork(rt.db, organization_id=organization_id, thread_id=fork_id)
         raise Conflict("The fork took too long and was abandoned; retry.")
+    await created_in_inbox(rt, caller, revealed)
     await store.finish(rt.db, claimed)
     return Written(revealed, event=0)
 

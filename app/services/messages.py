@@ -17,7 +17,8 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import Conflict, InvalidInput, NotFound
-from app.services.runtime import Runtime, Written, claim, record, with_event
+from app.inbox import InboxEventType
+from app.services.runtime import Runtime, Written, claim, inbox, record, with_event
 from app.validation import MAX_CONTENT
 
 
@@ -62,7 +63,9 @@ async def create_message(
     event = await record(
         rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id
     )
-    return Written((created, with_event(thread, event)), event)
+    after = with_event(thread, event)
+    await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after, once=created.id)
+    return Written((created, after), event)
 
 
 async def _add(
@@ -94,13 +97,21 @@ async def _add(
     return created, touched
 
 
-async def _moved(rt: Runtime, caller: Caller, thread_id: str) -> None:
+async def _moved(rt: Runtime, caller: Caller, thread_id: str) -> Thread | None:
     """Move the thread's `updatedAt` (its place in the inbox) for a message write. A streamed
-    message moves it when it starts and when it ends, not with each delta."""
+    message moves it when it starts and when it ends, not with each delta. The thread after
+    it (None if it is gone)."""
     organization_id = caller.organization_id
-    await store.touch_thread(
+    return await store.touch_thread(
         rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
     )
+
+
+async def _activity(rt: Runtime, caller: Caller, thread: Thread | None, event: int | None) -> None:
+    """The inbox's ThreadUpdated for a message write: the thread as of its event."""
+    if thread is not None:
+        after = with_event(thread, event)
+        await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
 
 
 # How many times an edit reads the message again after losing a race to another edit.
@@ -125,8 +136,9 @@ async def update_message(
         updated = await store.update_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
         )
-    await _moved(rt, caller, updated.thread_id)
+    moved = await _moved(rt, caller, updated.thread_id)
     event = await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
+    await _activity(rt, caller, moved, event)
     return Written(updated, event)
 
 
@@ -201,8 +213,9 @@ async def complete_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id
         )
         raise Conflict(f"Message {message_id} is {found.status} already.")
-    await _moved(rt, caller, finished.thread_id)
+    moved = await _moved(rt, caller, finished.thread_id)
     event = await record(
         rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished
     )
+    await _activity(rt, caller, moved, event)
     return Written(finished, event)

@@ -6,6 +6,7 @@ from typing import Any, Generic, TypeVar
 
 from app import domain, store
 from app.domain import Caller, Clock, Event, EventType, IdFactory, Message, Thread
+from app.inbox import InboxEvent, InboxEventType
 
 T = TypeVar("T")
 
@@ -24,15 +25,20 @@ def _nowhere(event: Event) -> None:
     pass
 
 
+def _no_inbox(event: InboxEvent) -> None:
+    pass
+
+
 @dataclass(frozen=True)
 class Runtime:
     """The database, the clock and the id factory a use case uses, and where the events it
-    records are published on this instance (the event hub)."""
+    records are published on this instance (the event hub): thread events and inbox events."""
 
     db: store.Database
     clock: Clock = domain.now
     new_id: IdFactory = domain.new_id
     publish: Callable[[Event], None] = _nowhere
+    publish_inbox: Callable[[InboxEvent], None] = _no_inbox
 
 
 def with_event(thread: Thread, event: int | None) -> Thread:
@@ -92,3 +98,30 @@ async def record(
     if new:
         rt.publish(event)
     return event.seq
+
+
+async def inbox(
+    rt: Runtime,
+    caller: Caller,
+    thread_id: str,
+    type: InboxEventType,
+    *,
+    thread: Thread | None = None,
+    once: str | None = None,
+) -> None:
+    """Log what happened to the thread in the organization's inbox (`thread`: the thread after
+    the change; `once`: only if not logged already), after the thread's own event. Two
+    writes: a crash between them leaves the thread's event without its inbox event, so inbox
+    subscribers see that change with the thread's next one (which carries the thread as it is
+    then); nothing is shown twice."""
+    recorded = await store.record_inbox_event(
+        rt.db,
+        organization_id=caller.organization_id,
+        thread_id=thread_id,
+        type=type,
+        at=rt.clock(),
+        thread=thread,
+        once=once,
+    )
+    if recorded is not None and recorded[1]:
+        rt.publish_inbox(recorded[0])

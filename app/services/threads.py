@@ -17,7 +17,8 @@ from app.domain import (
     refused,
     states_allowing,
 )
-from app.services.runtime import Runtime, Written, claim, record, with_event
+from app.inbox import InboxEventType
+from app.services.runtime import Runtime, Written, claim, inbox, record, with_event
 
 
 async def create_thread(
@@ -51,9 +52,17 @@ async def create_thread(
             found = await store.get_threads(rt.db, organization_id=organization_id, ids=[thread_id])
             return found.get(thread_id)
 
-        return Written(await store.once_visible(visible, "createThread"), event=0)
+        shown = await store.once_visible(visible, "createThread")
+        await created_in_inbox(rt, caller, shown)
+        return Written(shown, event=0)
+    await created_in_inbox(rt, caller, created)
     await store.finish(rt.db, claimed)
     return Written(created, event=0)
+
+
+async def created_in_inbox(rt: Runtime, caller: Caller, thread: Thread) -> None:
+    """The inbox's ThreadCreated for a new thread (or fork), once whatever retries."""
+    await inbox(rt, caller, thread.id, InboxEventType.THREAD_CREATED, thread=thread, once="created")
 
 
 async def update_thread(
@@ -80,4 +89,6 @@ async def update_thread(
         refusing = sorted(actions - ALLOWED[thread.state]) or [Action.CHANGE_STATE]
         raise refused(thread, refusing[0])
     event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
-    return Written(with_event(updated, event), event)
+    after = with_event(updated, event)
+    await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after)
+    return Written(after, event)

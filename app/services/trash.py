@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from app import store
 from app.domain import ALLOWED, Action, Caller, EventType, Message, Thread, refused
 from app.errors import NotFound
-from app.services.runtime import Runtime, Written, record, with_event
+from app.inbox import InboxEventType
+from app.services.runtime import Runtime, Written, inbox, record, with_event
 
 log = logging.getLogger("app.trash")
 
@@ -22,13 +23,16 @@ async def delete_thread(
     if permanent:
         # Recorded first: the thread's log is numbered from the thread, which then goes.
         event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
+        await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
         await store.delete_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         return Written(None, event)
     if not await store.trash_thread(
         rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
     ):
         raise NotFound(f"Thread {thread_id} not found.")
-    return Written(None, await record(rt, caller, thread_id, EventType.THREAD_DELETED))
+    event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
+    await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
+    return Written(None, event)
 
 
 async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Written[Thread]:
@@ -39,7 +43,9 @@ async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Writ
     if restored is None:
         raise NotFound(f"Thread {thread_id} is not in the trash.")
     event = await record(rt, caller, thread_id, EventType.THREAD_RESTORED, thread=restored)
-    return Written(with_event(restored, event), event)
+    after = with_event(restored, event)
+    await inbox(rt, caller, thread_id, InboxEventType.THREAD_RESTORED, thread=after)
+    return Written(after, event)
 
 
 async def _visible_thread(rt: Runtime, caller: Caller, message: Message, action: Action) -> Thread:
@@ -68,7 +74,9 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Wri
         rt.db, organization_id=organization_id, thread_id=thread.id, at=at
     )
     event = await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
-    return Written(with_event(touched or thread, event), event)
+    after = with_event(touched or thread, event)
+    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
+    return Written(after, event)
 
 
 async def restore_message(
@@ -91,7 +99,9 @@ async def restore_message(
         rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
     )
     event = await record(rt, caller, thread.id, EventType.MESSAGE_RESTORED, message=restored)
-    return Written((restored, with_event(touched or thread, event)), event)
+    after = with_event(touched or thread, event)
+    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
+    return Written((restored, after), event)
 
 
 async def purge(rt: Runtime, *, deleted_before: datetime) -> int:

@@ -28,6 +28,12 @@ from app.store.forks import (
     reveal_fork,
 )
 from app.store.idempotency import Claim, claim, finish, once_visible
+from app.store.inbox import (
+    latest_inbox_event,
+    list_inbox_events,
+    record_inbox_event,
+    watch_inbox_events,
+)
 from app.store.indexes import ensure_indexes
 from app.store.listings import (
     MessagePageQuery,
@@ -51,6 +57,7 @@ from app.store.names import (
     API_KEYS,
     EVENTS,
     IDEMPOTENCY_KEYS,
+    INBOX_EVENTS,
     MESSAGES,
     PERSISTED_QUERIES,
     REVISIONS,
@@ -68,6 +75,14 @@ from app.store.revisions import (
     edit_message,
     get_revisions,
     remove_revisions,
+)
+from app.store.search import (
+    backfill_progress,
+    backfill_terms,
+    mark_backfill_progress,
+    rarest_term,
+    search_messages,
+    search_titles,
 )
 from app.store.threads import (
     delete_thread,
@@ -94,6 +109,7 @@ __all__ = [
     "BUCKET",
     "EVENTS",
     "IDEMPOTENCY_KEYS",
+    "INBOX_EVENTS",
     "MESSAGES",
     "PERSISTED_QUERIES",
     "REVISIONS",
@@ -108,6 +124,8 @@ __all__ = [
     "RevisionNumbers",
     "TrustedDocument",
     "append_text",
+    "backfill_progress",
+    "backfill_terms",
     "claim",
     "close_database",
     "count_all",
@@ -135,9 +153,12 @@ __all__ = [
     "insert_thread",
     "is_unavailable",
     "last_messages",
+    "latest_inbox_event",
     "list_api_keys",
     "list_events",
+    "list_inbox_events",
     "list_trusted_documents",
+    "mark_backfill_progress",
     "messages_numbered",
     "migrate",
     "once_visible",
@@ -145,7 +166,9 @@ __all__ = [
     "ping",
     "purge_trash",
     "put_trusted_documents",
+    "rarest_term",
     "record_event",
+    "record_inbox_event",
     "register_persisted_query",
     "remove_message",
     "remove_revisions",
@@ -153,6 +176,8 @@ __all__ = [
     "restore_thread",
     "reveal_fork",
     "revoke_api_key",
+    "search_messages",
+    "search_titles",
     "take_message_number",
     "touch_thread",
     "trash_message",
@@ -162,4 +187,5 @@ __all__ = [
     "update_message",
     "update_thread",
     "watch_events",
+    "watch_inbox_events",
 ]

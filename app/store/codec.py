@@ -21,6 +21,7 @@ from app.domain import (
     ImageDetail,
     ImageFilePart,
     ImageUrlPart,
+    Keep,
     Message,
     MessageChanges,
     MessageStatus,
@@ -31,8 +32,10 @@ from app.domain import (
     ThreadState,
     ToolResources,
     given,
+    text_of,
 )
 from app.revisions import MessageRevision
+from app.search_terms import index_terms
 
 Doc = dict[str, Any]
 
@@ -98,6 +101,7 @@ def thread_doc(thread: Thread) -> Doc:
         "title": thread.title,
         "metadata": metadata_pairs(thread.metadata),
         "metaTerms": metadata_terms(thread.metadata),
+        "titleTerms": index_terms(thread.title or ""),
         "toolResources": _tool_resources_doc(thread.tool_resources),
         "assistantId": thread.assistant_id,
         "visibleInUi": thread.visible_in_ui,
@@ -143,7 +147,21 @@ def changes_doc(changes: ThreadChanges | MessageChanges) -> Doc:
     doc = {_camel(name): _value(name, value) for name, value in given(changes).items()}
     if isinstance(changes.metadata, dict):
         doc["metaTerms"] = metadata_terms(changes.metadata)
+    if isinstance(changes, MessageChanges) and isinstance(changes.content, tuple):
+        doc["terms"] = index_terms(text_of(changes.content))
+    if isinstance(changes, ThreadChanges) and not isinstance(changes.title, Keep):
+        doc["titleTerms"] = index_terms(changes.title or "")
     return doc
+
+
+def text_terms(text: str) -> Doc:
+    """The stored search terms of a message's text (app/search_terms.py)."""
+    return {"terms": index_terms(text)}
+
+
+def title_terms(title: str | None) -> Doc:
+    """The stored search terms of a thread's title."""
+    return {"titleTerms": index_terms(title or "")}
 
 
 def _camel(name: str) -> str:
@@ -221,6 +239,8 @@ def message_doc(message: Message) -> Doc:
         "runId": message.run_id,
         "metadata": metadata_pairs(message.metadata),
         "metaTerms": metadata_terms(message.metadata),
+        # Found by search once written: a message in progress when it is finished.
+        "terms": [] if message.status is MessageStatus.IN_PROGRESS else index_terms(message.text),
     }
     if message.incomplete_reason is not None:
         doc["incompleteReason"] = message.incomplete_reason
@@ -286,6 +306,7 @@ def event_data(event: Event) -> Doc:
     data: Doc = {}
     if event.message is not None:
         data["message"] = message_doc(event.message)
+        del data["message"]["terms"]  # search terms are for the messages collection only
     if event.thread is not None:
         data["thread"] = thread_doc(event.thread)
     if event.message_id is not None:

@@ -5,10 +5,12 @@ from pymongo import ASCENDING, IndexModel
 from app.store.connection import Database
 from app.store.events import EVENT_TTL
 from app.store.idempotency import IDEMPOTENCY_TTL
+from app.store.inbox import INBOX_TTL
 from app.store.names import (
     API_KEYS,
     EVENTS,
     IDEMPOTENCY_KEYS,
+    INBOX_EVENTS,
     MESSAGES,
     PERSISTED_QUERIES,
     REVISIONS,
@@ -32,6 +34,7 @@ async def ensure_indexes(db: Database) -> None:
             _index("organizationId", "userId", "updatedAt", "_id"),
             _index("organizationId", "metaTerms", "createdAt", "_id"),  # filter: {metadata}
             _index("organizationId", "metaTerms", "updatedAt", "_id"),
+            _index("organizationId", "titleTerms", "createdAt", "_id"),  # search by title
             _index("hidden", "deletedAt", sparse=True),  # the start-up sweep, the trash's purge
         ]
     )
@@ -42,6 +45,8 @@ async def ensure_indexes(db: Database) -> None:
             _index("organizationId", "_id", "deletedAt"),  # to the trash, once
             _index("deletedAt", sparse=True),  # the trash's purge
             _index("organizationId", "threadId", "seq", unique=True),  # one thread's messages
+            # search: a term (or a prefix's range of terms), newest first (store/search.py)
+            _index("organizationId", "terms", "createdAt", "_id"),
         ]
     )
     await db[REVISIONS].create_indexes(
@@ -55,6 +60,12 @@ async def ensure_indexes(db: Database) -> None:
         [
             _index("organizationId", "threadId", "seq", unique=True),  # replay after a cursor
             _index("createdAt", expireAfterSeconds=int(EVENT_TTL.total_seconds())),
+        ]
+    )
+    await db[INBOX_EVENTS].create_indexes(
+        [
+            _index("organizationId", "seq", unique=True),  # inboxEvents: replay after a cursor
+            _index("createdAt", expireAfterSeconds=int(INBOX_TTL.total_seconds())),
         ]
     )
     await db[API_KEYS].create_indexes([_index("organizationId", "createdAt")])  # apikey list

@@ -5,7 +5,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.domain import Message, MessageChanges, MessageStatus
 from app.errors import NotFound
-from app.store.codec import changes_doc, message_doc, message_from_doc
+from app.store.codec import changes_doc, message_doc, message_from_doc, text_terms
 from app.store.connection import Database, aggregate
 from app.store.names import MESSAGES
 
@@ -81,10 +81,19 @@ async def finish_message(
     status: MessageStatus,
     incomplete_reason: str | None,
 ) -> Message | None:
-    """End a message in progress; None if it is not in progress."""
-    doc = await db[MESSAGES].find_one_and_update(
-        {"_id": message_id, "organizationId": organization_id, "status": IN_PROGRESS},
-        {"$set": {"status": status.value, "incompleteReason": incomplete_reason}},
-        return_document=ReturnDocument.AFTER,
-    )
-    return None if doc is None else message_from_doc(doc)
+    """End a message in progress, with the search terms of its text; None if it is not in
+    progress. The text is read, then the message finished only if no text was appended since
+    (else read again), so the terms are always those of the final text."""
+    which = {"_id": message_id, "organizationId": organization_id, "status": IN_PROGRESS}
+    while True:
+        read = await db[MESSAGES].find_one(which)
+        if read is None:
+            return None
+        terms = text_terms(message_from_doc(read).text)
+        doc = await db[MESSAGES].find_one_and_update(
+            {**which, "length": read["length"]},
+            {"$set": {"status": status.value, "incompleteReason": incomplete_reason, **terms}},
+            return_document=ReturnDocument.AFTER,
+        )
+        if doc is not None:
+            return message_from_doc(doc)

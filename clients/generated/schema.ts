@@ -304,6 +304,9 @@ export type ImageUrlInput = {
   url: Scalars['String']['input'];
 };
 
+/** Something that happened to one of your organization's threads: created, changed (its title, metadata, state, visibility, or its activity: a message created, edited, completed, deleted or restored), deleted, restored. */
+export type InboxEvent = ThreadCreated | ThreadDeleted | ThreadRestored | ThreadUpdated;
+
 /** One turn of a conversation. */
 export type Message = Node & {
   __typename?: 'Message';
@@ -349,7 +352,7 @@ export type MessageRevisionsArgs = {
 /** A message in progress was finished. */
 export type MessageCompleted = {
   __typename?: 'MessageCompleted';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The finished message. */
   message: Message;
@@ -374,7 +377,7 @@ export type MessageContent = ImageFileContent | ImageUrlContent | TextContent;
 /** A message was added. */
 export type MessageCreated = {
   __typename?: 'MessageCreated';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The message as created. */
   message: Message;
@@ -383,7 +386,7 @@ export type MessageCreated = {
 /** A message was deleted. */
 export type MessageDeleted = {
   __typename?: 'MessageDeleted';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The deleted message. */
   messageId: Scalars['ID']['output'];
@@ -392,7 +395,7 @@ export type MessageDeleted = {
 /** Text was appended to a message in progress. */
 export type MessageDelta = {
   __typename?: 'MessageDelta';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The text appended. */
   delta: Scalars['String']['output'];
@@ -428,7 +431,7 @@ export type MessageInput = {
 /** A message came back from the trash, in its place. */
 export type MessageRestored = {
   __typename?: 'MessageRestored';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The restored message. */
   message: Message;
@@ -490,7 +493,7 @@ export type MessageStatus =
 /** A message's metadata changed, or its content was edited. */
 export type MessageUpdated = {
   __typename?: 'MessageUpdated';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The message after the change (an edit: its new content and editedAt). */
   message: Message;
@@ -611,12 +614,16 @@ export type PageInfo = {
 /** Reads. */
 export type Query = {
   __typename?: 'Query';
+  /** The cursor of your organization's latest inbox event as of this read: inboxEvents(after: inboxCursor) delivers every change after it, so reading it, then loading `threads`, then subscribing loses nothing. */
+  inboxCursor: Scalars['String']['output'];
   /** A message by id; null if there is none. */
   message?: Maybe<Message>;
   /** A thread or message by id; null if there is none. */
   node?: Maybe<Node>;
   /** Threads or messages by id (at most 100), null where none. */
   nodes: Array<Maybe<Node>>;
+  /** Full-text search of your messages, newest first: every word of `query` must occur (whole words, any case and accents; the last word also as a prefix, for search as you type; CJK text by characters and pairs of characters). A thread whose title matches gives its first message. Messages in the trash or in hidden threads are never found. */
+  search: SearchConnection;
   /** A thread by id; null if there is none. */
   thread?: Maybe<Thread>;
   /** Your threads, newest first unless `order: ASC`: by creation, or by last activity with `orderBy: UPDATED_AT` (the inbox). */
@@ -639,6 +646,15 @@ export type QueryNodeArgs = {
 /** Reads. */
 export type QueryNodesArgs = {
   ids: Array<Scalars['ID']['input']>;
+};
+
+
+/** Reads. */
+export type QuerySearchArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SearchFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
 };
 
 
@@ -692,6 +708,51 @@ export type RestoreThreadPayload = {
   thread: Thread;
 };
 
+/** A page of search hits, newest message first. */
+export type SearchConnection = {
+  __typename?: 'SearchConnection';
+  /** The page's hits with cursors. */
+  edges: Array<SearchHitEdge>;
+  /** The page's hits. */
+  nodes: Array<SearchHit>;
+  /** Where this page sits in the results. */
+  pageInfo: PageInfo;
+};
+
+/** Conditions on the messages a search finds. */
+export type SearchFilter = {
+  /** Messages created at or after this instant. */
+  createdAfter?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Messages created before this instant. */
+  createdBefore?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Messages having every one of these pairs. */
+  metadata?: InputMaybe<Scalars['Metadata']['input']>;
+  /** Only this role's. */
+  role?: InputMaybe<MessageRole>;
+  /** Only this thread's messages. */
+  threadId?: InputMaybe<Scalars['ID']['input']>;
+};
+
+/** A message the search found, with its thread. */
+export type SearchHit = {
+  __typename?: 'SearchHit';
+  /** Where the query's terms occur in the message's `text`, in order. */
+  highlights: Array<TextRange>;
+  /** The message found. */
+  message: Message;
+  /** The thread holding it. */
+  thread: Thread;
+};
+
+/** An item of a page, with the cursor to page from it. */
+export type SearchHitEdge = {
+  __typename?: 'SearchHitEdge';
+  /** Opaque cursor of this item. */
+  cursor: Scalars['String']['output'];
+  /** The item. */
+  node: SearchHit;
+};
+
 /** The order of a list by creation time. */
 export type SortOrder =
   /** Oldest first. */
@@ -702,8 +763,17 @@ export type SortOrder =
 /** Live events, over graphql-transport-ws. */
 export type Subscription = {
   __typename?: 'Subscription';
+  /** The live inbox: what happens to your organization's threads (with `mine`, only the threads you created) as it happens; with `after` (an event's cursor, or Query.inboxCursor) first the ones since then, so a client that reconnects or has just loaded the threads loses nothing and gets nothing twice. */
+  inboxEvents: InboxEvent;
   /** The thread's events as they happen; with `after` (an event's cursor) first the ones since then, so a client that reconnects loses nothing. Ends after ThreadDeleted. */
   threadEvents: ThreadEvent;
+};
+
+
+/** Live events, over graphql-transport-ws. */
+export type SubscriptionInboxEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  mine?: Scalars['Boolean']['input'];
 };
 
 
@@ -727,6 +797,15 @@ export type TextContent = {
   __typename?: 'TextContent';
   /** The text. */
   text: Text;
+};
+
+/** Where a matched term is in a message's `text`. */
+export type TextRange = {
+  __typename?: 'TextRange';
+  /** Offset just past its last character. */
+  end: Scalars['Int']['output'];
+  /** Offset of its first character (code points). */
+  start: Scalars['Int']['output'];
 };
 
 /** A conversation: an ordered list of messages with its settings. */
@@ -796,10 +875,19 @@ export type ThreadConnection = {
   totalCount: Scalars['Int']['output'];
 };
 
-/** The thread was deleted (to the trash, or for good); the subscription ends after this. */
+/** A thread was created (createThread, or forkThread). */
+export type ThreadCreated = {
+  __typename?: 'ThreadCreated';
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
+  cursor: Scalars['String']['output'];
+  /** The new thread. */
+  thread: Thread;
+};
+
+/** The thread was deleted (to the trash, or for good); a threadEvents subscription ends after this. */
 export type ThreadDeleted = {
   __typename?: 'ThreadDeleted';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The deleted thread. */
   threadId: Scalars['ID']['output'];
@@ -843,7 +931,7 @@ export type ThreadOrderBy =
 /** The thread came back from the trash (subscribe again to follow it: a subscription ends with ThreadDeleted). */
 export type ThreadRestored = {
   __typename?: 'ThreadRestored';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The restored thread. */
   thread: Thread;
@@ -868,7 +956,7 @@ export type ThreadStatus =
 /** The thread itself changed. */
 export type ThreadUpdated = {
   __typename?: 'ThreadUpdated';
-  /** Pass to threadEvents(after:) to resume after this. */
+  /** Pass to the subscription's `after` (threadEvents or inboxEvents, whichever delivered it) to resume after this. */
   cursor: Scalars['String']['output'];
   /** The thread after the change. */
   thread: Thread;

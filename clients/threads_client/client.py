@@ -16,6 +16,8 @@ from .edit_message import EditMessage
 from .enums import MessageRole, SortOrder, ThreadOrderBy
 from .fork_thread import ForkThread
 from .inbox import Inbox
+from .inbox_events import InboxEvents
+from .inbox_load import InboxLoad
 from .input_types import (
     AppendMessageTextInput,
     CompleteMessageInput,
@@ -26,6 +28,7 @@ from .input_types import (
     ForkThreadInput,
     RestoreMessageInput,
     RestoreThreadInput,
+    SearchFilter,
     ThreadFilter,
     UpdateMessageInput,
     UpdateThreadInput,
@@ -36,6 +39,7 @@ from .messages import Messages
 from .restore_message import RestoreMessage
 from .restore_thread import RestoreThread
 from .scalars import Metadata
+from .search import Search
 from .thread import Thread
 from .thread_events import ThreadEvents
 from .threads import Threads
@@ -288,6 +292,92 @@ class ThreadsClient(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Messages.model_validate(data)
+
+    async def search(
+        self,
+        query: str,
+        first: int | None | UnsetType = UNSET,
+        after: str | None | UnsetType = UNSET,
+        filter_: SearchFilter | None | UnsetType = UNSET,
+        **kwargs: Any,
+    ) -> Search:
+        _query = gql("""
+            query Search($query: String!, $first: Int = 20, $after: String, $filter: SearchFilter) {
+              search(query: $query, first: $first, after: $after, filter: $filter) {
+                edges {
+                  cursor
+                  node {
+                    message {
+                      ...MessageFields
+                    }
+                    thread {
+                      id
+                      title
+                    }
+                    highlights {
+                      start
+                      end
+                    }
+                  }
+                }
+                pageInfo {
+                  ...PageInfoFields
+                }
+              }
+            }
+
+            fragment MessageFields on Message {
+              id
+              threadId
+              role
+              text
+              status
+              metadata
+              createdAt
+              editedAt
+              content {
+                __typename
+                ... on TextContent {
+                  text {
+                    value
+                    annotations {
+                      __typename
+                    }
+                  }
+                }
+                ... on ImageUrlContent {
+                  imageUrl {
+                    url
+                    detail
+                  }
+                }
+                ... on ImageFileContent {
+                  imageFile {
+                    fileId
+                    detail
+                  }
+                }
+              }
+            }
+
+            fragment PageInfoFields on PageInfo {
+              hasNextPage
+              hasPreviousPage
+              startCursor
+              endCursor
+            }
+            """)
+        variables: dict[str, object] = {
+            "query": query,
+            "first": first,
+            "after": after,
+            "filter": filter_,
+        }
+        response = await self.execute(
+            query=_query, operation_name="Search", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return Search.model_validate(data)
 
     async def message(self, id: str, **kwargs: Any) -> Message:
         query = gql("""
@@ -1070,3 +1160,107 @@ class ThreadsClient(AsyncBaseClient):
             query=query, operation_name="ThreadEvents", variables=variables, **kwargs
         ):
             yield ThreadEvents.model_validate(data)
+
+    async def inbox_load(
+        self,
+        first: int | None | UnsetType = UNSET,
+        filter_: ThreadFilter | None | UnsetType = UNSET,
+        **kwargs: Any,
+    ) -> InboxLoad:
+        query = gql("""
+            query InboxLoad($first: Int = 20, $filter: ThreadFilter) {
+              inboxCursor
+              threads(first: $first, filter: $filter, orderBy: UPDATED_AT) {
+                nodes {
+                  ...ThreadFields
+                  lastMessage {
+                    id
+                    role
+                    text
+                    createdAt
+                  }
+                }
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              state
+              visibleInUi
+              assistantId
+              createdAt
+              updatedAt
+              messageCount
+              eventCursor
+              deletedAt
+            }
+            """)
+        variables: dict[str, object] = {"first": first, "filter": filter_}
+        response = await self.execute(
+            query=query, operation_name="InboxLoad", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return InboxLoad.model_validate(data)
+
+    async def inbox_events(
+        self,
+        after: str | None | UnsetType = UNSET,
+        mine: bool | None | UnsetType = UNSET,
+        **kwargs: Any,
+    ) -> AsyncIterator[InboxEvents]:
+        query = gql("""
+            subscription InboxEvents($after: String, $mine: Boolean = false) {
+              inboxEvents(after: $after, mine: $mine) {
+                __typename
+                ... on ThreadCreated {
+                  cursor
+                  thread {
+                    ...ThreadFields
+                  }
+                }
+                ... on ThreadUpdated {
+                  cursor
+                  thread {
+                    ...ThreadFields
+                    lastMessage {
+                      id
+                      role
+                      text
+                      createdAt
+                    }
+                  }
+                }
+                ... on ThreadDeleted {
+                  cursor
+                  threadId
+                }
+                ... on ThreadRestored {
+                  cursor
+                  thread {
+                    ...ThreadFields
+                  }
+                }
+              }
+            }
+
+            fragment ThreadFields on Thread {
+              id
+              title
+              metadata
+              state
+              visibleInUi
+              assistantId
+              createdAt
+              updatedAt
+              messageCount
+              eventCursor
+              deletedAt
+            }
+            """)
+        variables: dict[str, object] = {"after": after, "mine": mine}
+        async for data in self.execute_ws(
+            query=query, operation_name="InboxEvents", variables=variables, **kwargs
+        ):
+            yield InboxEvents.model_validate(data)

@@ -73,7 +73,8 @@ class Recorder(store.CommandListenerBase):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = dict(event.command)
-        watching = command.get("collection") == store.EVENTS or "$changeStream" in repr(command)
+        watching = command.get("collection") in (store.EVENTS, store.INBOX_EVENTS)
+        watching = watching or "$changeStream" in repr(command)
         if event.command_name not in HOUSEKEEPING and not watching:
             self.commands.append(command)
 

@@ -66,7 +66,7 @@ def _stop(process: subprocess.Popen[bytes]) -> bool:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, sig)
         try:
-            process.wait(timeout=30)
+            process.wait(timeout=60)  # the embedded server checkpoints its data as it stops
             return sig == signal.SIGINT
         except subprocess.TimeoutExpired:
             continue

@@ -1,0 +1,27 @@
+"""Domain values of the live inbox: what happened to an organization's threads, numbered in the
+organization's inbox log from 1 (the thread log's events are `domain.Event`)."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from app.domain import Thread
+
+
+class InboxEventType(StrEnum):
+    THREAD_CREATED = "ThreadCreated"
+    THREAD_UPDATED = "ThreadUpdated"  # the thread itself, or its activity (a message write)
+    THREAD_DELETED = "ThreadDeleted"  # to the trash, or for good
+    THREAD_RESTORED = "ThreadRestored"
+
+
+@dataclass(frozen=True)
+class InboxEvent:
+    """Something that happened to one of the organization's threads: `user_id` is the thread's
+    creator (for `mine`); `thread` the thread after the change (None for ThreadDeleted)."""
+
+    organization_id: str
+    seq: int
+    type: InboxEventType
+    thread_id: str
+    user_id: str
+    thread: Thread | None = None

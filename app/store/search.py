@@ -1,0 +1,218 @@
+"""Full-text search of messages (the rules are app/search_terms.py): bounded index range scans.
+
+A message stores its text's `terms` (store/codec.py, on every write path); the multikey index
+(organization, terms, createdAt, _id) serves a page as one range scan: the equality on one term
+and a range on createdAt from the cursor, or the range of terms a prefix starts (then the
+scan reads every message holding such a term, each page: the cost of a query whose rarest
+term is a short prefix). The term
+scanned is the rarest: each term is first counted up to PROBE_LIMIT by the same index (one
+bounded command per term, at most MAX_SEARCH_TERMS, sent together). The other terms, the
+prefix (with `$elemMatch`, as a range on an array may match two different elements), the
+trash and the filters are checked in a second `$match`. No `$regex`, no collection scan.
+"""
+
+import asyncio
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.domain import Message
+from app.pagination import Key
+from app.search_terms import MessageSearch, prefix_end
+from app.store.codec import bucket, message_from_doc, metadata_term, text_terms, title_terms
+from app.store.connection import Database, aggregate
+from app.store.listings import VISIBLE
+from app.store.names import MESSAGES, MIGRATIONS, THREADS
+
+PROBE_LIMIT = 200  # a term is counted up to this many messages to find the rarest
+TIES = 8  # title hits read beyond a page, for threads created in the cursor's millisecond
+Scanned = tuple[str, bool]  # a term, and whether it is scanned as a prefix
+
+
+def _term(term: str, prefix: bool) -> Any:
+    return {"$gte": term, "$lt": prefix_end(term)} if prefix else term
+
+
+async def _probe(db: Database, organization_id: str, scanned: Scanned) -> int:
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"organizationId": organization_id, "terms": _term(*scanned)}},
+        {"$limit": PROBE_LIMIT},
+        {"$project": {"_id": 1}},
+    ]
+    return len({doc["_id"] for doc in await aggregate(db, MESSAGES, pipeline)})
+
+
+async def rarest_term(db: Database, search: MessageSearch) -> Scanned | None:
+    """The term to scan: the one fewest messages hold (an exact term on a tie); None if some
+    term is in no message (then nothing matches). No command for a one-term query."""
+    terms = search.terms
+    candidates: list[Scanned] = [(term, False) for term in terms.exact] + [(terms.prefix, True)]
+    if len(candidates) == 1:
+        return candidates[0]
+    counts = await asyncio.gather(
+        *(_probe(db, search.organization_id, scanned) for scanned in candidates)
+    )
+    if min(counts) == 0:
+        return None
+    return min(candidates, key=lambda c: (counts[candidates.index(c)], c[1]))
+
+
+def _created(search: MessageSearch, after: Key | None) -> dict[str, datetime]:
+    """The range of createdAt a page scans: the filter's, and up to the cursor's (`$lt` the
+    next millisecond rather than `$lte`: the embedded server drops the equal keys of `$lte` on
+    a field followed by others in a compound index)."""
+    created: dict[str, datetime] = {}
+    if search.created_after is not None:
+        created["$gte"] = search.created_after
+    if search.created_before is not None:
+        created["$lt"] = search.created_before
+    if after is not None:
+        at = after[0]
+        assert isinstance(at, datetime)
+        bound = at + timedelta(milliseconds=1)
+        created["$lt"] = min(created["$lt"], bound) if "$lt" in created else bound
+    return created
+
+
+def _terms_stages(
+    search: MessageSearch, field: str, scanned: Scanned, created: dict[str, datetime]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The index scan of `field` (terms or title terms) and the conditions checked after."""
+    scan: dict[str, Any] = {"organizationId": search.organization_id, field: _term(*scanned)}
+    rest: list[dict[str, Any]] = []
+    if created and scanned[1]:
+        # The embedded server's planner scans no index for two ranges: the prefix's bounds
+        # the scan, the dates are checked after.
+        rest.append({"createdAt": created})
+    elif created:
+        scan["createdAt"] = created
+    others = [term for term in search.terms.exact if (term, False) != scanned]
+    if others:
+        rest.append({field: {"$all": others}})
+    prefix = search.terms.prefix
+    rest.append({field: {"$elemMatch": {"$gte": prefix, "$lt": prefix_end(prefix)}}})
+    return scan, rest
+
+
+def search_pipeline(
+    search: MessageSearch, scanned: Scanned, *, limit: int, after: Key | None
+) -> list[dict[str, Any]]:
+    """Newest first: the first `$match` is an index range, the second checks the rest."""
+    scan, rest = _terms_stages(search, "terms", scanned, _created(search, after))
+    rest.append({"deletedAt": None})  # not in the trash
+    if after is not None:
+        at, message_id = after
+        rest.append(
+            {"$or": [{"createdAt": {"$lt": at}}, {"createdAt": at, "_id": {"$lt": message_id}}]}
+        )
+    if search.thread_id is not None:
+        rest.append({"threadId": search.thread_id})
+    if search.role is not None:
+        rest.append({"role": search.role.value})
+    if search.metadata:
+        rest.append({"metaTerms": {"$all": [metadata_term(k, v) for k, v in search.metadata]}})
+    return [
+        {"$match": scan},
+        {"$match": {"$and": rest}},
+        {"$sort": {"createdAt": -1, "_id": -1}},
+        {"$limit": limit},
+    ]
+
+
+async def search_titles(
+    db: Database, search: MessageSearch, *, limit: int, after: Key | None, scanned: Scanned
+) -> list[tuple[Message, Key]]:
+    """The first messages of up to `limit` visible threads whose title matches, newest thread
+    first, each keyed by (the thread's createdAt, the message's id), after the cursor `after`:
+    two commands (the threads by the (organization, title terms, createdAt, id) index, then
+    their first messages by the (organization, bucket) index). A thread whose first block of
+    messages is all in the trash is left out."""
+    scan, rest = _terms_stages(search, "titleTerms", scanned, _created(search, after))
+    rest.append(VISIBLE)
+    if search.thread_id is not None:
+        rest.append({"_id": search.thread_id})
+    pipeline: list[dict[str, Any]] = [
+        {"$match": scan},
+        {"$match": {"$and": rest}},
+        {"$sort": {"createdAt": -1, "_id": -1}},
+        {"$limit": limit + TIES},
+        {"$project": {"createdAt": 1}},
+    ]
+    threads = await aggregate(db, THREADS, pipeline)
+    if not threads:
+        return []
+    first_blocks = [bucket(doc["_id"], 1) for doc in threads]
+    scan = {"organizationId": search.organization_id, "bucket": {"$in": first_blocks}}
+    firsts: dict[str, dict[str, Any]] = {}
+    for doc in await aggregate(db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": None}}]):
+        if doc["seq"] < firsts.get(doc["threadId"], {"seq": 2**62})["seq"]:
+            firsts[doc["threadId"]] = doc
+    found: list[tuple[Message, Key]] = [
+        (message_from_doc(firsts[t["_id"]]), (t["createdAt"], firsts[t["_id"]]["_id"]))
+        for t in threads
+        if t["_id"] in firsts
+    ]
+    found = [hit for hit in found if after is None or _before(hit[1], after)]
+    return sorted(found, key=lambda hit: _sortable(hit[1]), reverse=True)[:limit]
+
+
+def _sortable(key: Key) -> tuple[datetime, str]:
+    at, message_id = key
+    assert isinstance(at, datetime) and isinstance(message_id, str)
+    return at, message_id
+
+
+def _before(key: Key, cursor: Key) -> bool:
+    return _sortable(key) < _sortable(cursor)
+
+
+async def search_messages(
+    db: Database, search: MessageSearch, *, limit: int, after: Key | None, scanned: Scanned
+) -> list[tuple[Message, Key]]:
+    """Up to `limit` matching messages after the cursor `after`, newest first, with their
+    keys (createdAt, id): one command."""
+    pipeline = search_pipeline(search, scanned, limit=limit, after=after)
+    found: dict[str, tuple[Message, Key]] = {}
+    for doc in await aggregate(db, MESSAGES, pipeline):  # a multikey scan may repeat one
+        found.setdefault(doc["_id"], (message_from_doc(doc), (doc["createdAt"], doc["_id"])))
+    return list(found.values())
+
+
+async def backfill_terms(
+    db: Database, *, threads: bool, after: str | None, batch: int
+) -> tuple[int, str | None]:
+    """Write the search terms of up to `batch` messages (or the title terms of threads) that
+    have none, in `_id` order after `after`: how many were written, and the last `_id` looked
+    at (None when done). A message in progress gets them at completion. Idempotent."""
+    collection, field = (THREADS, "titleTerms") if threads else (MESSAGES, "terms")
+    scan: dict[str, Any] = {} if after is None else {"_id": {"$gt": after}}
+    pipeline: list[dict[str, Any]] = [{"$match": scan}, {"$sort": {"_id": 1}}, {"$limit": batch}]
+    docs = await aggregate(db, collection, pipeline)
+    written = 0
+    for doc in docs:
+        if field in doc or "chunks" in doc:
+            continue
+        text = doc.get("title") if threads else message_from_doc(doc).text
+        terms = title_terms(text) if threads else text_terms(text or "")
+        await db[collection].update_one({"_id": doc["_id"], field: None}, {"$set": terms})
+        written += 1
+    return written, (docs[-1]["_id"] if len(docs) == batch else None)
+
+
+def _progress_id(threads: bool) -> str:
+    return "searchTerms:threads" if threads else "searchTerms:messages"
+
+
+async def backfill_progress(db: Database, *, threads: bool) -> str | None:
+    """Where an interrupted backfill stopped: the last `_id` it finished (None: from the start)."""
+    doc = await db[MIGRATIONS].find_one({"_id": _progress_id(threads)})
+    return None if doc is None else doc["after"]
+
+
+async def mark_backfill_progress(db: Database, *, threads: bool, after: str | None) -> None:
+    """Remember the last `_id` done; None when the pass is over (a next run starts afresh)."""
+    if after is None:
+        await db[MIGRATIONS].delete_one({"_id": _progress_id(threads)})
+    else:
+        await db[MIGRATIONS].update_one(
+            {"_id": _progress_id(threads)}, {"$set": {"after": after}}, upsert=True
+        )

@@ -1,0 +1,207 @@
+"""Full-text search: the matching rules (app/search_terms.py), every write path keeping the
+terms current, tenant isolation, paging, and bounded index scans (explain on a real server)."""
+
+import asyncio
+from typing import Any
+
+from app import store
+from app.search_terms import highlights, index_terms, query_terms, search_terms
+from app.store import Database
+from scripts.backfill_search import backfill
+from tests.helpers.api import Api
+from tests.helpers.backends import Recorder
+from tests.helpers.factories import make_message, make_thread
+from tests.test_storage import stages
+
+SEARCH = """query($q: String!, $first: Int, $after: String, $filter: SearchFilter) {
+  search(query: $q, first: $first, after: $after, filter: $filter) {
+    edges { cursor node { message { id text } thread { id } highlights { start end } } }
+    pageInfo { hasNextPage hasPreviousPage endCursor }
+  }
+}"""
+
+
+async def texts(api: Api, query: str, **variables: Any) -> list[str]:
+    data = await api.ok(SEARCH, {"q": query, **variables})
+    return [edge["node"]["message"]["text"] for edge in data["search"]["edges"]]
+
+
+def test_terms_rules() -> None:
+    assert index_terms("Crème BRÛLÉE, don't!") == ["brulee", "creme", "don", "t"]
+    assert index_terms("東京都") == ["京", "京都", "東", "東京", "都"]
+    assert index_terms("ｶﾀ") == ["カ", "カタ", "タ"], "half-width kana as full-width"
+    assert query_terms("a Beef  s") == ["beef", "s"], "one-letter words only last (a prefix)"
+    assert query_terms("東京都") == ["東京", "京都"]
+    terms = search_terms(query_terms("creme bru"))
+    assert highlights("Crème brûlée and crème", terms) == [(0, 5), (6, 12), (17, 22)]
+    cjk = search_terms(query_terms("東京都"))
+    assert highlights("私は東京都に", cjk) == [(2, 5)]
+
+
+async def test_matching_rules(api: Api, db: Database) -> None:
+    thread = await make_thread(db, title="food")
+    for text in (
+        "Beef stew with potatoes",
+        "A crème brûlée for dessert",
+        "Potted plants",
+        "東京都に行きます",
+        "pot",
+    ):
+        await make_message(db, thread.id, text)
+    assert await texts(api, "beef stew") == ["Beef stew with potatoes"]
+    assert await texts(api, "STEW beef") == ["Beef stew with potatoes"], "any order and case"
+    assert await texts(api, "beef stews") == [], "every term must occur"
+    assert await texts(api, "stew bee") == ["Beef stew with potatoes"], "last term as prefix"
+    assert await texts(api, "bee stew") == [], "only the last term is a prefix"
+    assert await texts(api, "pot") == ["pot", "Potted plants", "Beef stew with potatoes"]
+    assert await texts(api, "creme brulee") == ["A crème brûlée for dessert"]
+    assert await texts(api, "CRÈME") == ["A crème brûlée for dessert"]
+    assert await texts(api, "ew") == [], "whole words: no infix"
+    assert await texts(api, "東京") == ["東京都に行きます"]
+    assert await texts(api, "京都") == ["東京都に行きます"]
+    assert await texts(api, "都") == ["東京都に行きます"], "a single CJK character"
+    assert await texts(api, "大阪") == []
+    data = await api.ok(SEARCH, {"q": "beef ste"})
+    hit = data["search"]["edges"][0]["node"]
+    assert hit["highlights"] == [{"start": 0, "end": 4}, {"start": 5, "end": 9}]
+    assert hit["thread"]["id"] == thread.id
+
+
+async def test_query_limits(api: Api) -> None:
+    for query in ("", "a", "a b c", "x" * 257, " ".join(f"w{n}" for n in range(9))):
+        error = await api.error(SEARCH, {"q": query})
+        assert error["extensions"]["code"] == "BAD_USER_INPUT", query
+        assert error["extensions"]["field"] == "query", error
+
+
+async def test_tenants_and_filters(api: Api, db: Database) -> None:
+    mine = await make_thread(db)
+    other = await make_thread(db)
+    theirs = await make_thread(db, organization_id="org_other")
+    await make_message(db, mine.id, "secret recipe", role="assistant")
+    await make_message(db, other.id, "secret recipe", metadata={"tags": ["x"]})
+    await make_message(db, theirs.id, "secret recipe", organization_id="org_other")
+    assert len(await texts(api, "secret")) == 2
+    assert len(await texts(Api(db, organization_id="org_other"), "secret")) == 1
+    assert len(await texts(api, "secret", filter={"threadId": other.id})) == 1
+    assert len(await texts(api, "secret", filter={"role": "ASSISTANT"})) == 1
+    assert len(await texts(api, "secret", filter={"metadata": {"tags": "x"}})) == 1
+    assert len(await texts(api, "secret", filter={"createdAfter": "2100-01-01T00:00:00Z"})) == 0
+    assert len(await texts(api, "secret", filter={"createdBefore": "2100-01-01T00:00:00Z"})) == 2
+
+
+async def test_no_stale_hits(api: Api, db: Database) -> None:
+    thread = await make_thread(db)
+    message = await make_message(db, thread.id, "original words")
+    edit = "mutation($id: ID!, $c: String) { updateMessage(input: {id: $id, content: $c}) { message { id } } }"
+    await api.ok(edit, {"id": message.id, "c": "replacement text"})
+    assert await texts(api, "original") == []
+    assert await texts(api, "replacement") == ["replacement text"]
+    delete = "mutation($id: ID!) { deleteMessage(input: {id: $id}) { deleted } }"
+    await api.ok(delete, {"id": message.id})
+    assert await texts(api, "replacement") == [], "in the trash"
+    restore = "mutation($id: ID!) { restoreMessage(input: {id: $id}) { message { id } } }"
+    await api.ok(restore, {"id": message.id})
+    assert await texts(api, "replacement") == ["replacement text"]
+    await api.ok("mutation($id: ID!) { deleteThread(input: {id: $id}) { id } }", {"id": thread.id})
+    assert await texts(api, "replacement") == [], "its thread in the trash"
+    await api.ok(
+        "mutation($id: ID!) { restoreThread(input: {id: $id}) { thread { id } } }",
+        {"id": thread.id},
+    )
+    assert await texts(api, "replacement") == ["replacement text"]
+
+
+async def test_streamed_text(api: Api, db: Database) -> None:
+    thread = await make_thread(db)
+    created = await api.ok(
+        """mutation($t: ID!) { createMessage(input: {threadId: $t, role: ASSISTANT,
+        status: IN_PROGRESS, content: "Streaming"}) { message { id } } }""",
+        {"t": thread.id},
+    )
+    message_id = created["createMessage"]["message"]["id"]
+    append = "mutation($id: ID!, $d: String!) { appendMessageText(input: {id: $id, delta: $d}) { message { id } } }"
+    await api.ok(append, {"id": message_id, "d": " answers arrive"})
+    assert await texts(api, "answers") == [], "terms are written at completion"
+    complete = "mutation($id: ID!) { completeMessage(input: {id: $id}) { message { id } } }"
+    await api.ok(complete, {"id": message_id})
+    assert await texts(api, "streaming answers") == ["Streaming answers arrive"]
+
+
+async def test_paging_is_stable_under_inserts(api: Api, db: Database) -> None:
+    thread = await make_thread(db)
+    for n in range(7):
+        await make_message(db, thread.id, f"needle {n}")
+        await asyncio.sleep(0.002)
+    seen: list[str] = []
+    after = None
+    while True:
+        data = (await api.ok(SEARCH, {"q": "needle", "first": 3, "after": after}))["search"]
+        seen += [edge["node"]["message"]["text"] for edge in data["edges"]]
+        await make_message(db, thread.id, "needle new")  # newer: before the first page
+        if not data["pageInfo"]["hasNextPage"]:
+            break
+        assert data["pageInfo"]["hasPreviousPage"] == (after is not None)
+        after = data["pageInfo"]["endCursor"]
+    assert seen == [f"needle {n}" for n in reversed(range(7))]
+
+
+async def test_backfill_finds_older_messages(api: Api, db: Database) -> None:
+    thread = await make_thread(db, title="Old title")
+    await make_message(db, thread.id, "written before search")
+    await db[store.MESSAGES].update_many({}, {"$unset": {"terms": ""}})
+    await db[store.THREADS].update_many({}, {"$unset": {"titleTerms": ""}})
+    assert await texts(api, "before") == []
+    assert await backfill(db, batch=1, report=lambda line: None) == 2
+    assert await texts(api, "before") == ["written before search"]
+    assert await backfill(db, batch=1, report=lambda line: None) == 0, "idempotent"
+
+
+async def test_search_scans_an_index_with_bounded_commands(
+    recorded: tuple[Database, Recorder],
+) -> None:
+    db, recorder = recorded
+    thread = await make_thread(db)
+    for n in range(40):
+        await make_message(db, thread.id, f"common words {n} {'rare' if n % 10 == 0 else ''}")
+    api = Api(db)
+    counts = []
+    for query in ("rare common", "common ra", "common"):
+        after = None
+        for _ in range(2):
+            recorder.commands.clear()
+            data = (await api.ok(SEARCH, {"q": query, "first": 2, "after": after}))["search"]
+            sent = list(recorder.commands)
+            counts.append(len(sent))
+            after = data["pageInfo"]["endCursor"]
+            for command in sent:
+                assert "aggregate" in command, command
+                scan = command["pipeline"][0]["$match"]
+                collection = command["aggregate"]
+                explained = await db.command(
+                    {"explain": {"find": collection, "filter": scan}, "verbosity": "queryPlanner"}
+                )
+                plan = explained["queryPlanner"]["winningPlan"]
+                assert "IXSCAN" in stages(plan) and "COLLSCAN" not in stages(plan), plan
+                if "terms" in scan:
+                    assert "terms" in repr(plan), "the scan is on the terms' index"
+    # Probes (one per term, here two), the messages, the titles, the threads of the hits.
+    assert max(counts) <= 5, counts
+
+
+async def test_titles_find_the_first_message(api: Api, db: Database) -> None:
+    thread = await make_thread(db, title="Weekend trip to Lisbon", messages=2)
+    await make_message(db, thread.id, "and a Lisbon tram")
+    assert await texts(api, "lisbon") == ["and a Lisbon tram", "message 1"]
+    assert await texts(api, "lisbon trip") == ["message 1"], "a term only in the title"
+    assert await texts(api, "lisbon", filter={"role": "USER", "threadId": thread.id}) == [
+        "and a Lisbon tram"
+    ], "a filter on the messages leaves the titles out"
+    rename = (
+        'mutation($id: ID!) { updateThread(input: {id: $id, title: "Porto"}) { thread { id } } }'
+    )
+    await api.ok(rename, {"id": thread.id})
+    assert await texts(api, "trip") == []
+    assert await texts(api, "porto") == ["message 1"]
+    await api.ok("mutation($id: ID!) { deleteThread(input: {id: $id}) { id } }", {"id": thread.id})
+    assert await texts(api, "porto") == [], "its thread in the trash"
