@@ -20,15 +20,21 @@ from tests.helpers.backends import (
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that use the embedded server are marked `embedded`."""
+    """Tests that use the embedded server are marked `embedded`; the real-server runs of tests
+    that run on every backend are marked `slow` too."""
     for item in items:
         callspec = getattr(item, "callspec", None)
-        backend = callspec.params.get("db_backend") if callspec else None
+        params = callspec.params if callspec else {}
+        backend = params.get("db_backend")
         fixtures = set(getattr(item, "fixturenames", ()))
         if backend in REAL_BACKENDS or fixtures & {"secantus_uri", "real_db", "recorded"}:
             item.add_marker(pytest.mark.embedded)
-            if item.get_closest_marker("any_backend") is not None:
-                item.add_marker(pytest.mark.slow)
+        # A test that runs on every backend repeats its mongomock run on the real server: that
+        # run is left to the full suite. What only a real server shows (explain, commands on
+        # the wire: `real_db`, `recorded`) stays in the inner loop.
+        repeated = {k: v for k, v in params.items() if k not in ("real_db", "recorded")}
+        if any(value in REAL_BACKENDS for value in repeated.values()):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

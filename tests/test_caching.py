@@ -5,7 +5,6 @@ clients that accept it."""
 import gzip
 
 import httpx
-import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -14,9 +13,6 @@ from starlette.routing import Route
 from app.http.browsers import GZIP_MINIMUM_BYTES, NO_STORE, NoStore
 from app.store import Database
 from tests.helpers.api import app_client
-
-# HTTP rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
 
 QUERY = "{ threads { totalCount } }"
 # Introspection (on in development): an answer of several kilobytes that needs no data.

@@ -21,9 +21,6 @@ from tests.helpers.api import api_key, app_client
 from tests.helpers.browser import browser
 from tests.helpers.live import live_server, served
 
-# HTTP rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
-
 FRONTEND = "http://localhost:5173"
 QUERY = "{ threads { totalCount } }"
 CREATE = 'mutation { createThread(input: {title: "from a page"}) { thread { title } } }'

@@ -10,9 +10,6 @@ from app.store import Database
 from tests.helpers.api import Api
 from tests.helpers.factories import make_thread
 
-# HTTP and GraphQL rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
-
 CREATE_THREAD = (
     "mutation($input: CreateThreadInput!) { createThread(input: $input) { thread { id } } }"
 )

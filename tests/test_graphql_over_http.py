@@ -24,9 +24,6 @@ from tests.helpers.api import api_key, app_client
 from tests.helpers.backends import ROOT_DIR
 from tests.helpers.live import live_server
 
-# HTTP and GraphQL rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
-
 CLIENTS = ROOT_DIR / "clients"
 MODERN = {"Accept": GRAPHQL_RESPONSE}
 LEGACY = {"Accept": JSON}

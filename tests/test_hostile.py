@@ -13,9 +13,6 @@ from app.settings import Settings
 from app.store import Database
 from tests.helpers.api import api_key, app_client
 
-# HTTP and GraphQL rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
-
 THREAD = "thread_00000000-0000-4000-8000-000000000000"
 
 

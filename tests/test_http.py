@@ -1,14 +1,10 @@
 """The ASGI app over HTTP (httpx on the app, its lifespan running)."""
 
 import httpx
-import pytest
 
 from app.settings import Settings
 from app.store import Database
 from tests.helpers.api import app_client
-
-# HTTP rules: on a real server too in the full suite, not in the inner loop.
-pytestmark = [pytest.mark.any_backend]
 
 QUERY = "{ threads { totalCount } }"
 
