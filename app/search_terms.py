@@ -11,6 +11,13 @@ and where a query's terms occur in a text (highlights). Pure: no I/O, no storage
   that character.
 - A query matches a text holding every one of its terms; its last term may also be the
   start of a term (search as you type: `bee` finds `beef`).
+- So that the prefix is an equality in the index, each word of 2 characters or more is also
+  indexed by its prefixes of 2 to PREFIX_MAX characters, each marked with PREFIX_MARK (which no
+  word holds, so a prefix term never equals a word's): `stew` adds `st*`, `ste*`, `stew*`. A
+  query's last word of 2..PREFIX_MAX characters is that prefix term; a longer one is the
+  prefix term of its first PREFIX_MAX characters, the rest checked against the words' terms;
+  a one-character last word is only checked (another term is scanned). A CJK last term is
+  itself (a CJK character or bigram is indexed as it is).
 """
 
 import itertools
@@ -23,6 +30,9 @@ from datetime import datetime
 from app.domain import Pairs, Role
 
 MAX_TERM = 64  # longer terms are cut to this many characters, in the index and in queries
+PREFIX_MAX = 12  # a word's prefixes are indexed up to this many characters
+PREFIX_MARK = "*"  # ends a prefix term (no word holds it)
+TERMS_VERSION = 2  # the rules stored terms follow: 2 added the prefix terms
 
 _MARKS = "\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f\u3099\u309a"
 _WORD = re.compile(rf"[\w{_MARKS}]+")
@@ -96,9 +106,21 @@ def tokens(text: str) -> Iterator[Token]:
                 yield Token(char + chars[n + 1], at, at + 2, cjk=True)
 
 
+def prefix_term(prefix: str) -> str:
+    """The stored term of a prefix (of at least 2 characters; cut to PREFIX_MAX)."""
+    return prefix[:PREFIX_MAX] + PREFIX_MARK
+
+
 def index_terms(text: str) -> list[str]:
-    """The terms a message's text is found by, each once, sorted."""
-    return sorted({token.term for token in tokens(text)})
+    """The terms a message's text is found by, each once, sorted: its words' and CJK terms,
+    and each word's prefix terms."""
+    found: set[str] = set()
+    for token in tokens(text):
+        found.add(token.term)
+        if not token.cjk:
+            word = token.term
+            found.update(prefix_term(word[:n]) for n in range(2, min(len(word), PREFIX_MAX) + 1))
+    return sorted(found)
 
 
 @dataclass(frozen=True)
@@ -111,6 +133,28 @@ class SearchTerms:
     @property
     def all(self) -> tuple[str, ...]:
         return (*self.exact, self.prefix)
+
+    @property
+    def prefix_scan(self) -> str | None:
+        """The stored term every text starting a word with the prefix holds: its prefix term
+        (of its first PREFIX_MAX characters), a CJK term itself; None for one character."""
+        if is_cjk(self.prefix[0]):
+            return self.prefix
+        return prefix_term(self.prefix) if len(self.prefix) > 1 else None
+
+    @property
+    def prefix_checked(self) -> bool:
+        """Whether `prefix_scan` alone does not settle the prefix (one character, or more than
+        PREFIX_MAX): then a term starting with the prefix is checked too."""
+        return self.prefix_scan is None or (
+            not is_cjk(self.prefix[0]) and len(self.prefix) > PREFIX_MAX
+        )
+
+    @property
+    def scannable(self) -> tuple[str, ...]:
+        """The stored terms a text must hold, each an equality an index scan can start from."""
+        scan = self.prefix_scan
+        return tuple(dict.fromkeys((*self.exact, *(() if scan is None else (scan,)))))
 
 
 def query_terms(query: str) -> list[str]:

@@ -1,5 +1,7 @@
-"""Write the search terms of messages and thread titles stored before search existed (see
-./scripts/backfill-search --help). Idempotent (only documents without terms are written) and
+"""Write the search terms of messages and thread titles stored before search existed, or
+with terms of older rules (a `termsVersion` below app.search_terms.TERMS_VERSION: before
+prefix terms) (see ./scripts/backfill-search --help). Idempotent (only documents without
+current terms are written) and
 resumable: it walks each collection in `_id` order by batches and marks the last `_id` done,
 so a run interrupted goes on from there. The database is the one the settings name."""
 

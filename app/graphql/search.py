@@ -96,7 +96,7 @@ async def search(
     scanned = await store.rarest_term(db, wanted)  # None: some term is in no message's text
     # Title hits (the thread's first message) unless the filter is about the messages.
     by_title = not wanted.metadata and wanted.role is None
-    title_scan = (terms.exact[0], False) if terms.exact else (terms.prefix, True)
+    title_scan = terms.scannable[0]
     cursor = request.after
     for _ in range(MAX_SCANS if scanned or by_title else 0):
         limit = request.size + 1

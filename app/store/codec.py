@@ -35,7 +35,7 @@ from app.domain import (
     text_of,
 )
 from app.revisions import MessageRevision
-from app.search_terms import index_terms
+from app.search_terms import TERMS_VERSION, index_terms
 
 Doc = dict[str, Any]
 
@@ -102,6 +102,7 @@ def thread_doc(thread: Thread) -> Doc:
         "metadata": metadata_pairs(thread.metadata),
         "metaTerms": metadata_terms(thread.metadata),
         "titleTerms": index_terms(thread.title or ""),
+        "termsVersion": TERMS_VERSION,  # the rules of its title terms (backfill_search)
         "toolResources": _tool_resources_doc(thread.tool_resources),
         "assistantId": thread.assistant_id,
         "visibleInUi": thread.visible_in_ui,
@@ -148,20 +149,20 @@ def changes_doc(changes: ThreadChanges | MessageChanges) -> Doc:
     if isinstance(changes.metadata, dict):
         doc["metaTerms"] = metadata_terms(changes.metadata)
     if isinstance(changes, MessageChanges) and isinstance(changes.content, tuple):
-        doc["terms"] = index_terms(text_of(changes.content))
+        doc |= text_terms(text_of(changes.content))
     if isinstance(changes, ThreadChanges) and not isinstance(changes.title, Keep):
-        doc["titleTerms"] = index_terms(changes.title or "")
+        doc |= title_terms(changes.title)
     return doc
 
 
 def text_terms(text: str) -> Doc:
     """The stored search terms of a message's text (app/search_terms.py)."""
-    return {"terms": index_terms(text)}
+    return {"terms": index_terms(text), "termsVersion": TERMS_VERSION}
 
 
 def title_terms(title: str | None) -> Doc:
     """The stored search terms of a thread's title."""
-    return {"titleTerms": index_terms(title or "")}
+    return {"titleTerms": index_terms(title or ""), "termsVersion": TERMS_VERSION}
 
 
 def _camel(name: str) -> str:
@@ -241,6 +242,7 @@ def message_doc(message: Message) -> Doc:
         "metaTerms": metadata_terms(message.metadata),
         # Found by search once written: a message in progress when it is finished.
         "terms": [] if message.status is MessageStatus.IN_PROGRESS else index_terms(message.text),
+        "termsVersion": TERMS_VERSION,
     }
     if message.incomplete_reason is not None:
         doc["incompleteReason"] = message.incomplete_reason
@@ -307,6 +309,7 @@ def event_data(event: Event) -> Doc:
     if event.message is not None:
         data["message"] = message_doc(event.message)
         del data["message"]["terms"]  # search terms are for the messages collection only
+        del data["message"]["termsVersion"]
     if event.thread is not None:
         data["thread"] = thread_doc(event.thread)
     if event.message_id is not None:

@@ -1,14 +1,14 @@
 """Full-text search of messages (the rules are app/search_terms.py): bounded index range scans.
 
-A message stores its text's `terms` (store/codec.py, on every write path); the multikey index
-(organization, terms, createdAt, _id) serves a page as one range scan: the equality on one term
-and a range on createdAt from the cursor, or the range of terms a prefix starts (then the
-scan reads every message holding such a term, each page: the cost of a query whose rarest
-term is a short prefix). The term
-scanned is the rarest: each term is first counted up to PROBE_LIMIT by the same index (one
-bounded command per term, at most MAX_SEARCH_TERMS, sent together). The other terms, the
-prefix (with `$elemMatch`, as a range on an array may match two different elements), the
-trash and the filters are checked in a second `$match`. No `$regex`, no collection scan.
+A message stores its text's `terms`, with its words' prefix terms (store/codec.py, on every
+write path); the multikey index (organization, terms, createdAt, _id) serves a page as one
+range scan: the equality on one stored term (a word's, or the prefix term of the query's last
+word) and a range on createdAt from the cursor, so a page reads about a page of messages
+whatever the tenant's size. The term scanned is the rarest: each term is first counted up to
+PROBE_LIMIT by the same index (one bounded command per term, at most MAX_SEARCH_TERMS, sent
+together). The other terms, the rest of a prefix longer than PREFIX_MAX or of one character
+(with `$elemMatch`, as a range on an array may match two different elements), the trash and
+the filters are checked in a second `$match`. No `$regex`, no collection scan.
 """
 
 import asyncio
@@ -17,7 +17,7 @@ from typing import Any
 
 from app.domain import Message
 from app.pagination import Key
-from app.search_terms import MessageSearch, prefix_end
+from app.search_terms import TERMS_VERSION, MessageSearch, prefix_end
 from app.store.codec import bucket, message_from_doc, metadata_term, text_terms, title_terms
 from app.store.connection import Database, aggregate
 from app.store.listings import VISIBLE
@@ -25,16 +25,12 @@ from app.store.names import MESSAGES, MIGRATIONS, THREADS
 
 PROBE_LIMIT = 200  # a term is counted up to this many messages to find the rarest
 TIES = 8  # title hits read beyond a page, for threads created in the cursor's millisecond
-Scanned = tuple[str, bool]  # a term, and whether it is scanned as a prefix
-
-
-def _term(term: str, prefix: bool) -> Any:
-    return {"$gte": term, "$lt": prefix_end(term)} if prefix else term
+Scanned = str  # the stored term a page's index scan is an equality on
 
 
 async def _probe(db: Database, organization_id: str, scanned: Scanned) -> int:
     pipeline: list[dict[str, Any]] = [
-        {"$match": {"organizationId": organization_id, "terms": _term(*scanned)}},
+        {"$match": {"organizationId": organization_id, "terms": scanned}},
         {"$limit": PROBE_LIMIT},
         {"$project": {"_id": 1}},
     ]
@@ -42,10 +38,9 @@ async def _probe(db: Database, organization_id: str, scanned: Scanned) -> int:
 
 
 async def rarest_term(db: Database, search: MessageSearch) -> Scanned | None:
-    """The term to scan: the one fewest messages hold (an exact term on a tie); None if some
-    term is in no message (then nothing matches). No command for a one-term query."""
-    terms = search.terms
-    candidates: list[Scanned] = [(term, False) for term in terms.exact] + [(terms.prefix, True)]
+    """The stored term to scan: the one fewest messages hold (the first on a tie); None if
+    some term is in no message (then nothing matches). No command for a one-term query."""
+    candidates = search.terms.scannable
     if len(candidates) == 1:
         return candidates[0]
     counts = await asyncio.gather(
@@ -53,7 +48,7 @@ async def rarest_term(db: Database, search: MessageSearch) -> Scanned | None:
     )
     if min(counts) == 0:
         return None
-    return min(candidates, key=lambda c: (counts[candidates.index(c)], c[1]))
+    return min(candidates, key=lambda c: counts[candidates.index(c)])
 
 
 def _created(search: MessageSearch, after: Key | None) -> dict[str, datetime]:
@@ -77,19 +72,16 @@ def _terms_stages(
     search: MessageSearch, field: str, scanned: Scanned, created: dict[str, datetime]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The index scan of `field` (terms or title terms) and the conditions checked after."""
-    scan: dict[str, Any] = {"organizationId": search.organization_id, field: _term(*scanned)}
-    rest: list[dict[str, Any]] = []
-    if created and scanned[1]:
-        # The embedded server's planner scans no index for two ranges: the prefix's bounds
-        # the scan, the dates are checked after.
-        rest.append({"createdAt": created})
-    elif created:
+    scan: dict[str, Any] = {"organizationId": search.organization_id, field: scanned}
+    if created:
         scan["createdAt"] = created
-    others = [term for term in search.terms.exact if (term, False) != scanned]
+    rest: list[dict[str, Any]] = []
+    others = [term for term in search.terms.scannable if term != scanned]
     if others:
         rest.append({field: {"$all": others}})
-    prefix = search.terms.prefix
-    rest.append({field: {"$elemMatch": {"$gte": prefix, "$lt": prefix_end(prefix)}}})
+    if search.terms.prefix_checked:  # a word starting with all of the prefix
+        prefix = search.terms.prefix
+        rest.append({field: {"$elemMatch": {"$gte": prefix, "$lt": prefix_end(prefix)}}})
     return scan, rest
 
 
@@ -181,19 +173,22 @@ async def backfill_terms(
     db: Database, *, threads: bool, after: str | None, batch: int
 ) -> tuple[int, str | None]:
     """Write the search terms of up to `batch` messages (or the title terms of threads) that
-    have none, in `_id` order after `after`: how many were written, and the last `_id` looked
-    at (None when done). A message in progress gets them at completion. Idempotent."""
+    have none or older ones (a `termsVersion` below TERMS_VERSION), in `_id` order after
+    `after`: how many were written, and the last `_id` looked at (None when done). A message
+    in progress gets them at completion. Idempotent."""
     collection, field = (THREADS, "titleTerms") if threads else (MESSAGES, "terms")
     scan: dict[str, Any] = {} if after is None else {"_id": {"$gt": after}}
     pipeline: list[dict[str, Any]] = [{"$match": scan}, {"$sort": {"_id": 1}}, {"$limit": batch}]
     docs = await aggregate(db, collection, pipeline)
     written = 0
     for doc in docs:
-        if field in doc or "chunks" in doc:
+        current = field in doc and doc.get("termsVersion", 1) >= TERMS_VERSION
+        if current or "chunks" in doc:
             continue
         text = doc.get("title") if threads else message_from_doc(doc).text
         terms = title_terms(text) if threads else text_terms(text or "")
-        await db[collection].update_one({"_id": doc["_id"], field: None}, {"$set": terms})
+        unchanged = {"termsVersion": doc.get("termsVersion"), field: doc.get(field)}
+        await db[collection].update_one({"_id": doc["_id"], **unchanged}, {"$set": terms})
         written += 1
     return written, (docs[-1]["_id"] if len(docs) == batch else None)
 
