@@ -2,7 +2,6 @@
 
 from app import store
 from app.domain import (
-    ALLOWED,
     MESSAGE_PREFIX,
     Action,
     Caller,
@@ -17,8 +16,7 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import Conflict, InvalidInput, NotFound
-from app.inbox import InboxEventType
-from app.services.runtime import Runtime, Written, claim, inbox, record, with_event
+from app.services.runtime import Runtime, Written, claim, message_written, record, thread_of
 from app.validation import MAX_CONTENT
 
 
@@ -26,18 +24,10 @@ async def _message_in_thread(
     rt: Runtime, caller: Caller, message_id: str, *actions: Action
 ) -> tuple[Message, Thread]:
     """The message and its visible thread, whose state must allow each of `actions`."""
-    organization_id = caller.organization_id
-    message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
-    threads = await store.get_threads(
-        rt.db, organization_id=organization_id, ids=[message.thread_id]
+    message = await store.get_message(
+        rt.db, organization_id=caller.organization_id, message_id=message_id
     )
-    thread = threads.get(message.thread_id)
-    if thread is None:
-        raise NotFound(f"Message {message_id} not found.")
-    for action in actions:
-        if action not in ALLOWED[thread.state]:
-            raise refused(thread, action)
-    return message, thread
+    return message, await thread_of(rt, caller, message, *actions)
 
 
 async def create_message(
@@ -60,11 +50,9 @@ async def create_message(
         created, thread = await _add(rt, caller, thread_id, message, claimed.result_id)
         await store.finish(rt.db, claimed)
     # `once`: a retry records the event its first call could not, and never a second one.
-    event = await record(
-        rt, caller, thread_id, EventType.MESSAGE_CREATED, message=created, once=created.id
+    after, event = await message_written(
+        rt, caller, thread, EventType.MESSAGE_CREATED, message=created, once=created.id
     )
-    after = with_event(thread, event)
-    await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after, once=created.id)
     return Written((created, after), event)
 
 
@@ -97,21 +85,17 @@ async def _add(
     return created, touched
 
 
-async def _moved(rt: Runtime, caller: Caller, thread_id: str) -> Thread | None:
-    """Move the thread's `updatedAt` (its place in the inbox) for a message write. A streamed
-    message moves it when it starts and when it ends, not with each delta. The thread after
-    it (None if it is gone)."""
-    organization_id = caller.organization_id
-    return await store.touch_thread(
-        rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
+async def _moved(rt: Runtime, caller: Caller, message: Message, type: EventType) -> int | None:
+    """Move the thread's `updatedAt` (its place in the inbox) for a write of `message`, and
+    record it; the event's number. A streamed message moves it when it starts and when it
+    ends, not with each delta."""
+    moved = await store.touch_thread(
+        rt.db, organization_id=caller.organization_id, thread_id=message.thread_id, at=rt.clock()
     )
-
-
-async def _activity(rt: Runtime, caller: Caller, thread: Thread | None, event: int | None) -> None:
-    """The inbox's ThreadUpdated for a message write: the thread as of its event."""
-    if thread is not None:
-        after = with_event(thread, event)
-        await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
+    if moved is None:  # the thread went meanwhile
+        return await record(rt, caller, message.thread_id, type, message=message)
+    _, event = await message_written(rt, caller, moved, type, message=message)
+    return event
 
 
 # How many times an edit reads the message again after losing a race to another edit.
@@ -136,9 +120,7 @@ async def update_message(
         updated = await store.update_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
         )
-    moved = await _moved(rt, caller, updated.thread_id)
-    event = await record(rt, caller, updated.thread_id, EventType.MESSAGE_UPDATED, message=updated)
-    await _activity(rt, caller, moved, event)
+    event = await _moved(rt, caller, updated, EventType.MESSAGE_UPDATED)
     return Written(updated, event)
 
 
@@ -213,9 +195,5 @@ async def complete_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id
         )
         raise Conflict(f"Message {message_id} is {found.status} already.")
-    moved = await _moved(rt, caller, finished.thread_id)
-    event = await record(
-        rt, caller, finished.thread_id, EventType.MESSAGE_COMPLETED, message=finished
-    )
-    await _activity(rt, caller, moved, event)
+    event = await _moved(rt, caller, finished, EventType.MESSAGE_COMPLETED)
     return Written(finished, event)

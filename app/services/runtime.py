@@ -5,7 +5,19 @@ from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from app import domain, store
-from app.domain import Caller, Clock, Event, EventType, IdFactory, Message, Thread
+from app.domain import (
+    ALLOWED,
+    Action,
+    Caller,
+    Clock,
+    Event,
+    EventType,
+    IdFactory,
+    Message,
+    Thread,
+    refused,
+)
+from app.errors import NotFound
 from app.inbox import InboxEvent, InboxEventType
 
 T = TypeVar("T")
@@ -98,6 +110,41 @@ async def record(
     if new:
         rt.publish(event)
     return event.seq
+
+
+async def thread_of(rt: Runtime, caller: Caller, message: Message, *actions: Action) -> Thread:
+    """The message's visible thread, whose state must allow each of `actions` (NOT_FOUND for
+    the message when the thread is hidden)."""
+    threads = await store.get_threads(
+        rt.db, organization_id=caller.organization_id, ids=[message.thread_id]
+    )
+    thread = threads.get(message.thread_id)
+    if thread is None:
+        raise NotFound(f"Message {message.id} not found.")
+    for action in actions:
+        if action not in ALLOWED[thread.state]:
+            raise refused(thread, action)
+    return thread
+
+
+async def message_written(
+    rt: Runtime,
+    caller: Caller,
+    thread: Thread,
+    type: EventType,
+    *,
+    message: Message | None = None,
+    message_id: str | None = None,
+    once: str | None = None,
+) -> tuple[Thread, int | None]:
+    """Record a message write (its thread already moved): the thread's event, then the
+    inbox's ThreadUpdated with the thread as of that event. The thread after, and the event."""
+    event = await record(
+        rt, caller, thread.id, type, message=message, message_id=message_id, once=once
+    )
+    after = with_event(thread, event)
+    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after, once=once)
+    return after, event
 
 
 async def inbox(

@@ -6,10 +6,18 @@ import logging
 from datetime import datetime, timedelta
 
 from app import store
-from app.domain import ALLOWED, Action, Caller, EventType, Message, Thread, refused
+from app.domain import Action, Caller, EventType, Message, Thread
 from app.errors import NotFound
 from app.inbox import InboxEventType
-from app.services.runtime import Runtime, Written, inbox, record, with_event
+from app.services.runtime import (
+    Runtime,
+    Written,
+    inbox,
+    message_written,
+    record,
+    thread_of,
+    with_event,
+)
 
 log = logging.getLogger("app.trash")
 
@@ -48,23 +56,11 @@ async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Writ
     return Written(after, event)
 
 
-async def _visible_thread(rt: Runtime, caller: Caller, message: Message, action: Action) -> Thread:
-    threads = await store.get_threads(
-        rt.db, organization_id=caller.organization_id, ids=[message.thread_id]
-    )
-    thread = threads.get(message.thread_id)
-    if thread is None:
-        raise NotFound(f"Message {message.id} not found.")
-    if action not in ALLOWED[thread.state]:
-        raise refused(thread, action)
-    return thread
-
-
 async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Written[Thread]:
     """Move a message of an ACTIVE thread to the trash; the thread after it."""
     organization_id = caller.organization_id
     message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
-    thread = await _visible_thread(rt, caller, message, Action.DELETE_MESSAGE)
+    thread = await thread_of(rt, caller, message, Action.DELETE_MESSAGE)
     at = rt.clock()
     if not await store.trash_message(
         rt.db, organization_id=organization_id, message_id=message_id, at=at
@@ -73,9 +69,9 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Wri
     touched = await store.touch_thread(
         rt.db, organization_id=organization_id, thread_id=thread.id, at=at
     )
-    event = await record(rt, caller, thread.id, EventType.MESSAGE_DELETED, message_id=message_id)
-    after = with_event(touched or thread, event)
-    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
+    after, event = await message_written(
+        rt, caller, touched or thread, EventType.MESSAGE_DELETED, message_id=message_id
+    )
     return Written(after, event)
 
 
@@ -89,7 +85,7 @@ async def restore_message(
     )
     if trashed is None:
         raise NotFound(f"Message {message_id} is not in the trash.")
-    thread = await _visible_thread(rt, caller, trashed, Action.ADD_MESSAGE)
+    thread = await thread_of(rt, caller, trashed, Action.ADD_MESSAGE)
     restored = await store.restore_message(
         rt.db, organization_id=organization_id, message_id=message_id
     )
@@ -98,9 +94,9 @@ async def restore_message(
     touched = await store.touch_thread(
         rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
     )
-    event = await record(rt, caller, thread.id, EventType.MESSAGE_RESTORED, message=restored)
-    after = with_event(touched or thread, event)
-    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after)
+    after, event = await message_written(
+        rt, caller, touched or thread, EventType.MESSAGE_RESTORED, message=restored
+    )
     return Written((restored, after), event)
 
 

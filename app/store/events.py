@@ -2,7 +2,7 @@
 
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
@@ -12,6 +12,7 @@ from app.store.codec import event_data, event_from_doc
 from app.store.connection import Database, aggregate
 from app.store.names import EVENTS, THREADS
 
+T = TypeVar("T")
 EVENT_TTL = timedelta(hours=24)
 # Server errors meaning "no change streams here" (standalone, or not a replica set).
 NO_CHANGE_STREAMS = (40573, 40324, 115)
@@ -90,21 +91,33 @@ async def list_events(
     return [event_from_doc(doc) for doc in docs]
 
 
-async def watch_events(db: Database, *, opened: Callable[[], None]) -> AsyncIterator[Event]:
-    """Every event written from now on, by any instance (a change stream); `opened` is called
-    once the stream is open. Raises ChangeStreamsUnsupported where the server has none
-    (standalone MongoDB, mongomock)."""
-    if getattr(type(db[EVENTS]), "watch", None) is None:  # a driver without change streams
+async def watch_inserts(
+    db: Database,
+    collection: str,
+    decode: Callable[[dict[str, Any]], T],
+    *,
+    opened: Callable[[], None],
+) -> AsyncIterator[T]:
+    """Every document inserted into `collection` from now on, by any instance (a change
+    stream), decoded; `opened` is called once the stream is open. Raises
+    ChangeStreamsUnsupported where the server has none (standalone MongoDB, mongomock)."""
+    if getattr(type(db[collection]), "watch", None) is None:  # a driver without change streams
         raise ChangeStreamsUnsupported("the database driver has no change streams")
     try:
-        stream = db[EVENTS].watch([{"$match": {"operationType": "insert"}}], max_await_time_ms=500)
+        inserts = [{"$match": {"operationType": "insert"}}]
+        stream = db[collection].watch(inserts, max_await_time_ms=500)
         async with stream:  # opens the stream
             opened()
             while True:
                 change = await stream.try_next()
                 if change is not None:
-                    yield event_from_doc(change["fullDocument"])
+                    yield decode(change["fullDocument"])
     except (NotImplementedError, OperationFailure) as error:
         if isinstance(error, OperationFailure) and error.code not in NO_CHANGE_STREAMS:
             raise
         raise ChangeStreamsUnsupported(str(error) or type(error).__name__) from error
+
+
+def watch_events(db: Database, *, opened: Callable[[], None]) -> AsyncIterator[Event]:
+    """Every thread event written from now on, by any instance."""
+    return watch_inserts(db, EVENTS, event_from_doc, opened=opened)

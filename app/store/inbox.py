@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError
 
 from app.domain import Thread
 from app.inbox import InboxEvent, InboxEventType
 from app.store.codec import thread_doc, thread_from_doc
 from app.store.connection import Database, aggregate
-from app.store.events import NO_CHANGE_STREAMS, ChangeStreamsUnsupported
+from app.store.events import watch_inserts
 from app.store.names import INBOX_COUNTERS, INBOX_EVENTS, THREADS
 
 INBOX_TTL = timedelta(hours=24)
@@ -112,24 +112,6 @@ async def list_inbox_events(
     return [_event(doc) for doc in docs]
 
 
-async def watch_inbox_events(
-    db: Database, *, opened: Callable[[], None]
-) -> AsyncIterator[InboxEvent]:
-    """Every inbox event written from now on, by any instance (a change stream); `opened` is
-    called once the stream is open. Raises ChangeStreamsUnsupported where the server has none."""
-    if getattr(type(db[INBOX_EVENTS]), "watch", None) is None:
-        raise ChangeStreamsUnsupported("the database driver has no change streams")
-    try:
-        stream = db[INBOX_EVENTS].watch(
-            [{"$match": {"operationType": "insert"}}], max_await_time_ms=500
-        )
-        async with stream:
-            opened()
-            while True:
-                change = await stream.try_next()
-                if change is not None:
-                    yield _event(change["fullDocument"])
-    except (NotImplementedError, OperationFailure) as error:
-        if isinstance(error, OperationFailure) and error.code not in NO_CHANGE_STREAMS:
-            raise
-        raise ChangeStreamsUnsupported(str(error) or type(error).__name__) from error
+def watch_inbox_events(db: Database, *, opened: Callable[[], None]) -> AsyncIterator[InboxEvent]:
+    """Every inbox event written from now on, by any instance (see `watch_inserts`)."""
+    return watch_inserts(db, INBOX_EVENTS, _event, opened=opened)
