@@ -393,3 +393,4 @@ class Event:
     thread: Thread | None = None
     message_id: str | None = None
     delta: str | None = None
+    offset: int | None = None  # where in the message's text the delta goes

@@ -23,7 +23,7 @@ from app.http.endpoint import GraphQLEndpoint
 from app.http.middleware import RequestGuard, count_command, log
 from app.http.persisted import PersistedQueries
 from app.realtime import EventHub
-from app.services import trash
+from app.services import recovery, trash
 from app.services.runtime import Runtime
 from app.settings import Settings
 
@@ -66,6 +66,14 @@ def create_app(
             runtime = Runtime(db, publish=hub.published, publish_inbox=hub.published_inbox)
             retention = timedelta(days=settings.trash_retention_days)
             await trash.purge(runtime, deleted_before=runtime.clock() - retention)
+            # After a crash: the events it lost (no write of this instance is running yet).
+            lost = runtime.clock() - store.EVENT_TTL
+            await recovery.record_lost_events(runtime, since=lost, grace=timedelta(0))
+            recording = asyncio.create_task(
+                recovery.keep_recording_lost_events(
+                    runtime, every=timedelta(seconds=settings.recovery_interval_seconds)
+                )
+            )
             every = timedelta(seconds=settings.trash_purge_interval_seconds)
             purging = asyncio.create_task(
                 trash.keep_purging(runtime, retention=retention, every=every)
@@ -75,6 +83,7 @@ def create_app(
             yield
             watcher.cancel()
             purging.cancel()
+            recording.cancel()
         finally:
             if database is None:
                 store.close_database(db)

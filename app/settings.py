@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
     trash_retention_days: float = 30
     trash_purge_interval_seconds: float = 3600
+    # How often an instance logs the events of message writes a crash (of any instance) lost;
+    # it also does at start-up.
+    recovery_interval_seconds: float = 60
     # Automatic persisted queries (http/persisted.py): the largest document a client may
     # register (bytes of its text), and how many unexpired registrations an organization holds.
     persisted_query_max_bytes: int = 32 * 1024

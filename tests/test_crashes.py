@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 from app import store
-from app.errors import NotFound
-from app.services import messages
+from app.domain import EventType
+from app.services import messages, recovery
 from app.services.runtime import Runtime
 from app.store import Database
 from tests.helpers.api import Api
@@ -69,12 +69,16 @@ async def test_create_message_racing_a_thread_deletion_leaves_no_orphan(
     async def delete_meanwhile() -> None:
         await store.delete_thread(db, organization_id=ORG, thread_id=thread.id)
 
-    # The deletion runs after the message's sequence number is taken, before it is inserted.
+    # The deletion runs after the message's number is taken, before it is inserted: the create
+    # came first, so it succeeds; its message, inserted after the deletion removed the
+    # thread's messages, is removed by the recovery pass.
     crash_on(monkeypatch, db, store.MESSAGES, "insert_one", before=delete_meanwhile)
-    with pytest.raises(NotFound):
-        await messages.create_message(
-            Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
-        )
+    rt = Runtime(db)
+    await messages.create_message(
+        rt, caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
+    )
+    assert await db[store.MESSAGES].count_documents({}) == 1
+    await recovery.record_lost_events(rt, since=rt.clock() - timedelta(hours=1), grace=timedelta(0))
     assert await db[store.MESSAGES].count_documents({}) == 0
     assert await db[store.THREADS].count_documents({}) == 0
 
@@ -94,12 +98,18 @@ async def test_create_message_interrupted_keeps_count_true(
             Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     monkeypatch.undo()
-    crash_on(monkeypatch, db, store.THREADS, "find_one_and_update", skip=1)
-    with pytest.raises(Crash):  # after the insert, before the thread's updatedAt moves
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):  # after the insert, before its event is logged
         await messages.create_message(
             Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
         )
     monkeypatch.undo()
+    rt = Runtime(db)
+    assert await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0) == []
+    await recovery.record_lost_events(rt, since=rt.clock() - timedelta(hours=1), grace=timedelta(0))
+    [lost] = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+    assert lost.type is EventType.MESSAGE_CREATED and lost.message is not None
+    assert lost.message.seq == 4, "the message the crash left without its event (3: a gap)"
     data = await api.ok(
         "query($id: ID!) { thread(id: $id) { messageCount messages(order: ASC) { totalCount nodes { text } } } }",
         {"id": thread.id},

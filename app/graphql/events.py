@@ -28,6 +28,11 @@ class MessageDelta:
     cursor: str = event_cursor()
     message_id: strawberry.ID = strawberry.field(description="The message.")
     delta: str = strawberry.field(description="The text appended.")
+    offset: int = strawberry.field(
+        description="Where the delta goes: the length of the message's text before it. The"
+        " deltas of a message come in the order of their offsets, each starting where the"
+        " previous one ended: a larger offset means a delta was missed (read the message)."
+    )
 
 
 @strawberry.type(description="A message in progress was finished.")
@@ -119,7 +124,10 @@ def event_from_domain(event: domain.Event) -> ThreadEventType:
             return MessageCreated(cursor=cursor, message=_message(event))
         case EventType.MESSAGE_DELTA:
             return MessageDelta(
-                cursor=cursor, message_id=_message_id(event), delta=event.delta or ""
+                cursor=cursor,
+                message_id=_message_id(event),
+                delta=event.delta or "",
+                offset=event.offset or 0,
             )
         case EventType.MESSAGE_COMPLETED:
             return MessageCompleted(cursor=cursor, message=_message(event))

@@ -1,9 +1,9 @@
 """Writes: each resolver turns its input into domain values, calls one use case and returns the
 payload, after updating what the request has cached."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
+import asyncio
+from collections.abc import Coroutine
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
@@ -42,14 +42,29 @@ from app.graphql.payloads import (
 from app.graphql.types import Message, Thread
 from app.services import forks, messages, threads, trash
 
+T = TypeVar("T")
 INPUT = strawberry.argument(description="What to write.")
 
 
-@contextmanager
-def input_fields() -> Iterator[None]:
-    """Name the fields of a use case's errors by their path in the mutation's `input`."""
+# Writes running to their end after their request was cancelled (kept referenced till then).
+_FINISHING: set[asyncio.Task[Any]] = set()
+
+
+def _finished(task: asyncio.Task[Any]) -> None:
+    _FINISHING.discard(task)
+    if not task.cancelled():
+        task.exception()  # retrieved: its request, if still there, reports it
+
+
+async def write(use_case: Coroutine[Any, Any, T]) -> T:
+    """Run a use case to its end even if the request is cancelled meanwhile (its deadline
+    passed, its client went): a write that started is finished with its event, never cut
+    between the two. Its errors name their fields by their path in the mutation's `input`."""
+    task = asyncio.ensure_future(use_case)
+    _FINISHING.add(task)
+    task.add_done_callback(_finished)
     try:
-        yield
+        return await asyncio.shield(task)
     except InvalidInput as error:
         path = ".".join(to_camel_case(part) for part in error.field.split("."))
         raise InvalidInput(f"input.{path}", error.message) from None
@@ -66,10 +81,11 @@ class Mutation:
         new = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await threads.create_thread(
+        written = await write(
+            threads.create_thread(
                 context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
             )
+        )
         return CreateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
         )
@@ -81,10 +97,11 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         changes = input.to_changes()
         context = info.context
-        with input_fields():
-            written = await threads.update_thread(
+        written = await write(
+            threads.update_thread(
                 context.runtime, caller=context.signed_in, thread_id=thread_id, changes=changes
             )
+        )
         context.thread_changed(thread_id, written.value)
         return UpdateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -99,13 +116,14 @@ class Mutation:
     ) -> DeleteThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
-        with input_fields():
-            written = await trash.delete_thread(
+        written = await write(
+            trash.delete_thread(
                 context.runtime,
                 caller=context.signed_in,
                 thread_id=thread_id,
                 permanent=input.permanent,
             )
+        )
         context.thread_changed(thread_id, None)
         return DeleteThreadPayload(
             id=strawberry.ID(thread_id), deleted=True, event_cursor=event_cursor(written.event)
@@ -117,10 +135,9 @@ class Mutation:
     ) -> RestoreThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
-        with input_fields():
-            written = await trash.restore_thread(
-                context.runtime, caller=context.signed_in, thread_id=thread_id
-            )
+        written = await write(
+            trash.restore_thread(context.runtime, caller=context.signed_in, thread_id=thread_id)
+        )
         context.thread_changed(thread_id, written.value)
         return RestoreThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -136,10 +153,11 @@ class Mutation:
         fork = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await forks.fork_thread(
+        written = await write(
+            forks.fork_thread(
                 context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
             )
+        )
         context.thread_changed(written.value.id, written.value)
         return ForkThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
@@ -153,14 +171,15 @@ class Mutation:
         new = input.to_new_message()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await messages.create_message(
+        written = await write(
+            messages.create_message(
                 context.runtime,
                 caller=context.signed_in,
                 thread_id=thread_id,
                 message=new,
                 idempotency_key=key,
             )
+        )
         message, thread = written.value
         context.thread_changed(thread_id, thread)
         return CreateMessagePayload(
@@ -180,10 +199,11 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         changes = input.to_changes()
         context = info.context
-        with input_fields():
-            written = await messages.update_message(
+        written = await write(
+            messages.update_message(
                 context.runtime, caller=context.signed_in, message_id=message_id, changes=changes
             )
+        )
         context.message_changed(message_id, written.value)
         return UpdateMessagePayload(
             message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -196,10 +216,11 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         delta = validation.content(input.delta, field="input.delta")
         context = info.context
-        with input_fields():
-            written = await messages.append_text(
+        written = await write(
+            messages.append_text(
                 context.runtime, caller=context.signed_in, message_id=message_id, delta=delta
             )
+        )
         context.message_changed(message_id, written.value)
         return AppendMessageTextPayload(
             message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -212,14 +233,15 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         reason = validation.reference(input.incomplete_reason, field="input.incompleteReason")
         context = info.context
-        with input_fields():
-            written = await messages.complete_message(
+        written = await write(
+            messages.complete_message(
                 context.runtime,
                 caller=context.signed_in,
                 message_id=message_id,
                 status=domain.MessageStatus[input.status.name],
                 incomplete_reason=reason,
             )
+        )
         context.message_changed(message_id, written.value)
         return CompleteMessagePayload(
             message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -234,10 +256,9 @@ class Mutation:
     ) -> DeleteMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
-        with input_fields():
-            written = await trash.delete_message(
-                context.runtime, caller=context.signed_in, message_id=message_id
-            )
+        written = await write(
+            trash.delete_message(context.runtime, caller=context.signed_in, message_id=message_id)
+        )
         thread = written.value
         context.message_changed(message_id, None)
         context.thread_changed(thread.id, thread)
@@ -256,10 +277,9 @@ class Mutation:
     ) -> RestoreMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
-        with input_fields():
-            written = await trash.restore_message(
-                context.runtime, caller=context.signed_in, message_id=message_id
-            )
+        written = await write(
+            trash.restore_message(context.runtime, caller=context.signed_in, message_id=message_id)
+        )
         message, thread = written.value
         context.message_changed(message_id, message)
         context.thread_changed(thread.id, thread)

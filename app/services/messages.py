@@ -1,10 +1,13 @@
 """Message use cases: create, update, append text, complete, delete."""
 
+from collections.abc import Awaitable, Callable
+
 from app import store
 from app.domain import (
     MESSAGE_PREFIX,
     Action,
     Caller,
+    Event,
     EventType,
     Message,
     MessageChanges,
@@ -15,8 +18,8 @@ from app.domain import (
     refused,
     states_allowing,
 )
-from app.errors import Conflict, InvalidInput, NotFound
-from app.services.runtime import Runtime, Written, claim, message_written, record, thread_of
+from app.errors import Conflict, InvalidInput
+from app.services.runtime import Runtime, Written, claim, log, message_written, number, thread_of
 from app.validation import MAX_CONTENT
 
 
@@ -46,60 +49,76 @@ async def create_message(
     )
     if claimed.done:
         created, thread = await _message_in_thread(rt, caller, claimed.result_id)
-    else:
-        created, thread = await _add(rt, caller, thread_id, message, claimed.result_id)
-        await store.finish(rt.db, claimed)
-    # `once`: a retry records the event its first call could not, and never a second one.
-    after, event = await message_written(
-        rt, caller, thread, EventType.MESSAGE_CREATED, message=created, once=created.id
-    )
-    return Written((created, after), event)
+        return Written((created, thread), thread.last_event)
+    added = await _add(rt, caller, thread_id, message, claimed.result_id)
+    await store.finish(rt.db, claimed)
+    return added
 
 
 async def _add(
     rt: Runtime, caller: Caller, thread_id: str, message: NewMessage, message_id: str
-) -> tuple[Message, Thread]:
+) -> Written[tuple[Message, Thread]]:
     organization_id = caller.organization_id
-    # Taking the next number is the atomic admission check on the thread's state.
-    seq = await store.take_message_number(
+    at = rt.clock()
+    # One write checks the thread's state, moves its activity and numbers both the message
+    # and its event: so MessageCreated events are in the messages' order.
+    taken = await store.take_event_number(
         rt.db,
         organization_id=organization_id,
         thread_id=thread_id,
+        at=at,
+        touch=True,
         states=states_allowing(Action.ADD_MESSAGE),
+        new_message=True,
     )
-    if seq is None:
+    if taken is None:
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         raise refused(thread, Action.ADD_MESSAGE)
+    thread, event, seq = taken
     created = Message.new(
-        message, id=message_id, caller=caller, thread_id=thread_id, seq=seq, at=rt.clock()
+        message, id=message_id, caller=caller, thread_id=thread_id, seq=seq, at=at
     )
-    if not await store.insert_message(rt.db, created):  # a retry racing the first call
-        return await _message_in_thread(rt, caller, message_id)
-    touched = await store.touch_thread(
-        rt.db, organization_id=organization_id, thread_id=thread_id, at=created.created_at
-    )
-    if touched is None:
-        # The thread was deleted meanwhile; its deletion may have run before our insert.
-        await store.remove_message(rt.db, organization_id=organization_id, message_id=message_id)
-        raise NotFound(f"Thread {thread_id} not found.")
-    return created, touched
+    if not await store.insert_message(rt.db, created, event=event):  # a retry racing the first
+        found, thread = await _message_in_thread(rt, caller, message_id)
+        return Written((found, thread), thread.last_event)
+    logged = Event(organization_id, thread_id, event, EventType.MESSAGE_CREATED, message=created)
+    # `once`: a retry never logs a second inbox event for the same message.
+    after = await message_written(rt, caller, thread, logged, once=created.id)
+    return Written((created, after), event)
 
 
-async def _moved(rt: Runtime, caller: Caller, message: Message, type: EventType) -> int | None:
-    """Move the thread's `updatedAt` (its place in the inbox) for a write of `message`, and
-    record it; the event's number. A streamed message moves it when it starts and when it
-    ends, not with each delta."""
-    moved = await store.touch_thread(
-        rt.db, organization_id=caller.organization_id, thread_id=message.thread_id, at=rt.clock()
-    )
-    if moved is None:  # the thread went meanwhile
-        return await record(rt, caller, message.thread_id, type, message=message)
-    _, event = await message_written(rt, caller, moved, type, message=message)
+async def _numbered(
+    rt: Runtime,
+    caller: Caller,
+    message: Message,
+    write: Callable[[int], Awaitable[Message | None]],
+    *,
+    touch: bool = True,
+) -> tuple[Message | None, Thread, int]:
+    """Number the event of a write of `message`, then run `write` with that number; a write that
+    found the message changed by a write numbered later takes a new number and runs again
+    (`write` returns None when the message is not as it expected: the caller tells why)."""
+    for _ in range(WRITE_ATTEMPTS):
+        thread, event = await number(rt, caller, message, touch=touch)
+        written = await write(event)
+        if written is not None or not await store.outnumbered(
+            rt.db, organization_id=caller.organization_id, message_id=message.id, event=event
+        ):
+            return written, thread, event
+    raise Conflict(f"Message {message.id} is being written by others meanwhile; retry.")
+
+
+async def _moved(
+    rt: Runtime, caller: Caller, message: Message, thread: Thread, event: int, type: EventType
+) -> int:
+    """Log the event of a write of `message` (its thread moved) and the inbox's update."""
+    logged = Event(caller.organization_id, message.thread_id, event, type, message=message)
+    await message_written(rt, caller, thread, logged)
     return event
 
 
-# How many times an edit reads the message again after losing a race to another edit.
-EDIT_ATTEMPTS = 5
+# How many times a write takes a new number after losing a race to another write.
+WRITE_ATTEMPTS = 20
 
 
 async def update_message(
@@ -114,17 +133,24 @@ async def update_message(
     message, thread = await _message_in_thread(rt, caller, message_id, *actions)
     if not changed:
         return Written(message, thread.last_event)
+    thread, event = await number(rt, caller, message)
     if editing:
-        updated = await _edit(rt, message, changes)
+        updated = await _edit(rt, message, changes, event)
     else:
         updated = await store.update_message(
-            rt.db, organization_id=caller.organization_id, message_id=message_id, changes=changes
+            rt.db,
+            organization_id=caller.organization_id,
+            message_id=message_id,
+            changes=changes,
+            event=event,
+            at=rt.clock(),
         )
-    event = await _moved(rt, caller, updated, EventType.MESSAGE_UPDATED)
-    return Written(updated, event)
+    return Written(
+        updated, await _moved(rt, caller, updated, thread, event, EventType.MESSAGE_UPDATED)
+    )
 
 
-async def _edit(rt: Runtime, message: Message, changes: MessageChanges) -> Message:
+async def _edit(rt: Runtime, message: Message, changes: MessageChanges, event: int) -> Message:
     """Edit the message as read; after losing a race to another edit, read it again and edit
     the version that edit wrote. The writes and their order: `store.edit_message`."""
     for _ in range(EDIT_ATTEMPTS):
@@ -133,7 +159,9 @@ async def _edit(rt: Runtime, message: Message, changes: MessageChanges) -> Messa
                 f"Message {message.id} is {message.status}: it is being streamed; edit it once"
                 " it is completed."
             )
-        edited = await store.edit_message(rt.db, message=message, changes=changes, at=rt.clock())
+        edited = await store.edit_message(
+            rt.db, message=message, changes=changes, at=rt.clock(), event=event
+        )
         if edited is not None:
             return edited
         message = await store.get_message(
@@ -142,18 +170,31 @@ async def _edit(rt: Runtime, message: Message, changes: MessageChanges) -> Messa
     raise Conflict(f"Message {message.id} is being edited by others meanwhile; retry.")
 
 
+# How many times an edit reads the message again after losing a race to another edit.
+EDIT_ATTEMPTS = 5
+
+
 async def append_text(
     rt: Runtime, *, caller: Caller, message_id: str, delta: str
 ) -> Written[Message]:
-    """Append to a message IN_PROGRESS; CONFLICT once it is finished."""
+    """Append to a message IN_PROGRESS; CONFLICT once it is finished. The event says where the
+    delta goes (its offset in the text), and the events of a message's deltas are in the
+    order of their offsets."""
     organization_id = caller.organization_id
-    appended = await store.append_text(
-        rt.db,
-        organization_id=organization_id,
-        message_id=message_id,
-        delta=delta,
-        max_length=MAX_CONTENT,
-    )
+    message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
+
+    async def append(event: int) -> Message | None:
+        return await store.append_text(
+            rt.db,
+            organization_id=organization_id,
+            message_id=message_id,
+            delta=delta,
+            max_length=MAX_CONTENT,
+            event=event,
+            at=rt.clock(),
+        )
+
+    appended, _, event = await _numbered(rt, caller, message, append, touch=False)
     if appended is None:
         found = await store.get_message(
             rt.db, organization_id=organization_id, message_id=message_id
@@ -161,13 +202,18 @@ async def append_text(
         if found.status is not MessageStatus.IN_PROGRESS:
             raise Conflict(f"Message {message_id} is {found.status}: it takes no more text.")
         raise InvalidInput("delta", f"A message holds at most {MAX_CONTENT:,} characters.")
-    event = await record(
+    offset = len(appended.text) - len(delta)
+    await log(
         rt,
-        caller,
-        appended.thread_id,
-        EventType.MESSAGE_DELTA,
-        message_id=message_id,
-        delta=delta,
+        Event(
+            organization_id,
+            appended.thread_id,
+            event,
+            EventType.MESSAGE_DELTA,
+            message_id=message_id,
+            delta=delta,
+            offset=offset,
+        ),
     )
     return Written(appended, event)
 
@@ -183,17 +229,26 @@ async def complete_message(
     """Finish a message IN_PROGRESS: COMPLETED or INCOMPLETE."""
     if status is MessageStatus.IN_PROGRESS:
         raise InvalidInput("status", "A message ends COMPLETED or INCOMPLETE.")
-    finished = await store.finish_message(
-        rt.db,
-        organization_id=caller.organization_id,
-        message_id=message_id,
-        status=status,
-        incomplete_reason=incomplete_reason,
-    )
+    organization_id = caller.organization_id
+    message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
+
+    async def finish(event: int) -> Message | None:
+        return await store.finish_message(
+            rt.db,
+            organization_id=organization_id,
+            message_id=message_id,
+            status=status,
+            incomplete_reason=incomplete_reason,
+            event=event,
+            at=rt.clock(),
+        )
+
+    finished, thread, event = await _numbered(rt, caller, message, finish)
     if finished is None:
         found = await store.get_message(
             rt.db, organization_id=caller.organization_id, message_id=message_id
         )
         raise Conflict(f"Message {message_id} is {found.status} already.")
-    event = await _moved(rt, caller, finished, EventType.MESSAGE_COMPLETED)
-    return Written(finished, event)
+    return Written(
+        finished, await _moved(rt, caller, finished, thread, event, EventType.MESSAGE_COMPLETED)
+    )

@@ -78,38 +78,46 @@ async def claim(
     )
 
 
+async def log(rt: Runtime, event: Event) -> None:
+    """Write the numbered event to the thread's log, and publish it unless it was there."""
+    if await store.write_event(rt.db, event, at=rt.clock()):
+        rt.publish(event)
+
+
 async def record(
-    rt: Runtime,
-    caller: Caller,
-    thread_id: str,
-    type: EventType,
-    *,
-    message: Message | None = None,
-    thread: Thread | None = None,
-    message_id: str | None = None,
-    delta: str | None = None,
-    once: str | None = None,
+    rt: Runtime, caller: Caller, thread_id: str, type: EventType, *, thread: Thread | None = None
 ) -> int | None:
-    """Log the event for the thread's subscribers (`once`: only if not logged already); its
-    number (None if the thread is gone)."""
-    recorded = await store.record_event(
+    """Number and log an event of the thread itself; its number (None if the thread is gone)."""
+    event = await store.record_event(
         rt.db,
         organization_id=caller.organization_id,
         thread_id=thread_id,
         type=type,
         at=rt.clock(),
-        message=message,
         thread=thread,
-        message_id=message_id,
-        delta=delta,
-        once=once,
     )
-    if recorded is None:
+    if event is None:
         return None
-    event, new = recorded
-    if new:
-        rt.publish(event)
+    rt.publish(event)
     return event.seq
+
+
+async def number(
+    rt: Runtime, caller: Caller, message: Message, *, touch: bool = True
+) -> tuple[Thread, int]:
+    """Number the event of a write of `message`, moving its thread's `updatedAt` (`touch`): the
+    thread after, and the number (NOT_FOUND for the message if its thread went meanwhile)."""
+    taken = await store.take_event_number(
+        rt.db,
+        organization_id=caller.organization_id,
+        thread_id=message.thread_id,
+        at=rt.clock(),
+        touch=touch,
+    )
+    if taken is None:
+        raise NotFound(f"Message {message.id} not found.")
+    thread, seq, _ = taken
+    return thread, seq
 
 
 async def thread_of(rt: Runtime, caller: Caller, message: Message, *actions: Action) -> Thread:
@@ -131,20 +139,16 @@ async def message_written(
     rt: Runtime,
     caller: Caller,
     thread: Thread,
-    type: EventType,
+    event: Event,
     *,
-    message: Message | None = None,
-    message_id: str | None = None,
     once: str | None = None,
-) -> tuple[Thread, int | None]:
-    """Record a message write (its thread already moved): the thread's event, then the
-    inbox's ThreadUpdated with the thread as of that event. The thread after, and the event."""
-    event = await record(
-        rt, caller, thread.id, type, message=message, message_id=message_id, once=once
-    )
-    after = with_event(thread, event)
+) -> Thread:
+    """Log a message write's numbered event, then the inbox's ThreadUpdated with the thread as
+    of that event: the thread after."""
+    await log(rt, event)
+    after = with_event(thread, event.seq)
     await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after, once=once)
-    return after, event
+    return after
 
 
 async def inbox(

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 
 from app import store
-from app.domain import Action, Caller, EventType, Message, Thread
+from app.domain import Action, Caller, Event, EventType, Message, Thread
 from app.errors import NotFound
 from app.inbox import InboxEventType
 from app.services.runtime import (
@@ -14,6 +14,7 @@ from app.services.runtime import (
     Written,
     inbox,
     message_written,
+    number,
     record,
     thread_of,
     with_event,
@@ -60,18 +61,16 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Wri
     """Move a message of an ACTIVE thread to the trash; the thread after it."""
     organization_id = caller.organization_id
     message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
-    thread = await thread_of(rt, caller, message, Action.DELETE_MESSAGE)
-    at = rt.clock()
+    await thread_of(rt, caller, message, Action.DELETE_MESSAGE)
+    touched, event = await number(rt, caller, message)
     if not await store.trash_message(
-        rt.db, organization_id=organization_id, message_id=message_id, at=at
+        rt.db, organization_id=organization_id, message_id=message_id, at=rt.clock(), event=event
     ):
         raise NotFound(f"Message {message_id} not found.")
-    touched = await store.touch_thread(
-        rt.db, organization_id=organization_id, thread_id=thread.id, at=at
+    logged = Event(
+        organization_id, message.thread_id, event, EventType.MESSAGE_DELETED, message_id=message_id
     )
-    after, event = await message_written(
-        rt, caller, touched or thread, EventType.MESSAGE_DELETED, message_id=message_id
-    )
+    after = await message_written(rt, caller, touched, logged)
     return Written(after, event)
 
 
@@ -85,18 +84,17 @@ async def restore_message(
     )
     if trashed is None:
         raise NotFound(f"Message {message_id} is not in the trash.")
-    thread = await thread_of(rt, caller, trashed, Action.ADD_MESSAGE)
+    await thread_of(rt, caller, trashed, Action.ADD_MESSAGE)
+    touched, event = await number(rt, caller, trashed)
     restored = await store.restore_message(
-        rt.db, organization_id=organization_id, message_id=message_id
+        rt.db, organization_id=organization_id, message_id=message_id, event=event, at=rt.clock()
     )
     if restored is None:
         raise NotFound(f"Message {message_id} is not in the trash.")
-    touched = await store.touch_thread(
-        rt.db, organization_id=organization_id, thread_id=thread.id, at=rt.clock()
+    logged = Event(
+        organization_id, restored.thread_id, event, EventType.MESSAGE_RESTORED, message=restored
     )
-    after, event = await message_written(
-        rt, caller, touched or thread, EventType.MESSAGE_RESTORED, message=restored
-    )
+    after = await message_written(rt, caller, touched, logged)
     return Written((restored, after), event)
 
 

@@ -15,10 +15,14 @@ from app.store.connection import (
     ping,
 )
 from app.store.events import (
+    EVENT_TTL,
     ChangeStreamsUnsupported,
     list_events,
     record_event,
+    record_missing,
+    take_event_number,
     watch_events,
+    write_event,
 )
 from app.store.forks import (
     discard_fork,
@@ -49,6 +53,7 @@ from app.store.messages import (
     get_message,
     get_messages,
     insert_message,
+    outnumbered,
     remove_message,
     update_message,
 )
@@ -90,8 +95,6 @@ from app.store.threads import (
     get_thread,
     get_threads,
     insert_thread,
-    take_message_number,
-    touch_thread,
     update_thread,
 )
 from app.store.trash import (
@@ -108,6 +111,7 @@ __all__ = [
     "API_KEYS",
     "BUCKET",
     "EVENTS",
+    "EVENT_TTL",
     "IDEMPOTENCY_KEYS",
     "INBOX_EVENTS",
     "MESSAGES",
@@ -163,12 +167,14 @@ __all__ = [
     "migrate",
     "once_visible",
     "open_database",
+    "outnumbered",
     "ping",
     "purge_trash",
     "put_trusted_documents",
     "rarest_term",
     "record_event",
     "record_inbox_event",
+    "record_missing",
     "register_persisted_query",
     "remove_message",
     "remove_revisions",
@@ -178,8 +184,7 @@ __all__ = [
     "revoke_api_key",
     "search_messages",
     "search_titles",
-    "take_message_number",
-    "touch_thread",
+    "take_event_number",
     "trash_message",
     "trash_thread",
     "trashed_ids",
@@ -188,4 +193,5 @@ __all__ = [
     "update_thread",
     "watch_events",
     "watch_inbox_events",
+    "write_event",
 ]

@@ -316,6 +316,8 @@ def event_data(event: Event) -> Doc:
         data["messageId"] = event.message_id
     if event.delta is not None:
         data["delta"] = event.delta
+    if event.offset is not None:
+        data["offset"] = event.offset
     return data
 
 
@@ -331,4 +333,5 @@ def event_from_doc(doc: Mapping[str, Any]) -> Event:
         thread=thread_from_doc(data["thread"]) if "thread" in data else None,
         message_id=data.get("messageId"),
         delta=data.get("delta"),
+        offset=data.get("offset"),
     )

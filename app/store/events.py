@@ -1,16 +1,17 @@
 """Each thread's event log: numbered from the thread, kept EVENT_TTL, watched as a change stream."""
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from app.domain import Event, EventType, Message, Thread
-from app.store.codec import event_data, event_from_doc
+from app.domain import Event, EventType, Thread, ThreadState
+from app.store.codec import event_data, event_from_doc, message_from_doc, thread_from_doc
 from app.store.connection import Database, aggregate
-from app.store.names import EVENTS, THREADS
+from app.store.listings import VISIBLE
+from app.store.names import EVENTS, MESSAGES, THREADS
 
 T = TypeVar("T")
 EVENT_TTL = timedelta(hours=24)
@@ -22,6 +23,62 @@ class ChangeStreamsUnsupported(Exception):
     pass
 
 
+def _event_id(thread_id: str, seq: int) -> str:
+    return f"{thread_id}:{seq}"
+
+
+async def take_event_number(
+    db: Database,
+    *,
+    organization_id: str,
+    thread_id: str,
+    at: datetime,
+    visible: bool = True,
+    touch: bool = False,
+    states: Sequence[ThreadState] | None = None,
+    new_message: bool = False,
+) -> tuple[Thread, int, int] | None:
+    """Number the thread's next event, in one atomic write that also checks the thread (visible,
+    in one of `states`), moves its `updatedAt` to `at` (`touch`) and takes the next message
+    number (`new_message`): the thread after, the event's number and the message number (0
+    unless taken). None if the thread is not there or not in such a state.
+
+    The number is taken before the write it numbers, which records it in its document (a
+    message's `lastEvent`): a crash before that write leaves a gap in the numbers, which
+    subscribers skip; a crash after it leaves a write whose event `record_missing` finds."""
+    query: dict[str, Any] = {"_id": thread_id, "organizationId": organization_id}
+    if visible:
+        query.update(VISIBLE)
+    if states is not None:
+        query["state"] = {"$in": [state.value for state in states]}
+    update: dict[str, Any] = {"$inc": {"eventSeq": 1, **({"seq": 1} if new_message else {})}}
+    if touch:
+        update["$max"] = {"updatedAt": at}
+    doc = await db[THREADS].find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+    if doc is None:
+        return None
+    return thread_from_doc(doc), doc["eventSeq"], doc["seq"] if new_message else 0
+
+
+async def write_event(db: Database, event: Event, *, at: datetime) -> bool:
+    """Log the numbered event: whether it is new (False if an event with its number is logged
+    already: a retry, or the sweep that re-records lost events)."""
+    doc: dict[str, Any] = {
+        "_id": _event_id(event.thread_id, event.seq),
+        "organizationId": event.organization_id,
+        "threadId": event.thread_id,
+        "seq": event.seq,
+        "type": event.type.value,
+        "data": event_data(event),
+        "createdAt": at,
+    }
+    try:
+        await db[EVENTS].insert_one(doc)
+    except DuplicateKeyError:
+        return False
+    return True
+
+
 async def record_event(
     db: Database,
     *,
@@ -29,56 +86,80 @@ async def record_event(
     thread_id: str,
     type: EventType,
     at: datetime,
-    message: Message | None = None,
     thread: Thread | None = None,
-    message_id: str | None = None,
-    delta: str | None = None,
-    once: str | None = None,
-) -> tuple[Event, bool] | None:
-    """Append an event to the thread's log: the event, and whether it is new — not if an event
-    with the same `once` key was recorded already (a retried create): then that one. None if
-    the thread is gone.
-
-    The number is taken from the thread, then the event written: a crash in between leaves a
-    gap in the numbers, which subscribers skip.
-    """
-    event_id = None if once is None else f"{thread_id}:{once}"
-    if event_id is not None and (earlier := await db[EVENTS].find_one({"_id": event_id})):
-        return event_from_doc(earlier), False
-    numbered = await db[THREADS].find_one_and_update(
-        {"_id": thread_id, "organizationId": organization_id},
-        {"$inc": {"eventSeq": 1}},
-        projection={"eventSeq": 1},
-        return_document=ReturnDocument.AFTER,
+) -> Event | None:
+    """Number and log an event of the thread itself (visible or not): the event, or None if
+    the thread is gone."""
+    taken = await take_event_number(
+        db, organization_id=organization_id, thread_id=thread_id, at=at, visible=False
     )
-    if numbered is None:
+    if taken is None:
         return None
-    event = Event(
-        organization_id=organization_id,
-        thread_id=thread_id,
-        seq=numbered["eventSeq"],
-        type=type,
-        message=message,
-        thread=thread,
-        message_id=message_id,
-        delta=delta,
-    )
-    doc: dict[str, Any] = {
-        "organizationId": organization_id,
-        "threadId": thread_id,
-        "seq": event.seq,
-        "type": type.value,
-        "data": event_data(event),
-        "createdAt": at,
-    }
-    if event_id is not None:
-        doc["_id"] = event_id
-    try:
-        await db[EVENTS].insert_one(doc)
-    except DuplicateKeyError:  # the same retried create, racing
-        earlier = await db[EVENTS].find_one({"_id": event_id})
-        return None if earlier is None else (event_from_doc(earlier), False)
-    return event, True
+    event = Event(organization_id, thread_id, taken[1], type, thread=thread)
+    await write_event(db, event, at=at)
+    return event
+
+
+async def record_missing(db: Database, *, since: datetime, until: datetime) -> list[Event]:
+    """The events of message writes between `since` and `until` that a crash (or a lost
+    connection) kept out of the log, logged now: a message's creation as MessageCreated, a
+    later write as the message is now (MessageUpdated, or MessageDeleted if it is in the
+    trash). Messages whose thread is gone (deleted while they were being added: the thread's
+    deletion removed its messages before their insert) are removed."""
+    scan = {"eventAt": {"$gte": since, "$lte": until}}
+    recorded: list[Event] = []
+    async for batch in _batches(db[MESSAGES].find(scan).sort("eventAt", 1)):
+        wanted = {}
+        for doc in batch:
+            created = doc.get("createdEvent")
+            if created is not None:
+                wanted[_event_id(doc["threadId"], created)] = (doc, EventType.MESSAGE_CREATED)
+            last = doc.get("lastEvent")
+            if last is not None and last != created:
+                wanted[_event_id(doc["threadId"], last)] = (doc, EventType.MESSAGE_UPDATED)
+        logged = {
+            found["_id"]
+            async for found in db[EVENTS].find({"_id": {"$in": list(wanted)}}, {"_id": 1})
+        }
+        threads = list({doc["threadId"] for doc in batch})
+        alive = {
+            found["_id"] async for found in db[THREADS].find({"_id": {"$in": threads}}, {"_id": 1})
+        }
+        orphans = [doc["_id"] for doc in batch if doc["threadId"] not in alive]
+        if orphans:
+            await db[MESSAGES].delete_many({"_id": {"$in": orphans}})
+        missing = {
+            key: (doc, type)
+            for key, (doc, type) in wanted.items()
+            if key not in logged and doc["threadId"] in alive
+        }
+        for key, (doc, type) in missing.items():
+            seq = int(key.rsplit(":", 1)[1])
+            if doc.get("deletedAt") is not None and type is EventType.MESSAGE_UPDATED:
+                event = Event(
+                    doc["organizationId"],
+                    doc["threadId"],
+                    seq,
+                    EventType.MESSAGE_DELETED,
+                    message_id=doc["_id"],
+                )
+            else:
+                message = message_from_doc(doc)
+                event = Event(doc["organizationId"], doc["threadId"], seq, type, message=message)
+            if await write_event(db, event, at=doc["eventAt"]):
+                recorded.append(event)
+    return recorded
+
+
+async def _batches(cursor: Any, size: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
+    batch: list[dict[str, Any]] = []
+    async for doc in cursor:
+        batch.append(doc)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 async def list_events(

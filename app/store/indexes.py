@@ -44,6 +44,7 @@ async def ensure_indexes(db: Database) -> None:
             _index("organizationId", "bucket"),  # message pages of many threads
             _index("organizationId", "_id", "deletedAt"),  # to the trash, once
             _index("deletedAt", sparse=True),  # the trash's purge
+            _index("eventAt", sparse=True),  # writes whose event a crash lost (record_missing)
             _index("organizationId", "threadId", "seq", unique=True),  # one thread's messages
             # search: a term (or a prefix's range of terms), newest first (store/search.py)
             _index("organizationId", "terms", "createdAt", "_id"),

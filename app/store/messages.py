@@ -1,5 +1,8 @@
 """Message documents: reads by id and the writes."""
 
+from datetime import datetime
+from typing import Any
+
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
@@ -27,10 +30,24 @@ async def get_message(db: Database, *, organization_id: str, message_id: str) ->
     return found[message_id]
 
 
-async def insert_message(db: Database, message: Message) -> bool:
-    """Whether the message was written: False if one with its id exists (a racing retry)."""
+def numbered(event: int, at: datetime) -> dict[str, Any]:
+    """The update that records a write's event number in the message it changes (never back):
+    what `record_missing` looks for after a crash."""
+    return {"$max": {"lastEvent": event, "eventAt": at}}
+
+
+def not_outnumbered(event: int) -> dict[str, Any]:
+    """Only if no write with a later event number changed the message yet: the order of the
+    writes is the order of their events."""
+    return {"lastEvent": {"$not": {"$gt": event}}}
+
+
+async def insert_message(db: Database, message: Message, *, event: int) -> bool:
+    """Whether the message was written, with its MessageCreated's number: False if one with
+    its id exists (a racing retry)."""
+    numbers = {"createdEvent": event, "lastEvent": event, "eventAt": message.created_at}
     try:
-        await db[MESSAGES].insert_one(message_doc(message))
+        await db[MESSAGES].insert_one({**message_doc(message), **numbers})
     except DuplicateKeyError:
         return False
     return True
@@ -43,11 +60,17 @@ async def remove_message(db: Database, *, organization_id: str, message_id: str)
 
 
 async def update_message(
-    db: Database, *, organization_id: str, message_id: str, changes: MessageChanges
+    db: Database,
+    *,
+    organization_id: str,
+    message_id: str,
+    changes: MessageChanges,
+    event: int,
+    at: datetime,
 ) -> Message:
     doc = await db[MESSAGES].find_one_and_update(
         {"_id": message_id, "organizationId": organization_id},
-        {"$set": changes_doc(changes)},
+        {"$set": changes_doc(changes), **numbered(event, at)},
         return_document=ReturnDocument.AFTER,
     )
     if doc is None:
@@ -56,18 +79,26 @@ async def update_message(
 
 
 async def append_text(
-    db: Database, *, organization_id: str, message_id: str, delta: str, max_length: int
+    db: Database,
+    *,
+    organization_id: str,
+    message_id: str,
+    delta: str,
+    max_length: int,
+    event: int,
+    at: datetime,
 ) -> Message | None:
-    """Append to a message in progress whose text stays within `max_length`; None if the
-    message is not in progress or the text would grow too long."""
+    """Append to a message in progress whose text stays within `max_length`, unless a write
+    numbered after `event` got there first; None if not."""
     doc = await db[MESSAGES].find_one_and_update(
         {
             "_id": message_id,
             "organizationId": organization_id,
             "status": IN_PROGRESS,
             "length": {"$lte": max_length - len(delta)},
+            **not_outnumbered(event),
         },
-        {"$push": {"chunks": delta}, "$inc": {"length": len(delta)}},
+        {"$push": {"chunks": delta}, "$inc": {"length": len(delta)}, **numbered(event, at)},
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else message_from_doc(doc)
@@ -80,20 +111,35 @@ async def finish_message(
     message_id: str,
     status: MessageStatus,
     incomplete_reason: str | None,
+    event: int,
+    at: datetime,
 ) -> Message | None:
     """End a message in progress, with the search terms of its text; None if it is not in
-    progress. The text is read, then the message finished only if no text was appended since
-    (else read again), so the terms are always those of the final text."""
+    progress or a write numbered after `event` got there first. The text is read, then the
+    message finished only if no text was appended since (else read again), so the terms are
+    always those of the final text."""
     which = {"_id": message_id, "organizationId": organization_id, "status": IN_PROGRESS}
     while True:
-        read = await db[MESSAGES].find_one(which)
+        read = await db[MESSAGES].find_one({**which, **not_outnumbered(event)})
         if read is None:
             return None
         terms = text_terms(message_from_doc(read).text)
         doc = await db[MESSAGES].find_one_and_update(
-            {**which, "length": read["length"]},
-            {"$set": {"status": status.value, "incompleteReason": incomplete_reason, **terms}},
+            {**which, "length": read["length"], **not_outnumbered(event)},
+            {
+                "$set": {"status": status.value, "incompleteReason": incomplete_reason, **terms},
+                **numbered(event, at),
+            },
             return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
             return message_from_doc(doc)
+
+
+async def outnumbered(db: Database, *, organization_id: str, message_id: str, event: int) -> bool:
+    """Whether a write numbered after `event` changed the message."""
+    found = await db[MESSAGES].find_one(
+        {"_id": message_id, "organizationId": organization_id, "lastEvent": {"$gt": event}},
+        {"_id": 1},
+    )
+    return found is not None

@@ -20,11 +20,12 @@ from app.domain import Message, MessageChanges
 from app.revisions import MessageRevision, kept_revisions
 from app.store.codec import changes_doc, message_from_doc, revision_doc, revision_from_doc
 from app.store.connection import Database, aggregate
+from app.store.messages import numbered
 from app.store.names import MESSAGES, REVISIONS
 
 
 async def edit_message(
-    db: Database, *, message: Message, changes: MessageChanges, at: datetime
+    db: Database, *, message: Message, changes: MessageChanges, at: datetime, event: int
 ) -> Message | None:
     """Write `changes` (new content, maybe metadata) to `message` as read, keeping the version
     it had as a revision; the message after, or None if an edit got there first (read it again).
@@ -56,6 +57,7 @@ async def edit_message(
         {
             "$set": {**changes_doc(changes), "editedAt": at, "version": message.version + 1},
             "$unset": {"chunks": "", "length": ""},  # a streamed message's text, if any
+            **numbered(event, at),
         },
         return_document=ReturnDocument.AFTER,
     )

@@ -73,37 +73,6 @@ async def update_thread(
     return None if doc is None else thread_from_doc(doc)
 
 
-async def take_message_number(
-    db: Database, *, organization_id: str, thread_id: str, states: Sequence[ThreadState]
-) -> int | None:
-    """The next message number of a thread in one of `states` (the atomic admission check on
-    its state), or None."""
-    reserved = await db[THREADS].find_one_and_update(
-        {
-            "_id": thread_id,
-            "organizationId": organization_id,
-            **VISIBLE,
-            "state": {"$in": [state.value for state in states]},
-        },
-        {"$inc": {"seq": 1}},
-        projection={"seq": 1},
-        return_document=ReturnDocument.AFTER,
-    )
-    return None if reserved is None else int(reserved["seq"])
-
-
-async def touch_thread(
-    db: Database, *, organization_id: str, thread_id: str, at: datetime
-) -> Thread | None:
-    """Move `updatedAt` to `at` (never back); None if the thread is gone."""
-    doc = await db[THREADS].find_one_and_update(
-        {"_id": thread_id, "organizationId": organization_id, **VISIBLE},
-        {"$max": {"updatedAt": at}},
-        return_document=ReturnDocument.AFTER,
-    )
-    return None if doc is None else thread_from_doc(doc)
-
-
 async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
     """Hide the thread (visible or in the trash), then remove its messages and itself."""
     hidden = await db[THREADS].update_one(

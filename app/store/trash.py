@@ -12,6 +12,7 @@ from app.domain import Message, Thread
 from app.store.codec import message_from_doc, thread_from_doc
 from app.store.connection import Database, aggregate
 from app.store.listings import TRASHED, VISIBLE
+from app.store.messages import numbered
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
 
@@ -38,13 +39,13 @@ async def restore_thread(
 
 
 async def trash_message(
-    db: Database, *, organization_id: str, message_id: str, at: datetime
+    db: Database, *, organization_id: str, message_id: str, at: datetime, event: int
 ) -> bool:
     """Whether the message went to the trash now (False if it was there already: of two racing
     deletes, one wins)."""
     moved = await db[MESSAGES].update_one(
         {"organizationId": organization_id, "_id": message_id, "deletedAt": None},
-        {"$set": {"deletedAt": at}},
+        {"$set": {"deletedAt": at}, **numbered(event, at)},
     )
     return moved.matched_count > 0
 
@@ -68,11 +69,13 @@ async def trashed_ids(db: Database, *, organization_id: str, ids: list[str]) -> 
     return {doc["_id"] for doc in await aggregate(db, MESSAGES, pipeline)}
 
 
-async def restore_message(db: Database, *, organization_id: str, message_id: str) -> Message | None:
+async def restore_message(
+    db: Database, *, organization_id: str, message_id: str, event: int, at: datetime
+) -> Message | None:
     """The message back from the trash (found there with `trashed_message`); None if gone."""
     doc = await db[MESSAGES].find_one_and_update(
         {"_id": message_id, "organizationId": organization_id},
-        {"$unset": {"deletedAt": ""}},
+        {"$unset": {"deletedAt": ""}, **numbered(event, at)},
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else message_from_doc(doc)

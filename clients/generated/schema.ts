@@ -401,6 +401,8 @@ export type MessageDelta = {
   delta: Scalars['String']['output'];
   /** The message. */
   messageId: Scalars['ID']['output'];
+  /** Where the delta goes: the length of the message's text before it. The deltas of a message come in the order of their offsets, each starting where the previous one ended: a larger offset means a delta was missed (read the message). */
+  offset: Scalars['Int']['output'];
 };
 
 /** An item of a page, with the cursor to page from it. */

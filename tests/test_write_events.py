@@ -1,0 +1,202 @@
+"""A write and its event are one fact: no applied write without its event, whatever a deadline,
+a cancelled request or a crash of the API does; and events come in the order of the data."""
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from motor.motor_asyncio import AsyncIOMotorClient
+
+from app import store
+from app.domain import EventType
+from scripts.embedded import free_port
+from tests.helpers.api import Api, api_key
+from tests.helpers.backends import ROOT_DIR, embedded_server
+from tests.helpers.crashes import crash_on
+from tests.helpers.factories import make_thread
+from tests.helpers.serve import listening
+
+ORG = "org_local"
+CREATE = """mutation($thread: ID!, $text: String!) {
+  createMessage(input: {threadId: $thread, role: USER, content: $text}) { message { id } }
+}"""
+
+
+async def created_events(db: store.Database, thread_id: str) -> list[Any]:
+    events = await store.list_events(db, organization_id=ORG, thread_id=thread_id, after=0)
+    return [e for e in events if e.type is EventType.MESSAGE_CREATED]
+
+
+async def assert_every_message_has_its_event(db: store.Database, thread_ids: list[str]) -> int:
+    """Each message created through the API has exactly one MessageCreated, none is extra, and
+    their order is the messages' order. How many messages."""
+    total = 0
+    for thread_id in thread_ids:
+        docs = await db[store.MESSAGES].find({"threadId": thread_id}).to_list(None)
+        created = [d for d in docs if "createdEvent" in d]  # not the thread's first messages
+        events = await created_events(db, thread_id)
+        logged = Counter(e.message.id for e in events if e.message is not None)
+        assert all(n == 1 for n in logged.values()), "no message has two MessageCreated"
+        assert set(logged) == {d["_id"] for d in created}, "0 missing, 0 extra"
+        seqs = [e.message.seq for e in events if e.message is not None]
+        assert seqs == sorted(seqs), "MessageCreated events come in the messages' order"
+        total += len(created)
+    return total
+
+
+async def messages_without_event(db: store.Database) -> int:
+    docs = await db[store.MESSAGES].find({"createdEvent": {"$exists": True}}).to_list(None)
+    wanted = {f"{d['threadId']}:{d['createdEvent']}" for d in docs}
+    logged = {e["_id"] for e in await db[store.EVENTS].find({}, {"_id": 1}).to_list(None)}
+    return len(wanted - logged)
+
+
+async def test_a_cancelled_write_still_logs_its_event(
+    api: Api, db: store.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request is cancelled (as its deadline does) between the message and its event."""
+    thread = await make_thread(db, messages=1)
+    reached = asyncio.Event()
+
+    async def slow() -> None:
+        reached.set()
+        await asyncio.sleep(0.2)
+
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one", before=slow)
+    request = asyncio.create_task(api.ok(CREATE, {"thread": thread.id, "text": "cut"}))
+    await reached.wait()
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 2
+    await asyncio.sleep(0.4)
+    monkeypatch.undo()
+    assert await assert_every_message_has_its_event(db, [thread.id]) == 1
+
+
+async def test_concurrent_deltas_are_logged_in_the_order_of_their_offsets(
+    api: Api, db: store.Database
+) -> None:
+    thread = await make_thread(db, messages=0)
+    started = await api.ok(
+        """mutation($t: ID!) { createMessage(input: {threadId: $t, role: ASSISTANT,
+        content: "|", status: IN_PROGRESS}) { message { id } } }""",
+        {"t": thread.id},
+    )
+    message_id = started["createMessage"]["message"]["id"]
+    append = """mutation($id: ID!, $d: String!) {
+      appendMessageText(input: {id: $id, delta: $d}) { message { id } } }"""
+    deltas = [f"<{i}>" for i in range(60)]
+    await asyncio.gather(*(api.ok(append, {"id": message_id, "d": d}) for d in deltas))
+    events = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+    rebuilt = "|"
+    for event in events:
+        if event.type is EventType.MESSAGE_DELTA:
+            assert event.offset == len(rebuilt), "each delta starts where the previous ended"
+            rebuilt += event.delta or ""
+    text = (await store.get_message(db, organization_id=ORG, message_id=message_id)).text
+    assert rebuilt == text and sorted(deltas) == sorted(rebuilt[1:].replace(">", ">\n").split())
+
+
+@contextmanager
+def api_process(uri: str, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = free_port()
+    environment = {**os.environ, "MONGODB_URI": uri, "APP_ENV": "development", **env}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "app.main:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT_DIR,
+        env=environment,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not listening(port):
+            assert process.poll() is None and time.monotonic() < deadline, "the API started"
+            time.sleep(0.05)
+        yield process, f"http://127.0.0.1:{port}"
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            process.wait(timeout=30)
+
+
+async def create_many(
+    base: str, key: str, threads: list[str], n: int, statuses: Counter[int] | None = None
+) -> Counter[int]:
+    """`n` concurrent createMessage calls spread over `threads`: how many got each status
+    (0: the connection went), counted in `statuses` as they answer."""
+    statuses = Counter() if statuses is None else statuses
+    headers = {"Authorization": f"Bearer {key}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as client:
+
+        async def one(i: int) -> None:
+            variables = {"thread": threads[i % len(threads)], "text": f"load {i}"}
+            try:
+                answer = await client.post(
+                    "/graphql", json={"query": CREATE, "variables": variables}
+                )
+                statuses[answer.status_code] += 1
+            except httpx.TransportError:
+                statuses[0] += 1
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return statuses
+
+
+@pytest.mark.slow
+@pytest.mark.embedded
+async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path: Path) -> None:
+    with embedded_server() as uri:
+        client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(uri)
+        db = client["threads"]
+        await store.ensure_indexes(db)
+        key = await api_key(db)
+        threads = [(await make_thread(db, messages=1)).id for _ in range(4)]
+
+        # A deadline shorter than a write under load: many answer 504, yet every write that
+        # started finishes with its event.
+        with api_process(uri, REQUEST_DEADLINE_SECONDS="0.05") as (_, base):
+            statuses = await create_many(base, key, threads, 120)
+            assert statuses[504] > 0, f"the deadline cut requests: {statuses}"
+            await asyncio.sleep(2)
+        assert await assert_every_message_has_its_event(db, threads) >= statuses[200]
+
+        # kill -9 of the API in the middle of writes (once messages are being inserted), then
+        # a restart: its start-up pass logs what the kill lost.
+        with api_process(uri) as (process, base):
+            before = await db[store.MESSAGES].count_documents({})
+            load = asyncio.create_task(create_many(base, key, threads, 200))
+            for _ in range(6_000):  # at most 30 s
+                if await db[store.MESSAGES].count_documents({}) >= before + 40:
+                    break
+                await asyncio.sleep(0.005)
+            process.kill()
+            statuses = await load
+        lost = await messages_without_event(db)
+        assert lost > 0, "the kill left messages without their event (else this proves nothing)"
+        with api_process(uri) as (_, base):
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(f"{base}/readyz")).status_code == 200
+            assert await messages_without_event(db) == 0
+            stored = await assert_every_message_has_its_event(db, threads)
+            assert stored >= statuses[200]
+        client.close()
