@@ -200,3 +200,36 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
             stored = await assert_every_message_has_its_event(db, threads)
             assert stored >= statuses[200]
         client.close()
+
+
+@pytest.mark.slow
+async def test_500_concurrent_writers_keep_the_data_order(real_db: store.Database) -> None:
+    """500 concurrent creates, then 500 concurrent appends to one message, on a real server:
+    MessageCreated events in the messages' order, deltas in the order of their offsets."""
+    api = Api(real_db)
+    thread = await make_thread(real_db, messages=0)
+    created = await asyncio.gather(
+        *(api.ok(CREATE, {"thread": thread.id, "text": f"m{i}"}) for i in range(500))
+    )
+    assert len({c["createMessage"]["message"]["id"] for c in created}) == 500
+    events = await created_events(real_db, thread.id)
+    seqs = [e.message.seq for e in events if e.message is not None]
+    assert seqs == list(range(1, 501)), "MessageCreated events in the order of the messages"
+    started = await api.ok(
+        """mutation($t: ID!) { createMessage(input: {threadId: $t, role: ASSISTANT,
+        content: "|", status: IN_PROGRESS}) { message { id } } }""",
+        {"t": thread.id},
+    )
+    message_id = started["createMessage"]["message"]["id"]
+    append = """mutation($id: ID!, $d: String!) {
+      appendMessageText(input: {id: $id, delta: $d}) { message { id } } }"""
+    await asyncio.gather(*(api.ok(append, {"id": message_id, "d": f"<{i}>"}) for i in range(500)))
+    rebuilt = "|"
+    for event in await store.list_events(
+        real_db, organization_id=ORG, thread_id=thread.id, after=0
+    ):
+        if event.type is EventType.MESSAGE_DELTA:
+            assert event.offset == len(rebuilt)
+            rebuilt += event.delta or ""
+    message = await store.get_message(real_db, organization_id=ORG, message_id=message_id)
+    assert rebuilt == message.text and rebuilt.count("<") == 500
