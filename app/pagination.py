@@ -266,3 +266,81 @@ def numbered_page(request: PageRequest, *, low: int, high: int) -> Page[int]:
     items, more = window[-request.size :], len(window) > request.size
     later = before is not None and any(not precedes(n, before) for n in numbers)
     return Page(items, [(n,) for n in items], has_next=later, has_previous=more)
+
+
+# Windows of a time-keyed scan. A server that examines every index key of a scanned range,
+# whatever the query's limit (the embedded one does), reads a page in time proportional to the
+# range: so a page of a list keyed by a time reads bounded windows of time, each sized from the
+# rate at which the list's items come, until the page fills. The last window is open-ended.
+
+WINDOW_STEPS = 4  # windows read per page at most
+WINDOW_MARGIN = 1.25  # a window is sized to hold this many times what is still needed
+WINDOW_GROWTH = 8  # after an empty window, the rate is taken to be this many times lower
+_MAX_SECONDS = 3e9  # about 95 years: wider is no window
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times from `low` (inclusive) to `high` (exclusive); None is no bound."""
+
+    low: datetime | None
+    high: datetime | None
+
+
+@dataclass
+class WindowWalk:
+    """Successive windows moving away from `edge`: toward older times when `descending`.
+
+    `open_start`: the first window also takes in everything on the near side of `edge` (a first
+    page: what a skewed clock dated after now, or before the oldest item). `rate`: the expected
+    matching items per second (None: unknown, so the first window is the last). `end`: no
+    item lies beyond it (the oldest item's time descending, now ascending), so a window
+    reaching it is the last."""
+
+    edge: datetime
+    descending: bool
+    rate: float | None
+    end: datetime | None = None
+    open_start: bool = False
+    open_last: bool = True  # False: after WINDOW_STEPS windows, stop short of the end
+    steps: int = 0
+    found: int = 0
+    covered: float = 0.0  # seconds the windows so far spanned
+    done: bool = False
+    reached_end: bool = False  # the windows so far cover every time on the walk's side
+
+    def next(self, need: int) -> TimeWindow:
+        """The next window, expected to hold `need` more matching items."""
+        self.steps += 1
+        if self.found and self.covered > 0:
+            self.rate = self.found / self.covered
+        seconds = _MAX_SECONDS if not self.rate else need * WINDOW_MARGIN / self.rate
+        seconds = min(max(seconds, 0.001), _MAX_SECONDS)
+        far: datetime | None
+        try:
+            delta = timedelta(seconds=seconds)
+            far = self.edge - delta if self.descending else self.edge + delta
+        except OverflowError:
+            far = None
+        beyond_end = far is not None and self.end is not None
+        if beyond_end and (far <= self.end if self.descending else far >= self.end):  # type: ignore[operator]
+            far = None
+        if self.open_last and (self.steps >= WINDOW_STEPS or seconds >= _MAX_SECONDS):
+            far = None
+        near = None if self.open_start and self.steps == 1 else self.edge
+        self.done = far is None or self.steps >= WINDOW_STEPS
+        self.reached_end = far is None
+        if far is not None:
+            self.covered += abs((far - self.edge).total_seconds())
+            self.edge = far
+        return TimeWindow(far, near) if self.descending else TimeWindow(near, far)
+
+    def saw(self, count: int) -> None:
+        """`count` matching items were in the last window."""
+        self.found += count
+        if not count and self.rate:
+            self.rate /= WINDOW_GROWTH
+
+
+class AtLeast(int):
+    """A count that is only a lower bound: counting stopped before the end of the list."""

@@ -190,15 +190,18 @@ async def test_tag_filters_scan_an_index(recorded: tuple[Database, Recorder]) ->
         '{ threads(first: 5, filter: {metadata: {tags: "tag7"}}) { nodes { title } } }'
     )
     assert data["threads"]["nodes"] == [{"title": "t7"}]
-    (command,) = [c for c in recorder.commands if "aggregate" in c]
-    scan = command["pipeline"][0]["$match"]
-    explained = await db.command(
-        {"explain": {"find": "threads", "filter": scan}, "verbosity": "executionStats"}
-    )
-    plan = explained["queryPlanner"]["winningPlan"]
-    assert "IXSCAN" in stages(plan) and "COLLSCAN" not in stages(plan), plan
-    assert "metaTerms" in repr(plan), "the scan is on the metadata terms' index"
-    assert explained["executionStats"]["totalKeysExamined"] <= 2, "only the matching thread"
+    windows = [c for c in recorder.commands if "aggregate" in c]
+    examined = 0
+    for command in windows:
+        scan = command["pipeline"][0]["$match"]
+        explained = await db.command(
+            {"explain": {"find": "threads", "filter": scan}, "verbosity": "executionStats"}
+        )
+        plan = explained["queryPlanner"]["winningPlan"]
+        assert "IXSCAN" in stages(plan) and "COLLSCAN" not in stages(plan), plan
+        assert "metaTerms" in repr(plan), "the scan is on the metadata terms' index"
+        examined += explained["executionStats"]["totalKeysExamined"]
+    assert examined <= len(windows) + 1, "only the matching thread"
 
 
 async def test_metadata_written_before_terms_is_found_after_migrating(

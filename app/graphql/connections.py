@@ -13,6 +13,7 @@ from app.graphql.enums import SortOrder
 from app.pagination import (
     DEFAULT_PAGE_SIZE,
     MAX_PAGE_SIZE,
+    AtLeast,
     Ordering,
     Page,
     PageRequest,
@@ -81,9 +82,19 @@ class Connection(Generic[NodeT]):
     page_info: PageInfo = strawberry.field(description="Where this page sits in the list.")
     query: Private[Query]
 
-    @strawberry.field(description="How many items the whole filtered list holds (one count).")
+    @strawberry.field(
+        description="How many items the whole filtered list holds; for threads filtered by"
+        f" other than state, counted up to {store.COUNT_LIMIT:,} (see totalCountIsExact)."
+    )
     async def total_count(self, info: Info) -> int:
-        return await info.context.loaders.counts.load(self.query)
+        return int(await info.context.loaders.counts.load(self.query))
+
+    @strawberry.field(
+        description="False when totalCount is only a lower bound: the list holds more than"
+        f" {store.COUNT_LIMIT:,} threads (or more than could be counted within that many)."
+    )
+    async def total_count_is_exact(self, info: Info) -> bool:
+        return not isinstance(await info.context.loaders.counts.load(self.query), AtLeast)
 
 
 async def connection(

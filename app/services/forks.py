@@ -101,6 +101,7 @@ async def fork_thread(
     if revealed is None:  # abandoned for so long that a start-up sweep removed it meanwhile
         await store.discard_fork(rt.db, organization_id=organization_id, thread_id=fork_id)
         raise Conflict("The fork took too long and was abandoned; retry.")
+    await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=fork_id)
     await created_in_inbox(rt, caller, revealed)
     await store.finish(rt.db, claimed)
     return Written(revealed, event=0)

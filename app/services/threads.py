@@ -55,6 +55,7 @@ async def create_thread(
         shown = await store.once_visible(visible, "createThread")
         await created_in_inbox(rt, caller, shown)
         return Written(shown, event=0)
+    await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     await created_in_inbox(rt, caller, created)
     await store.finish(rt.db, claimed)
     return Written(created, event=0)
@@ -88,6 +89,8 @@ async def update_thread(
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         refusing = sorted(actions - ALLOWED[thread.state]) or [Action.CHANGE_STATE]
         raise refused(thread, refusing[0])
+    if "state" in changed:
+        await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
     after = with_event(updated, event)
     await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after)

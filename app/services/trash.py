@@ -33,12 +33,16 @@ async def delete_thread(
         # Recorded first: the thread's log is numbered from the thread, which then goes.
         event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
         await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
+        await store.sync_thread_count(
+            rt.db, organization_id=organization_id, thread_id=thread_id, uncount=True
+        )
         await store.delete_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         return Written(None, event)
     if not await store.trash_thread(
         rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
     ):
         raise NotFound(f"Thread {thread_id} not found.")
+    await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
     await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
     return Written(None, event)
@@ -51,6 +55,9 @@ async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Writ
     )
     if restored is None:
         raise NotFound(f"Thread {thread_id} is not in the trash.")
+    await store.sync_thread_count(
+        rt.db, organization_id=caller.organization_id, thread_id=thread_id
+    )
     event = await record(rt, caller, thread_id, EventType.THREAD_RESTORED, thread=restored)
     after = with_event(restored, event)
     await inbox(rt, caller, thread_id, InboxEventType.THREAD_RESTORED, thread=after)

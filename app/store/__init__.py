@@ -14,6 +14,7 @@ from app.store.connection import (
     open_database,
     ping,
 )
+from app.store.counters import recount_threads, sync_thread_count
 from app.store.events import (
     EVENT_TTL,
     ChangeStreamsUnsupported,
@@ -39,14 +40,7 @@ from app.store.inbox import (
     watch_inbox_events,
 )
 from app.store.indexes import ensure_indexes
-from app.store.listings import (
-    MessagePageQuery,
-    count_all,
-    exists_outside,
-    fetch_message_pages,
-    fetch_page,
-    last_messages,
-)
+from app.store.listings import MessagePageQuery, fetch_message_pages, last_messages
 from app.store.messages import (
     append_text,
     finish_message,
@@ -89,6 +83,7 @@ from app.store.search import (
     search_messages,
     search_titles,
 )
+from app.store.thread_lists import COUNT_LIMIT, count_all, exists_outside, fetch_page
 from app.store.threads import (
     delete_thread,
     finish_interrupted_writes,
@@ -110,6 +105,7 @@ from app.store.trash import (
 __all__ = [
     "API_KEYS",
     "BUCKET",
+    "COUNT_LIMIT",
     "EVENTS",
     "EVENT_TTL",
     "IDEMPOTENCY_KEYS",
@@ -175,6 +171,7 @@ __all__ = [
     "record_event",
     "record_inbox_event",
     "record_missing",
+    "recount_threads",
     "register_persisted_query",
     "remove_message",
     "remove_revisions",
@@ -184,6 +181,7 @@ __all__ = [
     "revoke_api_key",
     "search_messages",
     "search_titles",
+    "sync_thread_count",
     "take_event_number",
     "trash_message",
     "trash_thread",

@@ -27,7 +27,8 @@ async def ensure_indexes(db: Database) -> None:
     # the embedded server's planner takes an index only when every filtered field is in it.
     await db[THREADS].create_indexes(
         [
-            _index("organizationId", "_id", "hidden", "state"),  # by id; updates
+            # by id; updates; the compare-and-set of a thread's counted lane (store/counters.py)
+            _index("organizationId", "_id", "hidden", "state", "countedAs"),
             _index("organizationId", "createdAt", "_id"),  # threads(...)
             _index("organizationId", "updatedAt", "_id"),  # threads(orderBy: UPDATED_AT)
             _index("organizationId", "userId", "createdAt", "_id"),  # threads(filter: {userId})

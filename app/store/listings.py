@@ -20,6 +20,7 @@ from app.pagination import (
     KeyValue,
     Page,
     PageRequest,
+    TimeWindow,
     outside_bound,
     page_of,
     query_plan,
@@ -46,8 +47,15 @@ class Listing:
     rest: dict[str, Any]
     key: tuple[str, ...]
 
-    def pipeline(self, bounds: Sequence[Bound] = ()) -> list[dict[str, Any]]:
+    def pipeline(
+        self, bounds: Sequence[Bound] = (), window: TimeWindow | None = None
+    ) -> list[dict[str, Any]]:
         ranges: dict[str, dict[str, KeyValue]] = {}
+        if window is not None:
+            within = {"$gte": window.low, "$lt": window.high}
+            range_: dict[str, KeyValue] = {op: at for op, at in within.items() if at}
+            if range_:
+                ranges[self.key[0]] = range_
         exact: list[Any] = []
         for bound in bounds:
             field, condition, rest = _bound_filter(self.key, bound)
@@ -155,13 +163,13 @@ def _successor(value: KeyValue) -> KeyValue:
     return value + "\x00"
 
 
-def _page(listing: Listing, request: PageRequest, docs: list[dict[str, Any]]) -> Page[Any]:
+def listing_page(listing: Listing, request: PageRequest, docs: list[dict[str, Any]]) -> Page[Any]:
     decode = thread_from_doc if listing.collection == THREADS else message_from_doc
     keys: list[Key] = [tuple(doc[name] for name in listing.key) for doc in docs]
     return page_of(request, [decode(doc) for doc in docs], keys)
 
 
-async def fetch_page(
+async def fetch_listing_page(
     db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, now: datetime
 ) -> Page[Any]:
     """A page of the list. By activity, a walk leaves out what moved after it started (a
@@ -177,7 +185,7 @@ async def fetch_page(
         bounds.append(Bound((as_of, "\uffff"), ascending=False, inclusive=True))
     pipeline = [*listing.pipeline(bounds), sort, {"$limit": request.size + 1}]
     docs = await aggregate(db, listing.collection, pipeline)
-    page = _page(listing, request, docs)
+    page = listing_page(listing, request, docs)
     if not activity:
         return page
     started = as_of or max([now, *(doc["updatedAt"] for doc in docs)])
@@ -259,7 +267,7 @@ async def fetch_message_pages(
         docs = [d for d in found[n] if seq_range.low <= d["seq"] <= seq_range.high]
         chosen = select(query.request, [d["seq"] for d in docs])
         if seq_range.whole or len(chosen) > query.request.size:
-            pages[n] = _page(listings[n], query.request, [docs[i] for i in chosen])
+            pages[n] = listing_page(listings[n], query.request, [docs[i] for i in chosen])
         else:
             short.append(n)
     if short:
@@ -267,7 +275,7 @@ async def fetch_message_pages(
         again = await _messages_of(db, [listings[n] for n in short], "threadId", threads)
         for n, docs in zip(short, again, strict=True):
             chosen = select(queries[n].request, [d["seq"] for d in docs])
-            pages[n] = _page(listings[n], queries[n].request, [docs[i] for i in chosen])
+            pages[n] = listing_page(listings[n], queries[n].request, [docs[i] for i in chosen])
     return [pages[n] for n in range(len(queries))]
 
 
@@ -310,7 +318,7 @@ def _digest(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def count_all(db: Database, queries: Sequence[ThreadQuery | MessageQuery]) -> list[int]:
+async def count_listings(db: Database, queries: Sequence[ThreadQuery | MessageQuery]) -> list[int]:
     """The counts of many lists: message lists that differ only in their thread are counted
     together, in one command grouped by thread."""
     counts: dict[int, int] = {}
@@ -338,7 +346,7 @@ async def _count(db: Database, listing: Listing) -> int:
     return int(rows[0]["count"]) if rows else 0
 
 
-async def exists_outside(
+async def exists_outside_listing(
     db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, previous: bool
 ) -> bool:
     """Whether the list has items on the far side of the cursor the page was taken from."""

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from app.store.codec import metadata_terms
 from app.store.connection import Database
+from app.store.counters import recount_threads
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
 
 
@@ -14,6 +15,12 @@ async def migrate(db: Database, *, now: datetime) -> int:
         changed += await _metadata_terms(db)
         await db[MIGRATIONS].update_one(
             {"_id": "metaTerms"}, {"$set": {"doneAt": now}}, upsert=True
+        )
+    if await db[MIGRATIONS].find_one({"_id": "threadCounters"}) is None:
+        for organization_id in await db[THREADS].distinct("organizationId"):
+            await recount_threads(db, organization_id=organization_id, now=now)
+        await db[MIGRATIONS].update_one(
+            {"_id": "threadCounters"}, {"$set": {"doneAt": now}}, upsert=True
         )
     return changed
 

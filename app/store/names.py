@@ -10,3 +10,4 @@ API_KEYS = "api_keys"
 IDEMPOTENCY_KEYS = "idempotency_keys"
 PERSISTED_QUERIES = "persisted_queries"
 MIGRATIONS = "migrations"
+THREAD_COUNTERS = "thread_counters"  # each organization's thread counts (store/counters.py)

@@ -11,6 +11,7 @@ from pymongo import ReturnDocument
 from app.domain import Message, Thread
 from app.store.codec import message_from_doc, thread_from_doc
 from app.store.connection import Database, aggregate
+from app.store.counters import sync_thread_count
 from app.store.listings import TRASHED, VISIBLE
 from app.store.messages import numbered
 from app.store.names import MESSAGES, THREADS
@@ -89,6 +90,9 @@ async def purge_trash(db: Database, *, deleted_before: datetime) -> int:
     old = {"hidden": TRASHED, "deletedAt": {"$lt": deleted_before}}
     async for doc in db[THREADS].find(old, {"organizationId": 1}):
         organization_id, thread_id = doc["organizationId"], doc["_id"]
+        await sync_thread_count(
+            db, organization_id=organization_id, thread_id=thread_id, uncount=True
+        )
         await remove_revisions(db, organization_id=organization_id, thread_id=thread_id)
         await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
         await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
