@@ -60,6 +60,7 @@ from app.store.names import (
     MESSAGES,
     PERSISTED_QUERIES,
     REVISIONS,
+    THREAD_COUNTERS,
     THREADS,
 )
 from app.store.persisted_queries import (
@@ -114,6 +115,7 @@ __all__ = [
     "PERSISTED_QUERIES",
     "REVISIONS",
     "THREADS",
+    "THREAD_COUNTERS",
     "ApiKey",
     "ChangeStreamsUnsupported",
     "Claim",
