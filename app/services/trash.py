@@ -33,9 +33,6 @@ async def delete_thread(
         # Recorded first: the thread's log is numbered from the thread, which then goes.
         event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
         await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
-        await store.sync_thread_count(
-            rt.db, organization_id=organization_id, thread_id=thread_id, uncount=True
-        )
         await store.delete_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         return Written(None, event)
     if not await store.trash_thread(

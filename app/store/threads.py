@@ -12,6 +12,7 @@ from app.domain import Clock, Message, Thread, ThreadChanges, ThreadState, now
 from app.errors import NotFound
 from app.store.codec import changes_doc, message_doc, thread_doc, thread_from_doc
 from app.store.connection import Database, aggregate
+from app.store.counters import sync_thread_count
 from app.store.listings import TRASHED, VISIBLE
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
@@ -87,6 +88,7 @@ async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -
 async def _remove_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
     # Messages (their kept revisions first) before the thread: a crash in between leaves a
     # hidden thread, never a message or a revision without one.
+    await sync_thread_count(db, organization_id=organization_id, thread_id=thread_id)
     await remove_revisions(db, organization_id=organization_id, thread_id=thread_id)
     await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
     await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
