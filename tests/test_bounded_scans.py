@@ -151,7 +151,10 @@ async def test_counters_follow_every_write(db: Database) -> None:
             trashed["threads"]["totalCount"],
         )
 
+    assert await counts() == (0, 0, 0)  # counters made before the organization's first thread
     made = [await make_thread(db, title=f"t{n}", messages=n % 3) for n in range(5)]
+    since = await db[store.THREAD_COUNTERS].find_one({})
+    assert since is not None and since["since"] is not None
     assert await counts() == (5, 0, 0)
     archive = ThreadChanges(state=ThreadState.ARCHIVED)
     await threads.update_thread(rt, caller=who, thread_id=made[0].id, changes=archive)

@@ -128,6 +128,7 @@ async def recount_threads(db: Database, *, organization_id: str, now: datetime) 
     for lane, count in lanes.items():
         prefix, name = lane.split(".")
         nested[prefix][name] = count
-    document = {**nested, "since": since, "recountedAt": now}
+    # No `since` without threads: `$min` on a stored null would keep the null.
+    document = {**nested, "recountedAt": now} | ({} if since is None else {"since": since})
     await db[THREAD_COUNTERS].replace_one({"_id": organization_id}, document, upsert=True)
     return Tally(lanes, since)
