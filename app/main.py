@@ -24,6 +24,7 @@ from app.http.middleware import RequestGuard, count_command, log
 from app.http.persisted import PersistedQueries
 from app.realtime import EventHub
 from app.services import recovery, trash
+from app.services.api_keys import KeyCache
 from app.services.runtime import Runtime
 from app.settings import Settings
 
@@ -63,7 +64,12 @@ def create_app(
             ready = asyncio.Event()
             watcher = asyncio.create_task(hub.run(db, ready.set))
             await asyncio.wait_for(ready.wait(), timeout=settings.mongodb_timeout_ms / 1000 + 5)
-            runtime = Runtime(db, publish=hub.published, publish_inbox=hub.published_inbox)
+            runtime = Runtime(
+                db,
+                publish=hub.published,
+                publish_inbox=hub.published_inbox,
+                api_keys=KeyCache(seconds=settings.api_key_cache_seconds),
+            )
             retention = timedelta(days=settings.trash_retention_days)
             await trash.purge(runtime, deleted_before=runtime.clock() - retention)
             # After a crash: the events it lost (no write of this instance is running yet).

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
     trash_retention_days: float = 30
     trash_purge_interval_seconds: float = 3600
+    # How long an instance trusts a valid API key it looked up: a revoked key stops working
+    # everywhere within this many seconds (0: look it up on every request).
+    api_key_cache_seconds: float = 1.0
     # How often an instance logs the events of message writes a crash (of any instance) lost;
     # it also does at start-up.
     recovery_interval_seconds: float = 60

@@ -303,3 +303,18 @@ async def test_apikey_script(real_db: Database, cli_env: dict[str, str]) -> None
     assert await api_keys.authenticate(real_db, f"Bearer {key}") is None
     assert "revoked" in apikey(cli_env, "list", "--org", "org_cli").stdout
     assert apikey(cli_env, "revoke", "0123456789abcdef").returncode == 1
+
+
+async def test_a_revoked_key_stops_working_within_the_cache_time(db: Database) -> None:
+    key = await api_keys.issue_key(db, organization_id="org_a", user_id="u", name="cached")
+    now = [100.0]
+    cache = api_keys.KeyCache(seconds=1.0, clock=lambda: now[0])
+    header = f"Bearer {key}"
+    assert await api_keys.authenticate(db, header, cache=cache) is not None
+    assert await api_keys.revoke_key(db, key_id=key.split("_")[1])
+    now[0] += 0.5
+    assert await api_keys.authenticate(db, header, cache=cache) is not None, "cached"
+    wrong = header[:-1] + ("A" if header[-1] != "A" else "B")
+    assert await api_keys.authenticate(db, wrong, cache=cache) is None, "the secret is checked"
+    now[0] += 0.6
+    assert await api_keys.authenticate(db, header, cache=cache) is None, "revoked after 1 s"

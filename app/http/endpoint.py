@@ -211,7 +211,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
-        caller = await authenticate(context.runtime.db, header if isinstance(header, str) else None)
+        caller = await authenticate(
+            context.runtime.db,
+            header if isinstance(header, str) else None,
+            cache=context.runtime.api_keys,
+        )
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.sign_in(caller)

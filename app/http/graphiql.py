@@ -153,7 +153,8 @@ class GraphiQLPage:
             return self.plain
         header = f"Bearer {key}"
         try:
-            valid = await authenticate(scope["app"].state.runtime.db, header) is not None
+            runtime = scope["app"].state.runtime
+            valid = await authenticate(runtime.db, header, cache=runtime.api_keys) is not None
         except Exception as error:
             if not store.is_unavailable(error):
                 raise

@@ -1,7 +1,7 @@
 """What a use case runs with, and the event every write records."""
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Generic, TypeVar
 
 from app import domain, store
@@ -19,6 +19,7 @@ from app.domain import (
 )
 from app.errors import NotFound
 from app.inbox import InboxEvent, InboxEventType
+from app.services.api_keys import KeyCache
 
 T = TypeVar("T")
 
@@ -43,14 +44,16 @@ def _no_inbox(event: InboxEvent) -> None:
 
 @dataclass(frozen=True)
 class Runtime:
-    """The database, the clock and the id factory a use case uses, and where the events it
-    records are published on this instance (the event hub): thread events and inbox events."""
+    """The database, the clock and the id factory a use case uses, where the events it
+    records are published on this instance (the event hub): thread events and inbox events,
+    and the API keys this instance looked up lately."""
 
     db: store.Database
     clock: Clock = domain.now
     new_id: IdFactory = domain.new_id
     publish: Callable[[Event], None] = _nowhere
     publish_inbox: Callable[[InboxEvent], None] = _no_inbox
+    api_keys: KeyCache = field(default_factory=KeyCache)
 
 
 def with_event(thread: Thread, event: int | None) -> Thread:
