@@ -1,11 +1,13 @@
 """The input rules: the pure ones, and the string rule on every string input of the schema."""
 
 import json
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import hypothesis
 import pytest
 from graphql import (
     GraphQLEnumType,
@@ -24,6 +26,7 @@ from graphql import (
     get_named_type,
     is_abstract_type,
 )
+from hypothesis import strategies as st
 
 from app import validation
 from app.domain import Caller
@@ -142,6 +145,35 @@ def test_unicode_string() -> None:
         with pytest.raises(InvalidInput) as raised:
             validation.unicode_string(f"k{chr(control)}", field="f", key=True)
         assert f"U+{control:04X}" in raised.value.message
+
+
+def _breaks_rule(value: str, key: bool) -> bool:
+    """The rule as documented, written out character by character."""
+    return any(
+        char == "\x00"
+        or 0xD800 <= ord(char) <= 0xDFFF
+        or (key and unicodedata.category(char) == "Cc" and char not in "\t\n\r")
+        for char in value
+    )
+
+
+@hypothesis.settings(max_examples=500, deadline=None)
+@hypothesis.given(
+    value=st.one_of(
+        st.text(st.characters(exclude_categories=()), max_size=30),
+        st.text(
+            st.sampled_from("\x00\x01\t\n\r\x1b\x7f\x85\x9f\ud800\udfff\u2028😀a"), max_size=10
+        ),
+    ),
+    key=st.booleans(),
+)
+def test_unicode_string_is_the_documented_rule(value: str, key: bool) -> None:
+    try:
+        validation.unicode_string(value, field="f", key=key)
+        refused = False
+    except InvalidInput:
+        refused = True
+    assert refused == _breaks_rule(value, key)
 
 
 # --- The string rule, on every String, ID and custom-scalar input of the schema ---------------
