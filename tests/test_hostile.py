@@ -138,7 +138,7 @@ CASES: list[tuple[str, str, dict[str, Any], int, str | None]] = [
         "POST",
         graphql(CREATE, {"input": {"title": "a\u0000b", "metadata": {"\u0000": "\u0000"}}}),
         200,
-        None,
+        "BAD_USER_INPUT",
     ),
     (
         "operator object as a value",

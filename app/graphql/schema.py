@@ -22,6 +22,7 @@ from app.graphql.extensions import CACHE_SIZE, CachedParse, FinishResult, NodeBu
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
+from app.graphql.strings import StringRule
 from app.graphql.subscriptions import Subscription
 from app.graphql.types import Message, Thread
 from app.settings import Settings
@@ -77,6 +78,7 @@ def make_schema(settings: Settings) -> ThreadsSchema:
         CachedParse,
         partial(AddValidationRules, rules),
         partial(ValidationCache, maxsize=CACHE_SIZE),
+        StringRule,
         partial(NodeBudget, max_nodes=settings.max_query_nodes),
         partial(FinishResult, development=not settings.production),
     ]
