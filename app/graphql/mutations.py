@@ -41,6 +41,7 @@ from app.graphql.payloads import (
 )
 from app.graphql.types import Message, Thread
 from app.services import forks, messages, threads, trash
+from app.services.runtime import keys_released_if_refused
 
 INPUT = strawberry.argument(description="What to write.")
 
@@ -66,10 +67,11 @@ class Mutation:
         new = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await threads.create_thread(
-                context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
-            )
+        async with keys_released_if_refused(context.runtime):
+            with input_fields():
+                written = await threads.create_thread(
+                    context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
+                )
         return CreateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
         )
@@ -136,10 +138,11 @@ class Mutation:
         fork = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await forks.fork_thread(
-                context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
-            )
+        async with keys_released_if_refused(context.runtime):
+            with input_fields():
+                written = await forks.fork_thread(
+                    context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
+                )
         context.thread_changed(written.value.id, written.value)
         return ForkThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
@@ -153,14 +156,15 @@ class Mutation:
         new = input.to_new_message()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        with input_fields():
-            written = await messages.create_message(
-                context.runtime,
-                caller=context.signed_in,
-                thread_id=thread_id,
-                message=new,
-                idempotency_key=key,
-            )
+        async with keys_released_if_refused(context.runtime):
+            with input_fields():
+                written = await messages.create_message(
+                    context.runtime,
+                    caller=context.signed_in,
+                    thread_id=thread_id,
+                    message=new,
+                    idempotency_key=key,
+                )
         message, thread = written.value
         context.thread_changed(thread_id, thread)
         return CreateMessagePayload(

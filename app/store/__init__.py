@@ -27,7 +27,7 @@ from app.store.forks import (
     messages_numbered,
     reveal_fork,
 )
-from app.store.idempotency import Claim, claim, finish, once_visible
+from app.store.idempotency import LEASE, Claim, claim, finish, release
 from app.store.inbox import (
     latest_inbox_event,
     list_inbox_events,
@@ -85,6 +85,7 @@ from app.store.search import (
     search_titles,
 )
 from app.store.threads import (
+    clear_abandoned,
     delete_thread,
     finish_interrupted_writes,
     get_thread,
@@ -110,6 +111,7 @@ __all__ = [
     "EVENTS",
     "IDEMPOTENCY_KEYS",
     "INBOX_EVENTS",
+    "LEASE",
     "MESSAGES",
     "PERSISTED_QUERIES",
     "REVISIONS",
@@ -127,6 +129,7 @@ __all__ = [
     "backfill_progress",
     "backfill_terms",
     "claim",
+    "clear_abandoned",
     "close_database",
     "count_all",
     "delete_thread",
@@ -161,7 +164,6 @@ __all__ = [
     "mark_backfill_progress",
     "messages_numbered",
     "migrate",
-    "once_visible",
     "open_database",
     "ping",
     "purge_trash",
@@ -170,6 +172,7 @@ __all__ = [
     "record_event",
     "record_inbox_event",
     "register_persisted_query",
+    "release",
     "remove_message",
     "remove_revisions",
     "restore_message",
