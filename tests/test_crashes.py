@@ -1,7 +1,14 @@
 """A crash between any two writes leaves nothing half-done visible, and the sweep finishes it."""
 
+import asyncio
+import os
+import signal
+import uuid
+from contextlib import suppress
 from datetime import timedelta
+from typing import Any
 
+import httpx
 import pytest
 
 from app import store
@@ -10,8 +17,8 @@ from app.errors import NotFound
 from app.services import forks, messages
 from app.services.runtime import Runtime
 from app.store import Database, idempotency
-from tests.helpers.api import Api
-from tests.helpers.crashes import Crash, crash_on
+from tests.helpers.api import Api, api_key
+from tests.helpers.crashes import Crash, api_process, crash_on
 from tests.helpers.factories import caller, make_thread, new_message
 
 ORG = "org_local"
@@ -224,3 +231,80 @@ async def test_a_fork_left_by_a_crash_is_removed_by_the_sweep_after_its_lease(
     assert await store.finish_interrupted_writes(db, creating_older_than=lease, clock=later) == 1
     assert await db[store.THREADS].count_documents({}) == 1
     assert await db[store.MESSAGES].count_documents({}) == 3
+
+
+CALLS, MESSAGES = 80, 10
+
+
+def create_request(n: int) -> dict[str, Any]:
+    thread_input = {
+        "title": f"t{n}",
+        "messages": [{"content": f"{n}.{m}"} for m in range(MESSAGES)],
+        "idempotencyKey": f"key-{n}",
+    }
+    return {"query": CREATE_THREAD, "variables": {"input": thread_input}}
+
+
+async def create_all(client: httpx.AsyncClient, calls: range) -> dict[int, str]:
+    responses = await asyncio.gather(
+        *(client.post("/graphql", json=create_request(n)) for n in calls)
+    )
+    bodies = [response.json() for response in responses]
+    assert all("errors" not in body for body in bodies), [
+        b["errors"] for b in bodies if "errors" in b
+    ]
+    return {
+        n: body["data"]["createThread"]["thread"]["id"]
+        for n, body in zip(calls, bodies, strict=True)
+    }
+
+
+@pytest.mark.slow
+async def test_kill_9_amid_creates_then_every_retry_succeeds(secantus_uri: str) -> None:
+    """The API killed amid concurrent createThread calls, then restarted: each call retried
+    with its key makes (or returns) exactly one whole thread; the sweep finishes the rest."""
+    name = f"crash_{uuid.uuid4().hex}"
+    db = store.open_database(secantus_uri, name, timeout_ms=10_000)
+    await store.ensure_indexes(db)
+    headers = {"Authorization": f"Bearer {await api_key(db)}"}
+    answered: dict[int, str] = {}
+    with api_process(secantus_uri, name) as (process, url):
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+            calls = [
+                asyncio.create_task(client.post("/graphql", json=create_request(n)))
+                for n in range(CALLS)
+            ]
+            for _ in range(10_000):  # until some threads are being written
+                if await db[store.THREADS].count_documents({}) >= CALLS // 8:
+                    break
+                await asyncio.sleep(0.001)
+            os.kill(process.pid, signal.SIGKILL)
+            for n, call in enumerate(calls):
+                with suppress(httpx.HTTPError):
+                    body = (await call).json()
+                    if body.get("data"):  # not a DEADLINE_EXCEEDED
+                        answered[n] = body["data"]["createThread"]["thread"]["id"]
+    assert len(answered) < CALLS, "killed amid the calls"
+    half_made = await db[store.THREADS].count_documents({"hidden": "creating"})
+    unfinished = await db[store.IDEMPOTENCY_KEYS].count_documents({"done": False})
+    assert unfinished > 0, "killed amid creates, their keys claimed"
+    restart = {"REQUEST_DEADLINE_SECONDS": "5", "INTERRUPTED_WRITES_INTERVAL_SECONDS": "1"}
+    with api_process(secantus_uri, name, **restart) as (_, url):
+        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60) as client:
+            # Half retried at once (finishing what the first calls left); the rest after the
+            # lease (the deadline and 5 s), when the periodic sweep has finished their threads.
+            first = await create_all(client, range(0, CALLS, 2))
+            await asyncio.sleep(5 + 5 + 2)
+            left = await db[store.THREADS].count_documents({"hidden": {"$exists": True}})
+            assert left == 0, "the sweep leaves no hidden half-made thread"
+            retried = first | await create_all(client, range(1, CALLS, 2))
+    assert {n: retried[n] for n in answered} == answered, "a retry returns the first result"
+    assert len(set(retried.values())) == CALLS, "one thread per key"
+    assert await db[store.THREADS].count_documents({}) == CALLS
+    for thread_id in retried.values():
+        assert await db[store.MESSAGES].count_documents({"threadId": thread_id}) == MESSAGES
+    print(
+        f"killed: {len(answered)}/{CALLS} answered, {unfinished} unfinished, {half_made} half-made"
+    )
+    await db.client.drop_database(name)
+    db.client.close()
