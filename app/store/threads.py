@@ -17,6 +17,7 @@ from app.store.connection import Database, aggregate
 from app.store.listings import TRASHED, VISIBLE
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
+from app.validation import MAX_THREAD_MESSAGES
 
 # A thread being created with its messages, or being deleted, is hidden until done; so are the
 # leftovers of an abandoned creation while they are removed.
@@ -45,22 +46,31 @@ async def insert_thread(db: Database, thread: Thread, messages: Sequence[Message
     (with the same input) began: that thread, as it is now; None if it is hidden otherwise (in
     the trash, being deleted)."""
     doc = thread_doc(thread)
+    # Hidden until all its messages are in, and holding them until then: whoever comes next (a
+    # retry, the sweep) finishes the creation, even alongside a first call still alive. Beyond
+    # what one request may create (test and demo data), only hidden: the sweep removes it.
+    held = len(messages) <= MAX_THREAD_MESSAGES
     if messages:
-        # Hidden until all its messages are in, and holding them until then: whoever comes
-        # next (a retry, the sweep) finishes the creation, even alongside a first call alive.
-        doc = {**doc, "hidden": CREATING, PENDING: [message_doc(m) for m in messages]}
+        pending = {PENDING: [message_doc(m) for m in messages]} if held else {}
+        doc = {**doc, "hidden": CREATING, **pending}
     try:
         await db[THREADS].insert_one(doc)
     except DuplicateKeyError:
         found = await db[THREADS].find_one(
             {"_id": thread.id, "organizationId": thread.organization_id}
         )
-        if found is None:  # removed meanwhile as abandoned (written before its messages were held)
+        if found is None or (found.get("hidden") == CREATING and PENDING not in found):
+            # an older creation, without its messages: the sweep removes it
             raise Conflict(f"Thread {thread.id} is being created; retry.") from None
         doc = found
-    if doc.get("hidden") == CREATING and PENDING in doc:
-        doc = await _finish_creating(db, doc)
-    return None if doc.get("hidden") is not None else thread_from_doc(doc)
+    if doc.get("hidden") != CREATING:
+        return None if doc.get("hidden") is not None else thread_from_doc(doc)
+    if held:
+        return thread_from_doc(await _finish_creating(db, doc))
+    await db[MESSAGES].insert_many([message_doc(message) for message in messages])
+    owned = {"_id": thread.id, "organizationId": thread.organization_id}
+    await db[THREADS].update_one(owned, {"$unset": {"hidden": ""}})
+    return thread
 
 
 async def _finish_creating(db: Database, doc: Doc) -> Doc:
@@ -70,13 +80,14 @@ async def _finish_creating(db: Database, doc: Doc) -> Doc:
     except BulkWriteError as error:
         if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
             raise
+    owned = {"_id": doc["_id"], "organizationId": doc["organizationId"]}
     revealed = await db[THREADS].find_one_and_update(
-        {"_id": doc["_id"], "hidden": CREATING},
+        {**owned, "hidden": CREATING},
         {"$unset": {"hidden": "", PENDING: ""}},
         return_document=ReturnDocument.AFTER,
     )
     if revealed is None:  # revealed by another call meanwhile
-        revealed = await db[THREADS].find_one({"_id": doc["_id"]})
+        revealed = await db[THREADS].find_one(owned)
     if revealed is None:
         raise Conflict(f"Thread {doc['_id']} is being created; retry.")
     return revealed
