@@ -23,7 +23,7 @@ from app.http.endpoint import GraphQLEndpoint
 from app.http.middleware import RequestGuard, count_command, log
 from app.http.persisted import PersistedQueries
 from app.realtime import EventHub
-from app.services import recovery, trash
+from app.services import recovery, threads, trash
 from app.services.api_keys import KeyCache
 from app.services.runtime import Runtime
 from app.settings import Settings
@@ -54,8 +54,8 @@ def create_app(
         try:
             await store.ensure_indexes(db)
             await store.migrate(db, now=domain.now())
-            abandoned = timedelta(minutes=settings.abandoned_create_minutes)
-            await store.finish_interrupted_writes(db, creating_older_than=abandoned)
+            lease = settings.create_lease
+            await store.finish_interrupted_writes(db, creating_older_than=lease)
             hub = EventHub(
                 queue_size=settings.subscriber_queue_size,
                 max_per_key=settings.max_subscriptions_per_key,
@@ -68,6 +68,7 @@ def create_app(
                 db,
                 publish=hub.published,
                 publish_inbox=hub.published_inbox,
+                lease=lease,
                 api_keys=KeyCache(seconds=settings.api_key_cache_seconds),
             )
             retention = timedelta(days=settings.trash_retention_days)
@@ -84,12 +85,15 @@ def create_app(
             purging = asyncio.create_task(
                 trash.keep_purging(runtime, retention=retention, every=every)
             )
+            interval = timedelta(seconds=settings.interrupted_writes_interval_seconds)
+            sweeping = asyncio.create_task(threads.keep_finishing(runtime, every=interval))
             app.state.runtime = runtime
             app.state.hub = hub
             yield
             watcher.cancel()
             purging.cancel()
             recording.cancel()
+            sweeping.cancel()
         finally:
             if database is None:
                 store.close_database(db)

@@ -2,6 +2,7 @@
 scripts: the one place that says where the database is."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -14,6 +15,7 @@ DEV_CORS_ORIGINS = tuple(
     f"http://{host}:{port}" for port in (5173, 3000, 8080) for host in ("localhost", "127.0.0.1")
 )
 ORIGIN = re.compile(r"https?://[^/?#\s]+")
+CREATE_LEASE_MARGIN_SECONDS = 5
 
 
 class Settings(BaseSettings):
@@ -39,8 +41,9 @@ class Settings(BaseSettings):
     max_subscriptions_per_key: int = 100
     # Events a subscriber may fall behind by before it is disconnected.
     subscriber_queue_size: int = 1_000
-    # A thread whose creation has not finished after this long was abandoned by a crash.
-    abandoned_create_minutes: float = 10
+    # Creations and deletions a crash interrupted are finished at start-up and this often, once
+    # older than the lease of a create (the request deadline and 5 seconds).
+    interrupted_writes_interval_seconds: float = 60
     # Deleted threads and messages stay restorable in the trash this long, then are purged (at
     # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
     trash_retention_days: float = 30
@@ -99,6 +102,11 @@ class Settings(BaseSettings):
         if self.cors_origins is not None:
             return self.cors_origins
         return [] if self.production else list(DEV_CORS_ORIGINS)
+
+    @property
+    def create_lease(self) -> timedelta:
+        """How long a create may still be running: a crash ended it when it is older."""
+        return timedelta(seconds=self.request_deadline_seconds + CREATE_LEASE_MARGIN_SECONDS)
 
     @property
     def database_uri(self) -> str:

@@ -156,7 +156,9 @@ async def test_create_message_costs_its_writes_only(recorded: tuple[Database, Re
     and the inbox's counter and event."""
     db, recorder = recorded
     await seed(db, 1, 1)
-    thread = (await db[store.THREADS].find_one({}))["_id"]
+    found = await db[store.THREADS].find_one({})
+    assert found is not None
+    thread = found["_id"]
     create = {
         "query": 'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "hi"})'
         " { message { id } } }",

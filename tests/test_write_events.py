@@ -2,14 +2,7 @@
 a cancelled request or a crash of the API does; and events come in the order of the data."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +12,13 @@ from motor.motor_asyncio import AsyncIOMotorClient
 
 from app import store
 from app.domain import EventType
-from scripts.embedded import free_port
 from tests.helpers.api import Api, api_key
-from tests.helpers.backends import ROOT_DIR, embedded_server
-from tests.helpers.crashes import crash_on
+from tests.helpers.backends import embedded_server
+from tests.helpers.crashes import api_process, crash_on
 from tests.helpers.factories import make_thread
-from tests.helpers.serve import listening
 
 ORG = "org_local"
+DATABASE = "write_events"
 CREATE = """mutation($thread: ID!, $text: String!) {
   createMessage(input: {threadId: $thread, role: USER, content: $text}) { message { id } }
 }"""
@@ -108,37 +100,6 @@ async def test_concurrent_deltas_are_logged_in_the_order_of_their_offsets(
     assert rebuilt == text and sorted(deltas) == sorted(rebuilt[1:].replace(">", ">\n").split())
 
 
-@contextmanager
-def api_process(uri: str, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    environment = {**os.environ, "MONGODB_URI": uri, "APP_ENV": "development", **env}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT_DIR,
-        env=environment,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not listening(port):
-            assert process.poll() is None and time.monotonic() < deadline, "the API started"
-            time.sleep(0.05)
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-
-
 async def create_many(
     base: str, key: str, threads: list[str], n: int, statuses: Counter[int] | None = None
 ) -> Counter[int]:
@@ -167,14 +128,14 @@ async def create_many(
 async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path: Path) -> None:
     with embedded_server() as uri:
         client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(uri)
-        db = client["threads"]
+        db = client[DATABASE]
         await store.ensure_indexes(db)
         key = await api_key(db)
         threads = [(await make_thread(db, messages=1)).id for _ in range(4)]
 
         # A deadline shorter than a write under load: many answer 504, yet every write that
         # started finishes with its event.
-        with api_process(uri, REQUEST_DEADLINE_SECONDS="0.05") as (_, base):
+        with api_process(uri, DATABASE, REQUEST_DEADLINE_SECONDS="0.05") as (_, base):
             statuses = await create_many(base, key, threads, 120)
             assert statuses[504] > 0, f"the deadline cut requests: {statuses}"
             await asyncio.sleep(2)
@@ -182,7 +143,7 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
 
         # kill -9 of the API in the middle of writes (once messages are being inserted), then
         # a restart: its start-up pass logs what the kill lost.
-        with api_process(uri) as (process, base):
+        with api_process(uri, DATABASE) as (process, base):
             before = await db[store.MESSAGES].count_documents({})
             load = asyncio.create_task(create_many(base, key, threads, 200))
             for _ in range(6_000):  # at most 30 s
@@ -193,7 +154,7 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
             statuses = await load
         lost = await messages_without_event(db)
         assert lost > 0, "the kill left messages without their event (else this proves nothing)"
-        with api_process(uri) as (_, base):
+        with api_process(uri, DATABASE) as (_, base):
             async with httpx.AsyncClient() as http:
                 assert (await http.get(f"{base}/readyz")).status_code == 200
             assert await messages_without_event(db) == 0

@@ -153,8 +153,7 @@ class GraphiQLPage:
             return self.plain
         header = f"Bearer {key}"
         try:
-            runtime = scope["app"].state.runtime
-            valid = await authenticate(runtime.db, header, cache=runtime.api_keys) is not None
+            valid = await authenticate(scope["app"].state.runtime.db, header) is not None
         except Exception as error:
             if not store.is_unavailable(error):
                 raise

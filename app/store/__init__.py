@@ -31,7 +31,7 @@ from app.store.forks import (
     messages_numbered,
     reveal_fork,
 )
-from app.store.idempotency import Claim, claim, finish, once_visible
+from app.store.idempotency import LEASE, Claim, claim, finish, release
 from app.store.inbox import (
     latest_inbox_event,
     list_inbox_events,
@@ -91,6 +91,7 @@ from app.store.search import (
     search_titles,
 )
 from app.store.threads import (
+    clear_abandoned,
     delete_thread,
     finish_interrupted_writes,
     get_thread,
@@ -116,6 +117,7 @@ __all__ = [
     "IDEMPOTENCY_KEYS",
     "INBOX_COUNTERS",
     "INBOX_EVENTS",
+    "LEASE",
     "MESSAGES",
     "PERSISTED_QUERIES",
     "REVISIONS",
@@ -133,6 +135,7 @@ __all__ = [
     "backfill_progress",
     "backfill_terms",
     "claim",
+    "clear_abandoned",
     "close_database",
     "count_all",
     "delete_thread",
@@ -167,7 +170,6 @@ __all__ = [
     "mark_backfill_progress",
     "messages_numbered",
     "migrate",
-    "once_visible",
     "open_database",
     "outnumbered",
     "ping",
@@ -178,6 +180,7 @@ __all__ = [
     "record_inbox_event",
     "record_missing",
     "register_persisted_query",
+    "release",
     "remove_message",
     "remove_revisions",
     "restore_message",
