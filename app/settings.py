@@ -27,9 +27,20 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000
+    # How long /readyz waits for the database's answer before it says 503.
+    readiness_timeout_seconds: float = 0.5
     # In production introspection is off unless this is set; in development it is always on.
     graphql_introspection: bool = False
     request_deadline_seconds: float = 10.0
+    # Requests running at once (health probes and WebSockets aside); more are refused at once
+    # with 503 OVERLOADED and Retry-After. 0: no limit. Measured: docs/operations.md#admission.
+    max_requests_in_flight: int = 16
+    # uvicorn, as ./scripts/serve runs it: open connections (and requests) beyond which it
+    # answers 503 itself; seconds an idle keep-alive connection stays open; seconds a client
+    # has to send a request's headers (app/http/server.py).
+    max_connections: int = 1_000
+    keep_alive_timeout_seconds: int = 5
+    header_timeout_seconds: float = 10.0
     max_body_bytes: int = 256 * 1024
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -39,6 +50,8 @@ class Settings(BaseSettings):
     max_subscriptions_per_key: int = 100
     # Events a subscriber may fall behind by before it is disconnected.
     subscriber_queue_size: int = 1_000
+    # ... and the bytes (estimated) those events may hold; 1 MiB.
+    subscriber_queue_bytes: int = 1024 * 1024
     # A thread whose creation has not finished after this long was abandoned by a crash.
     abandoned_create_minutes: float = 10
     # Deleted threads and messages stay restorable in the trash this long, then are purged (at
