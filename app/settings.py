@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     request_deadline_seconds: float = 10.0
     # Requests running at once (health probes and WebSockets aside); more are refused at once
     # with 503 OVERLOADED and Retry-After. 0: no limit. Measured: docs/operations.md#admission.
-    max_requests_in_flight: int = 16
+    max_requests_in_flight: int = 8
     # uvicorn, as ./scripts/serve runs it: open connections (and requests) beyond which it
     # answers 503 itself; seconds an idle keep-alive connection stays open; seconds a client
     # has to send a request's headers (app/http/server.py).

@@ -6,6 +6,7 @@ so that on a small machine the clients do not take the CPU the server is measure
 
 import asyncio
 import json
+import random
 import statistics
 import time
 from dataclasses import dataclass
@@ -75,7 +76,7 @@ async def drive(
     base: str, key: str, *, clients: int, seconds: float, probes: bool = False
 ) -> list[Answer]:
     """`clients` clients, each sending its next request as soon as it has the last answer, or
-    after the seconds of a 503's Retry-After; with `probes`, one more client asks /healthz and
+    one to two times the seconds of a 503's Retry-After later; with `probes`, one more client asks /healthz and
     /readyz every 50 ms."""
     answers: list[Answer] = []
     stop = time.monotonic() + seconds
@@ -90,7 +91,9 @@ async def drive(
             answer = await connection.request("POST", "/graphql", write if sent % 4 == 0 else read)
             answers.append(answer)
             if answer.status == 503 and answer.retry_after is not None:
-                await asyncio.sleep(float(answer.retry_after))
+                # As a well-behaved client: no sooner than asked, spread so as not to come back
+                # all at once.
+                await asyncio.sleep(float(answer.retry_after) * random.uniform(1, 2))
         await connection.close()
 
     async def prober() -> None:
@@ -119,6 +122,7 @@ def summary(answers: list[Answer], seconds: float) -> str:
     return (
         f"{len(ok) / seconds:.1f} ok/s, p50 {percentile(ok, 50) * 1000:.0f} ms,"
         f" p99 {percentile(ok, 99) * 1000:.0f} ms, max {max(ok, default=0) * 1000:.0f} ms;"
-        f" {len(refused)} refused (p99 {percentile(refused, 99) * 1000:.0f} ms,"
+        f" {len(refused)} refused (p50 {percentile(refused, 50) * 1000:.0f} ms,"
+        f" p99 {percentile(refused, 99) * 1000:.0f} ms,"
         f" max {max(refused, default=0) * 1000:.0f} ms); other statuses {others}"
     )
