@@ -29,9 +29,20 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000
+    # How long /readyz waits for the database's answer before it says 503.
+    readiness_timeout_seconds: float = 0.5
     # In production introspection is off unless this is set; in development it is always on.
     graphql_introspection: bool = False
     request_deadline_seconds: float = 10.0
+    # Requests running at once (health probes and WebSockets aside); more are refused at once
+    # with 503 OVERLOADED and Retry-After. 0: no limit. Measured: docs/operations.md#admission.
+    max_requests_in_flight: int = 8
+    # uvicorn, as ./scripts/serve runs it: open connections (and requests) beyond which it
+    # answers 503 itself; seconds an idle keep-alive connection stays open; seconds a client
+    # has to send a request's headers (app/http/server.py).
+    max_connections: int = 1_000
+    keep_alive_timeout_seconds: int = 5
+    header_timeout_seconds: float = 10.0
     max_body_bytes: int = 256 * 1024
     max_query_depth: int = 10
     max_query_aliases: int = 30
@@ -44,6 +55,8 @@ class Settings(BaseSettings):
     # Creations and deletions a crash interrupted are finished at start-up and this often, once
     # older than the lease of a create (the request deadline and 5 seconds).
     interrupted_writes_interval_seconds: float = 60
+    # ... and the bytes (estimated) those events may hold; 1 MiB.
+    subscriber_queue_bytes: int = 1024 * 1024
     # Deleted threads and messages stay restorable in the trash this long, then are purged (at
     # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
     trash_retention_days: float = 30

@@ -74,8 +74,11 @@ class Recorder(store.CommandListenerBase):
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = dict(event.command)
-        logs = command.get("collection") in (store.EVENTS, store.INBOX_EVENTS)
-        watching = (logs and event.command_name == "getMore") or "$changeStream" in repr(command)
+        on = command.get("collection", command.get("killCursors"))
+        cursors = event.command_name in ("getMore", "killCursors")
+        watching = (cursors and on in (store.EVENTS, store.INBOX_EVENTS)) or (
+            "$changeStream" in repr(command)
+        )
         if event.command_name not in HOUSEKEEPING and not watching:
             self.commands.append(command)
 
