@@ -3,6 +3,8 @@ a cancelled request or a crash of the API does; and events come in the order of 
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +13,13 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from app import store
-from app.domain import EventType
+from app.domain import EventType, ThreadChanges, now
+from app.services import recovery, threads, trash
+from app.services.runtime import Runtime
 from tests.helpers.api import Api, api_key
 from tests.helpers.backends import embedded_server
-from tests.helpers.crashes import api_process, crash_on
-from tests.helpers.factories import make_thread
+from tests.helpers.crashes import Crash, api_process, crash_on
+from tests.helpers.factories import caller, make_thread
 
 ORG = "org_local"
 DATABASE = "write_events"
@@ -194,3 +198,61 @@ async def test_500_concurrent_writers_keep_the_data_order(real_db: store.Databas
             rebuilt += event.delta or ""
     message = await store.get_message(real_db, organization_id=ORG, message_id=message_id)
     assert rebuilt == message.text and rebuilt.count("<") == 500
+
+
+@pytest.mark.parametrize("write", ["rename", "trash", "restore"])
+async def test_a_thread_write_whose_event_a_crash_lost_gets_it_from_the_recovery_pass(
+    db: store.Database, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    thread = await make_thread(db, messages=1)
+    rt = Runtime(db)
+    who = caller(ORG, "u")
+    if write == "restore":
+        await trash.delete_thread(rt, caller=who, thread_id=thread.id)
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):
+        if write == "rename":
+            changes = ThreadChanges(title="renamed")
+            await threads.update_thread(rt, caller=who, thread_id=thread.id, changes=changes)
+        elif write == "trash":
+            await trash.delete_thread(rt, caller=who, thread_id=thread.id)
+        else:
+            await trash.restore_thread(rt, caller=who, thread_id=thread.id)
+    monkeypatch.undo()
+    expected = {
+        "rename": EventType.THREAD_UPDATED,
+        "trash": EventType.THREAD_DELETED,
+        "restore": EventType.THREAD_RESTORED,
+    }[write]
+
+    def logged() -> Awaitable[list[Any]]:
+        return store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+
+    before = [e.type for e in await logged()]
+    assert expected not in before, "the crash lost it"
+    soon = Runtime(db, clock=lambda: now() + timedelta(seconds=31))
+    await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
+    after = await logged()
+    assert [e.type for e in after].count(expected) == before.count(expected) + 1
+    if write == "rename":
+        [updated] = [e for e in after if e.type is expected]
+        assert updated.thread is not None and updated.thread.title == "renamed"
+    await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
+    assert len(await logged()) == len(after), "logged once"
+
+
+async def test_a_deletion_a_crash_interrupted_is_logged_and_finished(
+    db: store.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread = await make_thread(db, messages=2)
+    rt = Runtime(db)
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):
+        await trash.delete_thread(rt, caller=caller(ORG, "u"), thread_id=thread.id, permanent=True)
+    monkeypatch.undo()
+    assert await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0) == []
+    await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
+    [deleted] = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+    assert deleted.type is EventType.THREAD_DELETED
+    assert await db[store.THREADS].count_documents({"_id": thread.id}) == 0
+    assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 0
