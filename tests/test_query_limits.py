@@ -2,11 +2,18 @@
 before anything runs), the node budget's arithmetic, the response cap, and production errors
 that suggest no names of the schema."""
 
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from graphql import get_introspection_query
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from strawberry.types import ExecutionResult
 
 from app.graphql.context import Context
@@ -16,6 +23,7 @@ from app.settings import Settings
 from app.store import Database
 from tests.helpers.api import Api
 from tests.helpers.factories import caller, make_thread
+from tests.helpers.serve import serving
 
 THREAD = "thread_00000000-0000-4000-8000-000000000000"
 DEFAULTS = Settings.model_construct()
@@ -149,7 +157,7 @@ async def test_the_node_budget_sums_aliases_and_counts_list_arguments(db: Databa
     default = make_schema(DEFAULTS)
     assert "306,000 nodes" in refusal(await without_context(default, many_nodes(30), ids))
     ran = await without_context(default, many_nodes(1), ids)
-    assert ran.errors and ran.errors[0].extensions["code"] == "INTERNAL_SERVER_ERROR"
+    assert ran.errors and (ran.errors[0].extensions or {})["code"] == "INTERNAL_SERVER_ERROR"
 
 
 async def test_node_budget_reads_page_sizes_and_ids_from_variables(db: Database) -> None:
@@ -231,7 +239,8 @@ async def test_production_suggests_nothing(
     assert any("Did you mean" in e.message for e in shown.errors or []), kind
     hidden = await production.execute(query, variable_values=variables)
     messages = [e.message for e in hidden.errors or []]
-    assert messages and all(e.extensions["code"] == "BAD_USER_INPUT" for e in hidden.errors or [])
+    codes = [(e.extensions or {})["code"] for e in hidden.errors or []]
+    assert messages and set(codes) == {"BAD_USER_INPUT"}
     assert not any("Did you mean" in m for m in messages), messages
     assert any(name in m for m in messages), "the message still names what was wrong"
 
@@ -241,3 +250,111 @@ async def test_introspection_fits_the_limits(db: Database) -> None:
         get_introspection_query(descriptions=True, input_value_deprecation=True)
     )
     assert data["__schema"]["queryType"]["name"] == "Query"
+
+
+def chain(levels: int) -> str:
+    """Fragments that each spread the next twice: 2^levels typenames once expanded."""
+    fragments = [f"fragment F{n} on Query {{ ...F{n + 1} ...F{n + 1} }}" for n in range(levels)]
+    return " ".join(["{ ...F0 }", *fragments, f"fragment F{levels} on Query {{ __typename }}"])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
+    with serving(tmp_path_factory.mktemp("limits")) as (http, _):
+        http.post("/graphql", json={"query": "{ threads { totalCount } }"})  # warmed up
+        yield http
+
+
+@contextmanager
+def healthz_watched(http: httpx.Client) -> Iterator[list[float]]:
+    """Asks /healthz every 10 ms meanwhile; the seconds each answer took."""
+    took: list[float] = []
+    stop = threading.Event()
+
+    def watch() -> None:
+        with httpx.Client(base_url=http.base_url, timeout=10) as own:
+            while not stop.is_set():
+                started = time.perf_counter()
+                assert own.get("/healthz").status_code == 200
+                took.append(time.perf_counter() - started)
+                stop.wait(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        yield took
+    finally:
+        stop.set()
+        watcher.join()
+
+
+def timed(http: httpx.Client, query: str) -> tuple[float, dict[str, Any]]:
+    """The answer, and the seconds of the quickest of up to 3 tries: on a busy machine one try
+    can wait for a core, which is not the time the server spends."""
+    quickest = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        response = http.post("/graphql", json={"query": query})
+        quickest = min(quickest, time.perf_counter() - started)
+        assert response.status_code == 200, response.text[:300]
+        if quickest < 0.1:
+            break
+    body: dict[str, Any] = response.json()
+    return quickest, body
+
+
+def responsive(healthz: list[float]) -> bool:
+    """/healthz kept answering within 100 ms (19 times in 20; none waited a second, as all
+    did while a request held the event loop)."""
+    ordered = sorted(healthz)
+    return bool(ordered) and ordered[len(ordered) * 19 // 20 - 1] < 0.1 and ordered[-1] < 1
+
+
+@pytest.mark.slow
+def test_fragment_chains_are_refused_at_once(served: httpx.Client) -> None:
+    with healthz_watched(served) as healthz:
+        for levels in range(10, 41):
+            took, body = timed(served, chain(levels))
+            assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"]
+            assert "fields (fragments expanded)" in body["errors"][0]["message"]
+            assert took < 0.1, (levels, took)
+    assert len(healthz) > 5 and responsive(healthz), healthz
+
+
+FIELDS = st.sampled_from(
+    [
+        "__typename",
+        "t: __typename",
+        "threads(first: 100) { totalCount }",
+        "threads { nodes { id title messages(first: 50) { nodes { id text } } } }",
+        'thread(id: "thread_00000000-0000-4000-8000-000000000000") { id }',
+    ]
+)
+
+
+@st.composite
+def fragment_heavy(draw: st.DrawFn) -> str:
+    """Fragments on Query, each with a few fields and spreads (repeated) of later ones."""
+    count = draw(st.integers(2, 40))
+    fragments = []
+    for n in range(count):
+        later = range(n + 1, count)
+        spreads = draw(st.lists(st.sampled_from(later), max_size=4)) if later else []
+        fields = draw(st.lists(FIELDS, min_size=0 if spreads else 1, max_size=3))
+        body = " ".join([*fields, *(f"...F{s}" for s in spreads)])
+        fragments.append(f"fragment F{n} on Query {{ {body} }}")
+    used = draw(st.lists(st.sampled_from(range(count)), min_size=1, max_size=6))
+    operation = "{ " + " ".join(f"...F{n}" for n in used) + " }"
+    return " ".join([operation, *fragments])
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(document=fragment_heavy())
+def test_fragment_heavy_documents_are_answered_at_once(served: httpx.Client, document: str) -> None:
+    with healthz_watched(served) as healthz:
+        took, body = timed(served, document)
+    codes = {e["extensions"]["code"] for e in body.get("errors", [])}
+    assert codes <= {"BAD_USER_INPUT"}, body
+    assert took < 0.1, (took, codes)
+    assert not healthz or max(healthz) < 1, healthz
