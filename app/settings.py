@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     max_query_aliases: int = 30
     max_query_tokens: int = 3_000
     max_query_selections: int = 1_000
-    max_query_nodes: int = 50_000
+    max_query_nodes: int = 100_000
     # The largest answer (bytes of its JSON); a larger one is refused with an error.
     response_max_bytes: int = 32 * 1024 * 1024
     max_subscriptions_per_connection: int = 20

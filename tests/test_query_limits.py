@@ -126,18 +126,21 @@ async def test_selections_at_and_past_the_limit(db: Database) -> None:
 
 
 PAGES = "threads(first: 100) { nodes { messages(first: 100) { nodes { id } } } }"
-# 4 x (1 + 100 x 102) + (1 + 100 x 90) + (1 + 97) + (1 + 96) = 50,000 nodes.
-NODES_AT_LIMIT = f"""{{ a: {PAGES} b: {PAGES} c: {PAGES} d: {PAGES}
-  e: threads(first: 100) {{ nodes {{ messages(first: 88) {{ nodes {{ id }} }} }} }}
-  f: threads(first: 97) {{ nodes {{ id }} }} g: threads(first: 96) {{ nodes {{ id }} }} }}"""
+# 9 x (1 + 100 x 102) + (1 + 100 x 81) + (1 + 89) = 100,000 nodes.
+NODES_AT_LIMIT = (
+    "{ "
+    + " ".join(f"{alias}: {PAGES}" for alias in "abcdefghi")
+    + " j: threads(first: 100) { nodes { messages(first: 79) { nodes { id } } } }"
+    + " k: threads(first: 89) { nodes { id } } }"
+)
 
 
 async def test_node_budget_at_and_past_the_limit(db: Database) -> None:
     api = Api(db)
-    assert DEFAULTS.max_query_nodes == 50_000
-    assert len(await api.ok(NODES_AT_LIMIT)) == 7
-    one_more = NODES_AT_LIMIT[:-1] + f' h: thread(id: "{THREAD}") {{ id }} }}'
-    assert "50,001 nodes" in refusal(await api.run(one_more))
+    assert DEFAULTS.max_query_nodes == 100_000
+    assert len(await api.ok(NODES_AT_LIMIT)) == 11
+    one_more = NODES_AT_LIMIT[:-1] + f' l: thread(id: "{THREAD}") {{ id }} }}'
+    assert "100,001 nodes" in refusal(await api.run(one_more))
 
 
 def many_nodes(aliases: int) -> str:
