@@ -47,7 +47,10 @@ class Settings(BaseSettings):
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_tokens: int = 3_000
-    max_query_nodes: int = 50_000
+    max_query_selections: int = 1_000
+    max_query_nodes: int = 100_000
+    # The largest answer (bytes of its JSON); a larger one is refused with an error.
+    response_max_bytes: int = 32 * 1024 * 1024
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 100
     # Events a subscriber may fall behind by before it is disconnected.

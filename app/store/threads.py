@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from app.domain import Clock, Message, Thread, ThreadChanges, ThreadState, now
+from app.domain import Clock, EventType, Message, Thread, ThreadChanges, ThreadState, now
 from app.errors import Conflict, NotFound
 from app.store.codec import Doc, changes_doc, message_doc, thread_doc, thread_from_doc
 from app.store.connection import Database, aggregate
+from app.store.events import record_owed_event, thread_event
 from app.store.listings import TRASHED, VISIBLE
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
@@ -111,20 +112,39 @@ async def update_thread(
     }
     doc = await db[THREADS].find_one_and_update(
         query,
-        {"$set": changes_doc(changes), "$max": {"updatedAt": at}},
+        {
+            "$set": {**changes_doc(changes), **thread_event(EventType.THREAD_UPDATED, at)},
+            "$max": {"updatedAt": at},
+        },
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)
 
 
-async def delete_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
-    """Hide the thread (visible or in the trash), then remove its messages and itself."""
+async def hide_for_deletion(
+    db: Database, *, organization_id: str, thread_id: str, at: datetime
+) -> None:
+    """Hide the thread (visible or in the trash) for good: `remove_thread` then removes it, or
+    the sweep does after a crash (once its ThreadDeleted is logged)."""
     hidden = await db[THREADS].update_one(
         {"_id": thread_id, "organizationId": organization_id, "hidden": {"$in": [None, TRASHED]}},
-        {"$set": {"hidden": DELETING}},
+        {"$set": {"hidden": DELETING, **thread_event(EventType.THREAD_DELETED, at)}},
     )
     if hidden.matched_count == 0:
         raise NotFound(f"Thread {thread_id} not found.")
+
+
+async def delete_thread(
+    db: Database, *, organization_id: str, thread_id: str, at: datetime | None = None
+) -> None:
+    """Hide the thread (visible or in the trash), then remove its messages and itself."""
+    at = at or now()
+    await hide_for_deletion(db, organization_id=organization_id, thread_id=thread_id, at=at)
+    await remove_thread(db, organization_id=organization_id, thread_id=thread_id)
+
+
+async def remove_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
+    """Remove a thread hidden for deletion, with its messages."""
     await _remove_thread(db, organization_id=organization_id, thread_id=thread_id)
 
 
@@ -190,6 +210,7 @@ async def finish_interrupted_writes(
         if doc["hidden"] == CREATING and PENDING in doc:
             await _finish_creating(db, doc)
         elif doc["hidden"] == DELETING:
+            await record_owed_event(db, doc, at=at)  # its ThreadDeleted, if the crash lost it
             await _remove_thread(db, organization_id=organization_id, thread_id=thread_id)
         else:
             with suppress(Conflict):  # removed by another instance's sweep meanwhile
