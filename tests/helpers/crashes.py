@@ -53,7 +53,9 @@ def api_process(
     """The API as its own process (uvicorn) on `database` of the server at `uri`, and its base
     URL, serving on a free port until the block ends (or until the test kills it)."""
     port = free_port()
-    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": database, **settings}
+    # No admission limit unless asked: these runs load the API to crash it amid many writes.
+    admission = {"MAX_REQUESTS_IN_FLIGHT": "0"}
+    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": database, **admission, **settings}
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
         env=env,
