@@ -1,8 +1,9 @@
 """The Starlette app. Run with `uvicorn app.main:create_app --factory`."""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -22,8 +23,10 @@ from app.http.auth import RequireApiKey
 from app.http.endpoint import GraphQLEndpoint
 from app.http.middleware import RequestGuard, count_command, log
 from app.http.persisted import PersistedQueries
+from app.http.sockets import SocketGuard
 from app.realtime import EventHub
-from app.services import recovery, trash
+from app.services import recovery, threads, trash
+from app.services.api_keys import KeyCache
 from app.services.runtime import Runtime
 from app.settings import Settings
 
@@ -50,41 +53,36 @@ def create_app(
                 listeners=[store.CommandCounter(count_command)],
             )
         )
+        hub = EventHub(
+            queue_size=settings.subscriber_queue_size,
+            queue_bytes=settings.subscriber_queue_bytes,
+            max_per_key=settings.max_subscriptions_per_key,
+            max_per_connection=settings.max_subscriptions_per_connection,
+        )
+        app.state.runtime = Runtime(
+            db,
+            publish=hub.published,
+            publish_inbox=hub.published_inbox,
+            lease=settings.create_lease,
+            api_keys=KeyCache(seconds=settings.api_key_cache_seconds),
+        )
+        app.state.hub = hub
+        app.state.started = asyncio.Event()
+        # The API serves (and /readyz says 503) while the database is down at start-up.
+        starting = asyncio.create_task(
+            start_up(app.state.runtime, hub, settings, app.state.started)
+        )
+        # With the database up, serve once started (what tests and deploys expect); down, at once.
+        if await answers(db, settings.readiness_timeout_seconds):
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(settings.mongodb_timeout_ms / 1000 + 5):
+                    await app.state.started.wait()
         try:
-            await store.ensure_indexes(db)
-            await store.migrate(db, now=domain.now())
-            abandoned = timedelta(minutes=settings.abandoned_create_minutes)
-            await store.finish_interrupted_writes(db, creating_older_than=abandoned)
-            hub = EventHub(
-                queue_size=settings.subscriber_queue_size,
-                max_per_key=settings.max_subscriptions_per_key,
-                max_per_connection=settings.max_subscriptions_per_connection,
-            )
-            ready = asyncio.Event()
-            watcher = asyncio.create_task(hub.run(db, ready.set))
-            await asyncio.wait_for(ready.wait(), timeout=settings.mongodb_timeout_ms / 1000 + 5)
-            runtime = Runtime(db, publish=hub.published, publish_inbox=hub.published_inbox)
-            retention = timedelta(days=settings.trash_retention_days)
-            await trash.purge(runtime, deleted_before=runtime.clock() - retention)
-            # After a crash: the events it lost (no write of this instance is running yet).
-            lost = runtime.clock() - store.EVENT_TTL
-            await recovery.record_lost_events(runtime, since=lost, grace=timedelta(0))
-            recording = asyncio.create_task(
-                recovery.keep_recording_lost_events(
-                    runtime, every=timedelta(seconds=settings.recovery_interval_seconds)
-                )
-            )
-            every = timedelta(seconds=settings.trash_purge_interval_seconds)
-            purging = asyncio.create_task(
-                trash.keep_purging(runtime, retention=retention, every=every)
-            )
-            app.state.runtime = runtime
-            app.state.hub = hub
             yield
-            watcher.cancel()
-            purging.cancel()
-            recording.cancel()
         finally:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
             if database is None:
                 store.close_database(db)
 
@@ -95,7 +93,9 @@ def create_app(
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
-        ready = await store.ping(request.app.state.runtime.db)
+        if not request.app.state.started.is_set():
+            return JSONResponse({"database": "starting"}, 503)
+        ready = await answers(request.app.state.runtime.db, settings.readiness_timeout_seconds)
         return JSONResponse({"database": "ok" if ready else "unavailable"}, 200 if ready else 503)
 
     endpoint = GraphQLEndpoint(
@@ -127,7 +127,76 @@ def create_app(
                 RequestGuard,
                 max_body_bytes=settings.max_body_bytes,
                 deadline_seconds=settings.request_deadline_seconds,
+                max_in_flight=settings.max_requests_in_flight,
             ),
+            Middleware(SocketGuard, max_message_bytes=settings.max_body_bytes),
         ],
         lifespan=lifespan,
     )
+
+
+async def answers(db: store.Database, seconds: float) -> bool:
+    """Whether the database answers a ping within `seconds`."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await store.ping(db)
+    except TimeoutError:
+        return False
+
+
+# Start-up waits between attempts while the database does not answer: 0.5 s, doubling to 10 s.
+RETRY_FIRST_SECONDS, RETRY_MOST_SECONDS = 0.5, 10.0
+
+
+async def start_up(
+    runtime: Runtime, hub: EventHub, settings: Settings, started: asyncio.Event
+) -> None:
+    """Indexes, migrations and the sweep of interrupted writes, the event hub's watchers, the
+    trash purge and the events a crash lost, each retried until the database answers; then
+    `started` is set (/readyz reads it) and the periodic purge and sweeps run."""
+    db = runtime.db
+    retention = timedelta(days=settings.trash_retention_days)
+
+    async def prepare() -> None:
+        await store.ensure_indexes(db)
+        await store.migrate(db, now=domain.now())
+        await store.finish_interrupted_writes(db, creating_older_than=runtime.lease)
+
+    async def purge() -> None:
+        await trash.purge(runtime, deleted_before=runtime.clock() - retention)
+
+    async def record_lost() -> None:  # no write of this instance is running yet
+        since = runtime.clock() - store.EVENT_TTL
+        await recovery.record_lost_events(runtime, since=since, grace=timedelta(0))
+
+    await retried(prepare)
+    ready = asyncio.Event()
+    async with asyncio.TaskGroup() as tasks:
+        tasks.create_task(hub.run(db, ready.set))
+        await ready.wait()
+        await retried(purge)
+        await retried(record_lost)
+        every = timedelta(seconds=settings.trash_purge_interval_seconds)
+        tasks.create_task(trash.keep_purging(runtime, retention=retention, every=every))
+        sweeps = timedelta(seconds=settings.recovery_interval_seconds)
+        tasks.create_task(recovery.keep_recording_lost_events(runtime, every=sweeps))
+        sweeps = timedelta(seconds=settings.interrupted_writes_interval_seconds)
+        tasks.create_task(threads.keep_finishing(runtime, every=sweeps))
+        started.set()
+
+
+async def retried(step: Callable[[], Awaitable[None]]) -> None:
+    """Runs `step` until it succeeds, waiting longer after each failure; an unavailable database
+    is logged in one line, anything else with its traceback."""
+    delay = RETRY_FIRST_SECONDS
+    while True:
+        try:
+            await step()
+            return
+        except Exception as error:
+            if store.is_unavailable(error):
+                log.warning("Start-up: the database is unavailable; retrying in %.1f s.", delay)
+            else:
+                log.exception("Start-up failed; retrying in %.1f s.", delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_MOST_SECONDS)

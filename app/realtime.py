@@ -13,7 +13,9 @@ its own change stream, its own subscribers, under the same limits.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 from app import store
 from app.domain import Event, EventType
@@ -22,10 +24,60 @@ from app.inbox import InboxEvent
 from app.store import Database
 
 log = logging.getLogger("app.realtime")
+T = TypeVar("T")
 
 
 class TooSlow(Unavailable):
     """A subscriber whose queue filled up: it is disconnected, not buffered without bound."""
+
+
+# The WebSocket close code of a connection one of whose subscribers fell too far behind
+# (docs/realtime.md): 1013, "try again later"; resume from the last cursor received.
+CLOSE_TOO_SLOW = 1013
+# What closes the WebSocket connection running in this context (set by app/http/sockets.py):
+# a subscriber that overflows calls it, as a client that stopped reading never asks again.
+close_connection: ContextVar[Callable[[], None] | None] = ContextVar(
+    "close_connection", default=None
+)
+
+
+def size_of(event: Event | InboxEvent) -> int:
+    """An estimate of what an event holds in memory and on the wire: the length of its text."""
+    return len(repr(event))
+
+
+class Mailbox(Generic[T]):
+    """The events waiting for one subscriber, bounded in count and in bytes; the first event
+    over either bound drops what is queued and closes the subscriber's connection."""
+
+    def __init__(self, max_events: int, max_bytes: int) -> None:
+        self.queue: asyncio.Queue[tuple[T, int] | None] = asyncio.Queue()
+        self.max_events, self.max_bytes = max_events, max_bytes
+        self.queued_bytes = 0
+        self.overflowed = False
+        self.close = close_connection.get()
+
+    def offer(self, event: T, size: int) -> None:
+        if self.overflowed:
+            return
+        if self.queue.qsize() >= self.max_events or self.queued_bytes + size > self.max_bytes:
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queued_bytes = 0
+            self.queue.put_nowait(None)  # wakes a waiting `next`
+            if self.close is not None:
+                self.close()
+            return
+        self.queue.put_nowait((event, size))
+        self.queued_bytes += size
+
+    async def next(self) -> T:
+        item = None if self.overflowed else await self.queue.get()
+        if item is None:
+            raise TooSlow("This subscriber fell too far behind and was disconnected.")
+        self.queued_bytes -= item[1]
+        return item[0]
 
 
 @dataclass(eq=False)
@@ -33,43 +85,32 @@ class Subscriber:
     organization_id: str
     thread_id: str
     key_id: str
-    queue: asyncio.Queue[Event]
-    overflowed: bool = False
+    mailbox: Mailbox[Event]
 
     def offer(self, event: Event) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed = True
+        self.mailbox.offer(event, size_of(event))
 
     async def next(self) -> Event:
-        if self.overflowed:
-            raise TooSlow("This subscriber fell too far behind and was disconnected.")
-        return await self.queue.get()
+        return await self.mailbox.next()
 
 
 @dataclass(eq=False)
 class InboxSubscriber:
     organization_id: str
     key_id: str
-    queue: asyncio.Queue[InboxEvent]
-    overflowed: bool = False
+    mailbox: Mailbox[InboxEvent]
 
     def offer(self, event: InboxEvent) -> None:
-        try:
-            self.queue.put_nowait(event)
-        except asyncio.QueueFull:
-            self.overflowed = True
+        self.mailbox.offer(event, size_of(event))
 
     async def next(self) -> InboxEvent:
-        if self.overflowed:
-            raise TooSlow("This subscriber fell too far behind and was disconnected.")
-        return await self.queue.get()
+        return await self.mailbox.next()
 
 
 @dataclass
 class EventHub:
     queue_size: int = 1_000
+    queue_bytes: int = 1024 * 1024
     max_per_key: int = 100
     max_per_connection: int = 20
     watching: bool = False
@@ -86,8 +127,8 @@ class EventHub:
 
     def subscribe(self, *, organization_id: str, thread_id: str, key_id: str) -> Subscriber:
         self._admit(key_id)
-        queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=self.queue_size)
-        subscriber = Subscriber(organization_id, thread_id, key_id, queue)
+        mailbox = Mailbox[Event](self.queue_size, self.queue_bytes)
+        subscriber = Subscriber(organization_id, thread_id, key_id, mailbox)
         self.subscribers.add(subscriber)
         return subscriber
 
@@ -96,8 +137,8 @@ class EventHub:
 
     def subscribe_inbox(self, *, organization_id: str, key_id: str) -> InboxSubscriber:
         self._admit(key_id)
-        queue: asyncio.Queue[InboxEvent] = asyncio.Queue(maxsize=self.queue_size)
-        subscriber = InboxSubscriber(organization_id, key_id, queue)
+        mailbox = Mailbox[InboxEvent](self.queue_size, self.queue_bytes)
+        subscriber = InboxSubscriber(organization_id, key_id, mailbox)
         self.inbox_subscribers.add(subscriber)
         return subscriber
 

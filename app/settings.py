@@ -2,6 +2,7 @@
 scripts: the one place that says where the database is."""
 
 import re
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal, Self
 
@@ -14,6 +15,7 @@ DEV_CORS_ORIGINS = tuple(
     f"http://{host}:{port}" for port in (5173, 3000, 8080) for host in ("localhost", "127.0.0.1")
 )
 ORIGIN = re.compile(r"https?://[^/?#\s]+")
+CREATE_LEASE_MARGIN_SECONDS = 5
 
 
 class Settings(BaseSettings):
@@ -27,24 +29,44 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     mongodb_database: str = "threads"
     mongodb_timeout_ms: int = 5_000
+    # How long /readyz waits for the database's answer before it says 503.
+    readiness_timeout_seconds: float = 0.5
     # In production introspection is off unless this is set; in development it is always on.
     graphql_introspection: bool = False
     request_deadline_seconds: float = 10.0
+    # Requests running at once (health probes and WebSockets aside); more are refused at once
+    # with 503 OVERLOADED and Retry-After. 0: no limit. Measured: docs/operations.md#admission.
+    max_requests_in_flight: int = 8
+    # uvicorn, as ./scripts/serve runs it: open connections (and requests) beyond which it
+    # answers 503 itself; seconds an idle keep-alive connection stays open; seconds a client
+    # has to send a request's headers (app/http/server.py).
+    max_connections: int = 1_000
+    keep_alive_timeout_seconds: int = 5
+    header_timeout_seconds: float = 10.0
     max_body_bytes: int = 256 * 1024
     max_query_depth: int = 10
     max_query_aliases: int = 30
     max_query_tokens: int = 3_000
-    max_query_nodes: int = 50_000
+    max_query_selections: int = 1_000
+    max_query_nodes: int = 100_000
+    # The largest answer (bytes of its JSON); a larger one is refused with an error.
+    response_max_bytes: int = 32 * 1024 * 1024
     max_subscriptions_per_connection: int = 20
     max_subscriptions_per_key: int = 100
     # Events a subscriber may fall behind by before it is disconnected.
     subscriber_queue_size: int = 1_000
-    # A thread whose creation has not finished after this long was abandoned by a crash.
-    abandoned_create_minutes: float = 10
+    # Creations and deletions a crash interrupted are finished at start-up and this often, once
+    # older than the lease of a create (the request deadline and 5 seconds).
+    interrupted_writes_interval_seconds: float = 60
+    # ... and the bytes (estimated) those events may hold; 1 MiB.
+    subscriber_queue_bytes: int = 1024 * 1024
     # Deleted threads and messages stay restorable in the trash this long, then are purged (at
     # start-up and every TRASH_PURGE_INTERVAL_SECONDS).
     trash_retention_days: float = 30
     trash_purge_interval_seconds: float = 3600
+    # How long an instance trusts a valid API key it looked up: a revoked key stops working
+    # everywhere within this many seconds (0: look it up on every request).
+    api_key_cache_seconds: float = 1.0
     # How often an instance logs the events of message writes a crash (of any instance) lost;
     # it also does at start-up.
     recovery_interval_seconds: float = 60
@@ -96,6 +118,11 @@ class Settings(BaseSettings):
         if self.cors_origins is not None:
             return self.cors_origins
         return [] if self.production else list(DEV_CORS_ORIGINS)
+
+    @property
+    def create_lease(self) -> timedelta:
+        """How long a create may still be running: a crash ended it when it is older."""
+        return timedelta(seconds=self.request_deadline_seconds + CREATE_LEASE_MARGIN_SECONDS)
 
     @property
     def database_uri(self) -> str:

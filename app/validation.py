@@ -1,5 +1,6 @@
 """Input rules. Pure: every function returns the checked value or raises InvalidInput."""
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
@@ -26,10 +27,33 @@ MAX_SEARCH_QUERY = 256
 MAX_SEARCH_TERMS = 8
 
 
+# Not text anywhere: NUL and UTF-16 surrogates (a str holds one only when it came from a lone
+# surrogate escape such as the JSON "\ud800"; a valid pair decodes to one code point).
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+# Not in a key either: the other C0 controls, DEL and the C1 controls; tab, LF and CR stay.
+_NOT_KEY = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def unicode_string(value: str, *, field: str, key: bool = False, what: str | None = None) -> str:
+    """Unicode scalar values without NUL; a `key` (an id, cursor, idempotency or metadata key)
+    without control characters other than tab, newline and carriage return either."""
+    found = (_NOT_KEY if key else _NOT_TEXT).search(value)
+    if found is None:
+        return value
+    name, point = what or field, ord(found.group())
+    if 0xD800 <= point <= 0xDFFF:
+        reason = f"a lone surrogate (U+{point:04X}); send valid Unicode text"
+    elif point == 0:
+        reason = "NUL (U+0000)"
+    else:
+        reason = f"a control character (U+{point:04X}), which keys and ids may not hold"
+    raise InvalidInput(field, f"{name} must not contain {reason}.")
+
+
 def text(
     value: str, *, field: str, max_length: int, min_length: int = 0, what: str | None = None
 ) -> str:
-    """A string of `min_length`..`max_length` characters (code points) storable as UTF-8.
+    """A string of `min_length`..`max_length` characters (code points) of Unicode text.
 
     `what` names the value in the message when it is a part of `field`.
     """
@@ -38,11 +62,7 @@ def text(
         raise InvalidInput(field, f"{name} must have at least {min_length} character(s).")
     if len(value) > max_length:
         raise InvalidInput(field, f"{name} must have at most {max_length:,} characters.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidInput(field, f"{name} must be valid Unicode text.") from None
-    return value
+    return unicode_string(value, field=field, what=what)
 
 
 def metadata(value: object, *, field: str) -> dict[str, str | list[str]]:

@@ -119,3 +119,80 @@ async def test_key_rules(api: Api, db: Database) -> None:
     await api.ok(CREATE_THREAD, {"input": {"idempotencyKey": "k" * 255}})
     stored = await db[store.IDEMPOTENCY_KEYS].find_one({})
     assert stored is not None and "k" * 255 not in repr(stored), "keys are stored as digests"
+
+
+FORK_THREAD = """
+mutation($input: ForkThreadInput!) {
+  forkThread(input: $input) { thread { id title messageCount } }
+}"""
+
+
+async def test_a_create_refused_for_its_input_leaves_the_key_unused(api: Api, db: Database) -> None:
+    """Like Stripe: a create that fails validation saves no result; the corrected retry creates,
+    and from then on the key is that create's."""
+    wrong = {"title": "x" * 10_000, "idempotencyKey": "fix-me"}
+    assert (await api.error(CREATE_THREAD, {"input": wrong}))["extensions"]["code"] == (
+        "BAD_USER_INPUT"
+    )
+    fixed = {**wrong, "title": "fixed"}
+    created = await api.ok(CREATE_THREAD, {"input": fixed})
+    assert created["createThread"]["thread"]["title"] == "fixed"
+    assert await api.ok(CREATE_THREAD, {"input": fixed}) == created
+    again = await api.error(CREATE_THREAD, {"input": {**fixed, "title": "other"}})
+    assert again["extensions"] == {"code": "CONFLICT"}
+    assert await counts(db) == (1, 0)
+
+
+async def test_a_refused_create_message_leaves_the_key_unused(api: Api, db: Database) -> None:
+    locked = await make_thread(db, state=LOCKED)
+    active = await make_thread(db)
+    missing = "thread_00000000-0000-0000-0000-000000000000"
+    key = {"content": "hi", "idempotencyKey": "one-message"}
+    for refused_thread, code in [(missing, "NOT_FOUND"), (locked.id, "CONFLICT")]:
+        error = await api.error(CREATE_MESSAGE, {"input": {**key, "threadId": refused_thread}})
+        assert error["extensions"]["code"] == code
+    message_input = {**key, "threadId": active.id}
+    created = await api.ok(CREATE_MESSAGE, {"input": message_input})
+    assert created["createMessage"]["thread"]["messageCount"] == 1
+    assert await api.ok(CREATE_MESSAGE, {"input": message_input}) == created
+    other = await api.error(CREATE_MESSAGE, {"input": {**message_input, "threadId": locked.id}})
+    assert other["extensions"] == {"code": "CONFLICT"}
+    assert await counts(db) == (2, 1)
+
+
+async def test_a_refused_fork_leaves_the_key_unused(api: Api, db: Database) -> None:
+    source = await make_thread(db, messages=2, title="source")
+    elsewhere = await make_thread(db, messages=1)
+    other_message = await db[store.MESSAGES].find_one({"threadId": elsewhere.id})
+    assert other_message is not None
+    fork_input = {"threadId": source.id, "idempotencyKey": "fork-once"}
+    error = await api.error(
+        FORK_THREAD, {"input": {**fork_input, "upToMessageId": other_message["_id"]}}
+    )
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "input.upToMessageId"}
+    forked = await api.ok(FORK_THREAD, {"input": fork_input})
+    assert forked["forkThread"]["thread"]["messageCount"] == 2
+    assert await api.ok(FORK_THREAD, {"input": fork_input}) == forked
+    other = await api.error(FORK_THREAD, {"input": {**fork_input, "title": "changed"}})
+    assert other["extensions"] == {"code": "CONFLICT"}
+    assert await counts(db) == (3, 5)
+
+
+async def test_a_failed_create_keeps_its_key_for_the_retry(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not refused but failed (an outage, a crash): the key stays the first input's."""
+    thread_input = {"title": "t", "messages": [{"content": "a"}], "idempotencyKey": "kept"}
+    with monkeypatch.context() as patch:
+        crash_on(patch, db, store.MESSAGES, "insert_many")
+        error = await api.error(CREATE_THREAD, {"input": thread_input})
+        assert error["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
+    other = await api.error(CREATE_THREAD, {"input": {**thread_input, "title": "other"}})
+    assert other["extensions"] == {"code": "CONFLICT"}
+    retried = await api.ok(CREATE_THREAD, {"input": thread_input})
+    assert retried["createThread"]["thread"] == {
+        "id": retried["createThread"]["thread"]["id"],
+        "title": "t",
+        "messageCount": 1,
+    }
+    assert await counts(db) == (1, 1)

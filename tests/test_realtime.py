@@ -396,3 +396,39 @@ def test_a_replay_leaves_out_what_is_in_the_trash(live: LiveApi) -> None:
         "MessageDeleted",
         "MessageRestored",
     ], "restored, its history is shown again"
+
+
+NESTED = """subscription($t: ID!) { threadEvents(threadId: $t) {
+  ... on MessageCreated { message { text thread { title messageCount } } }
+  ... on ThreadUpdated { thread { title messageCount } }
+} }"""
+ADD = "mutation($t: ID!, $c: String!) { createMessage(input: {threadId: $t, content: $c}) { message { id } } }"
+RENAME = 'mutation($t: ID!) { updateThread(input: {id: $t, title: "renamed"}) { thread { id } } }'
+
+
+def test_each_event_reads_its_nested_fields_afresh(live: LiveApi) -> None:
+    """The connection outlives its events: what one event read is not shown by the next."""
+    thread_id = new_thread(live)
+    with live.socket() as ws:
+        ws.send_json(
+            {
+                "id": "1",
+                "type": "subscribe",
+                "payload": {"query": NESTED, "variables": {"t": thread_id}},
+            }
+        )
+        seen = []
+        for write, variables in [
+            (ADD, {"c": "a"}),
+            (RENAME, {}),
+            (ADD, {"c": "b"}),
+            (ADD, {"c": "c"}),
+        ]:
+            live.ok(write, t=thread_id, **variables)
+            seen.append(receive(ws, 1)[0])
+    assert seen == [
+        {"message": {"text": "a", "thread": {"title": "t", "messageCount": 1}}},
+        {"thread": {"title": "renamed", "messageCount": 1}},
+        {"message": {"text": "b", "thread": {"title": "renamed", "messageCount": 2}}},
+        {"message": {"text": "c", "thread": {"title": "renamed", "messageCount": 3}}},
+    ]

@@ -146,3 +146,44 @@ async def test_one_http_request_costs_at_most_three_commands(
         names = [next(iter(c)) for c in recorder.commands]
         # the API key, the threads (counter document, windows), the message pages
         assert len(names) - thread_windows(recorder) == 3, names
+
+
+async def test_a_warm_request_needs_no_key_lookup(recorded: tuple[Database, Recorder]) -> None:
+    db, recorder = recorded
+    await seed(db, 5, 2)
+    async with app_client(db) as client:
+        client.headers["Authorization"] = f"Bearer {await api_key(db)}"
+        query = {"query": "{ threads(first: 5) { nodes { title } } }"}
+        assert (await client.post("/graphql", json=query)).status_code == 200
+        recorder.commands.clear()
+        assert (await client.post("/graphql", json=query)).status_code == 200
+        looked_up = [c for c in recorder.commands if store.API_KEYS in c.values()]
+        assert recorder.commands and not looked_up, "the key is known for a second"
+
+
+async def test_create_message_costs_its_writes_only(recorded: tuple[Database, Recorder]) -> None:
+    """Warm: the thread's numbers with its state check and activity, the message, its event,
+    and the inbox's counter and event."""
+    db, recorder = recorded
+    await seed(db, 1, 1)
+    found = await db[store.THREADS].find_one({})
+    assert found is not None
+    thread = found["_id"]
+    create = {
+        "query": 'mutation($t: ID!) { createMessage(input: {threadId: $t, content: "hi"})'
+        " { message { id } } }",
+        "variables": {"t": thread},
+    }
+    async with app_client(db) as client:
+        client.headers["Authorization"] = f"Bearer {await api_key(db)}"
+        assert "errors" not in (await client.post("/graphql", json=create)).json()
+        recorder.commands.clear()
+        assert "errors" not in (await client.post("/graphql", json=create)).json()
+    names = [(next(iter(c)), c[next(iter(c))]) for c in recorder.commands]
+    assert names == [
+        ("findAndModify", store.THREADS),
+        ("insert", store.MESSAGES),
+        ("insert", store.EVENTS),
+        ("findAndModify", store.INBOX_COUNTERS),
+        ("insert", store.INBOX_EVENTS),
+    ], names

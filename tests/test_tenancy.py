@@ -1,5 +1,6 @@
 """API keys and organizations: nobody sees or touches another organization's threads."""
 
+import asyncio
 import os
 import secrets
 import subprocess
@@ -12,6 +13,7 @@ import pytest
 from app import store
 from app.domain import Caller
 from app.services import api_keys
+from app.settings import Settings
 from app.store import Database
 from tests.helpers.api import api_key, app_client
 from tests.helpers.backends import ROOT_DIR, backend_uri
@@ -242,8 +244,22 @@ async def test_unauthenticated_requests_look_alike(db: Database) -> None:
         assert ok.json()["data"] == {"threads": {"totalCount": 0}} and "errors" not in ok.json()
 
 
-async def test_revocation_takes_effect_on_the_next_request(db: Database) -> None:
+async def test_revocation_takes_effect_within_a_second(db: Database) -> None:
     async with app_client(db) as client:
+        key = await api_key(db)
+        headers = {"Authorization": f"Bearer {key}"}
+        query = {"query": "{ threads { totalCount } }"}
+        assert (await client.post("/graphql", json=query, headers=headers)).status_code == 200
+        assert await api_keys.revoke_key(db, key_id=key.split("_")[1]) is True
+        await asyncio.sleep(1.05)
+        assert (await client.post("/graphql", json=query, headers=headers)).status_code == 401
+
+
+async def test_without_the_cache_revocation_takes_effect_on_the_next_request(
+    db: Database,
+) -> None:
+    settings = Settings(app_env="development", api_key_cache_seconds=0)
+    async with app_client(db, settings) as client:
         key = await api_key(db)
         headers = {"Authorization": f"Bearer {key}"}
         query = {"query": "{ threads { totalCount } }"}
@@ -303,3 +319,18 @@ async def test_apikey_script(real_db: Database, cli_env: dict[str, str]) -> None
     assert await api_keys.authenticate(real_db, f"Bearer {key}") is None
     assert "revoked" in apikey(cli_env, "list", "--org", "org_cli").stdout
     assert apikey(cli_env, "revoke", "0123456789abcdef").returncode == 1
+
+
+async def test_a_revoked_key_stops_working_within_the_cache_time(db: Database) -> None:
+    key = await api_keys.issue_key(db, organization_id="org_a", user_id="u", name="cached")
+    now = [100.0]
+    cache = api_keys.KeyCache(seconds=1.0, clock=lambda: now[0])
+    header = f"Bearer {key}"
+    assert await api_keys.authenticate(db, header, cache=cache) is not None
+    assert await api_keys.revoke_key(db, key_id=key.split("_")[1])
+    now[0] += 0.5
+    assert await api_keys.authenticate(db, header, cache=cache) is not None, "cached"
+    wrong = header[:-1] + ("A" if header[-1] != "A" else "B")
+    assert await api_keys.authenticate(db, wrong, cache=cache) is None, "the secret is checked"
+    now[0] += 0.6
+    assert await api_keys.authenticate(db, header, cache=cache) is None, "revoked after 1 s"

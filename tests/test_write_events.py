@@ -2,14 +2,9 @@
 a cancelled request or a crash of the API does; and events come in the order of the data."""
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +13,16 @@ import pytest
 from motor.motor_asyncio import AsyncIOMotorClient
 
 from app import store
-from app.domain import EventType
-from scripts.embedded import free_port
+from app.domain import EventType, ThreadChanges, now
+from app.services import recovery, threads, trash
+from app.services.runtime import Runtime
 from tests.helpers.api import Api, api_key
-from tests.helpers.backends import ROOT_DIR, embedded_server
-from tests.helpers.crashes import crash_on
-from tests.helpers.factories import make_thread
-from tests.helpers.serve import listening
+from tests.helpers.backends import embedded_server
+from tests.helpers.crashes import Crash, api_process, crash_on
+from tests.helpers.factories import caller, make_thread
 
 ORG = "org_local"
+DATABASE = "write_events"
 CREATE = """mutation($thread: ID!, $text: String!) {
   createMessage(input: {threadId: $thread, role: USER, content: $text}) { message { id } }
 }"""
@@ -108,37 +104,6 @@ async def test_concurrent_deltas_are_logged_in_the_order_of_their_offsets(
     assert rebuilt == text and sorted(deltas) == sorted(rebuilt[1:].replace(">", ">\n").split())
 
 
-@contextmanager
-def api_process(uri: str, **env: str) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = free_port()
-    environment = {**os.environ, "MONGODB_URI": uri, "APP_ENV": "development", **env}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "app.main:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT_DIR,
-        env=environment,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not listening(port):
-            assert process.poll() is None and time.monotonic() < deadline, "the API started"
-            time.sleep(0.05)
-        yield process, f"http://127.0.0.1:{port}"
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
-
-
 async def create_many(
     base: str, key: str, threads: list[str], n: int, statuses: Counter[int] | None = None
 ) -> Counter[int]:
@@ -167,14 +132,14 @@ async def create_many(
 async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path: Path) -> None:
     with embedded_server() as uri:
         client: AsyncIOMotorClient[Any] = AsyncIOMotorClient(uri)
-        db = client["threads"]
+        db = client[DATABASE]
         await store.ensure_indexes(db)
         key = await api_key(db)
         threads = [(await make_thread(db, messages=1)).id for _ in range(4)]
 
         # A deadline shorter than a write under load: many answer 504, yet every write that
         # started finishes with its event.
-        with api_process(uri, REQUEST_DEADLINE_SECONDS="0.05") as (_, base):
+        with api_process(uri, DATABASE, REQUEST_DEADLINE_SECONDS="0.05") as (_, base):
             statuses = await create_many(base, key, threads, 120)
             assert statuses[504] > 0, f"the deadline cut requests: {statuses}"
             await asyncio.sleep(2)
@@ -182,7 +147,7 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
 
         # kill -9 of the API in the middle of writes (once messages are being inserted), then
         # a restart: its start-up pass logs what the kill lost.
-        with api_process(uri) as (process, base):
+        with api_process(uri, DATABASE) as (process, base):
             before = await db[store.MESSAGES].count_documents({})
             load = asyncio.create_task(create_many(base, key, threads, 200))
             for _ in range(6_000):  # at most 30 s
@@ -193,7 +158,7 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
             statuses = await load
         lost = await messages_without_event(db)
         assert lost > 0, "the kill left messages without their event (else this proves nothing)"
-        with api_process(uri) as (_, base):
+        with api_process(uri, DATABASE) as (_, base):
             async with httpx.AsyncClient() as http:
                 assert (await http.get(f"{base}/readyz")).status_code == 200
             assert await messages_without_event(db) == 0
@@ -233,3 +198,61 @@ async def test_500_concurrent_writers_keep_the_data_order(real_db: store.Databas
             rebuilt += event.delta or ""
     message = await store.get_message(real_db, organization_id=ORG, message_id=message_id)
     assert rebuilt == message.text and rebuilt.count("<") == 500
+
+
+@pytest.mark.parametrize("write", ["rename", "trash", "restore"])
+async def test_a_thread_write_whose_event_a_crash_lost_gets_it_from_the_recovery_pass(
+    db: store.Database, monkeypatch: pytest.MonkeyPatch, write: str
+) -> None:
+    thread = await make_thread(db, messages=1)
+    rt = Runtime(db)
+    who = caller(ORG, "u")
+    if write == "restore":
+        await trash.delete_thread(rt, caller=who, thread_id=thread.id)
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):
+        if write == "rename":
+            changes = ThreadChanges(title="renamed")
+            await threads.update_thread(rt, caller=who, thread_id=thread.id, changes=changes)
+        elif write == "trash":
+            await trash.delete_thread(rt, caller=who, thread_id=thread.id)
+        else:
+            await trash.restore_thread(rt, caller=who, thread_id=thread.id)
+    monkeypatch.undo()
+    expected = {
+        "rename": EventType.THREAD_UPDATED,
+        "trash": EventType.THREAD_DELETED,
+        "restore": EventType.THREAD_RESTORED,
+    }[write]
+
+    def logged() -> Awaitable[list[Any]]:
+        return store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+
+    before = [e.type for e in await logged()]
+    assert expected not in before, "the crash lost it"
+    soon = Runtime(db, clock=lambda: now() + timedelta(seconds=31))
+    await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
+    after = await logged()
+    assert [e.type for e in after].count(expected) == before.count(expected) + 1
+    if write == "rename":
+        [updated] = [e for e in after if e.type is expected]
+        assert updated.thread is not None and updated.thread.title == "renamed"
+    await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
+    assert len(await logged()) == len(after), "logged once"
+
+
+async def test_a_deletion_a_crash_interrupted_is_logged_and_finished(
+    db: store.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    thread = await make_thread(db, messages=2)
+    rt = Runtime(db)
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):
+        await trash.delete_thread(rt, caller=caller(ORG, "u"), thread_id=thread.id, permanent=True)
+    monkeypatch.undo()
+    assert await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0) == []
+    await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
+    [deleted] = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
+    assert deleted.type is EventType.THREAD_DELETED
+    assert await db[store.THREADS].count_documents({"_id": thread.id}) == 0
+    assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 0

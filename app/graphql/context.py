@@ -1,4 +1,5 @@
-"""The per-request context: the runtime, the caller and the request's DataLoaders."""
+"""The per-request context: the runtime, the caller and the request's DataLoaders (renewed for
+each event a subscription delivers)."""
 
 from dataclasses import dataclass, field
 
@@ -80,7 +81,13 @@ class Context:
 
     def sign_in(self, caller: Caller) -> None:
         self.caller = caller
-        self._loaders = Loaders.of(self.runtime.db, caller.organization_id)
+        self.renew_loaders()
+
+    def renew_loaders(self) -> None:
+        """Forget what was read: a subscription's context outlives its events, each of which must
+        show what is current when it is delivered."""
+        if self.caller is not None:
+            self._loaders = Loaders.of(self.runtime.db, self.caller.organization_id)
 
     @property
     def signed_in(self) -> Caller:

@@ -1,29 +1,36 @@
-"""Schema extensions: error coding and result extensions, the node budget, the parse cache."""
+"""Schema extensions: error coding and result extensions, the query limits before validation,
+the response cap, the parse cache."""
 
+import re
 from collections.abc import Iterator
 from contextlib import suppress
 from functools import lru_cache
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, parse
+import orjson
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, GraphQLSchema, parse, validate
 from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 
 from app import store
 from app.errors import HTTP_STATUS, coded
-from app.graphql.limits import largest_path
+from app.graphql.limits import Limits, check
 from app.http.middleware import current_request
 
 # Documents whose parse and validation are kept (each cache is a bounded LRU).
 CACHE_SIZE = 256
+# graphql-core's " Did you mean 'x', 'y', or 'z'?" (names hold no "?").
+SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
 
 class FinishResult(SchemaExtension):
     """Codes every error (the one place), sets the HTTP status for outages, adds the request
     id (and in development the database commands so far) to the result and records the
-    operation for the request log."""
+    operation for the request log. In production no message suggests names of the schema."""
 
     def __init__(self, *, development: bool = True) -> None:
         self.development = development
@@ -59,6 +66,9 @@ class FinishResult(SchemaExtension):
             coded(error, request_id=request_id, unavailable=store.is_unavailable)
             for error in result.errors or []
         ]
+        if not self.development:
+            for error in result.errors:
+                error.message = SUGGESTION.sub("", error.message)
         return [str((error.extensions or {}).get("code")) for error in result.errors]
 
     def get_results(self) -> dict[str, Any]:
@@ -70,28 +80,64 @@ class FinishResult(SchemaExtension):
         return {"requestId": record.id}
 
 
-class NodeBudget(SchemaExtension):
-    """Refuses, before it runs, an operation whose nested connections could return more than
-    `max_nodes` nodes along one path (the product of their page sizes, 20 when not given)."""
+class QueryLimits(SchemaExtension):
+    """Validation, after the query limits: an operation over a limit is refused before
+    graphql-core's rules see it (some of them, such as overlapping fields, take time that grows
+    much faster than the document). Validation results are cached per document; in production
+    they suggest no names."""
 
-    def __init__(self, *, max_nodes: int) -> None:
-        self.max_nodes = max_nodes
+    def __init__(self, *, limits: Limits, hide_suggestions: bool) -> None:
+        self.limits = limits
+        self.hide_suggestions = hide_suggestions
 
-    def on_execute(self) -> Iterator[None]:
+    def on_validate(self) -> Iterator[None]:
         run = self.execution_context
         document = run.graphql_document
-        largest = (
-            0
-            if document is None
-            else largest_path(run.schema._schema, document, run.operation_name, run.variables)
-        )
-        if largest > self.max_nodes:
-            message = (
-                f"The query could return {largest:,} nodes along one path of nested connections;"
-                f" at most {self.max_nodes:,} are allowed. Ask for smaller pages."
+        if document is not None:
+            reason = check(run.schema._schema, document, run.variables, self.limits)
+            run.pre_execution_errors = (
+                [GraphQLError(reason)]
+                if reason is not None
+                else _validate(
+                    run.schema._schema, document, run.validation_rules, self.hide_suggestions
+                )
             )
-            run.result = GraphQLExecutionResult(data=None, errors=[GraphQLError(message)])
         yield
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _validate(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    rules: tuple[type[ASTValidationRule], ...],
+    hide_suggestions: bool,
+) -> list[GraphQLError]:
+    # `rules` hold graphql-core's; Strawberry adds these two (as its validate_document does).
+    every = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
+    return validate(schema, document, every, hide_suggestions=hide_suggestions)
+
+
+class ResponseCap(SchemaExtension):
+    """Answers an error instead of a result whose JSON would exceed `max_bytes`: the backstop
+    of the node budget, for what it cannot foresee (long texts)."""
+
+    def __init__(self, *, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if not isinstance(result, GraphQLExecutionResult) or result.data is None:
+            return
+        size = len(orjson.dumps(result.data))
+        if size > self.max_bytes:
+            result.data = None
+            result.errors = [
+                GraphQLError(
+                    f"The answer would be {size:,} bytes; at most {self.max_bytes:,} are"
+                    " allowed. Ask for smaller pages or fewer fields."
+                )
+            ]
 
 
 @lru_cache(maxsize=CACHE_SIZE)

@@ -41,6 +41,7 @@ from app.graphql.payloads import (
 )
 from app.graphql.types import Message, Thread
 from app.services import forks, messages, threads, trash
+from app.services.runtime import Runtime, keys_released_if_refused
 
 T = TypeVar("T")
 INPUT = strawberry.argument(description="What to write.")
@@ -56,11 +57,17 @@ def _finished(task: asyncio.Task[Any]) -> None:
         task.exception()  # retrieved: its request, if still there, reports it
 
 
-async def write(use_case: Coroutine[Any, Any, T]) -> T:
+async def _released_if_refused(runtime: Runtime, use_case: Coroutine[Any, Any, T]) -> T:
+    async with keys_released_if_refused(runtime):
+        return await use_case
+
+
+async def write(runtime: Runtime, use_case: Coroutine[Any, Any, T]) -> T:
     """Run a use case to its end even if the request is cancelled meanwhile (its deadline
     passed, its client went): a write that started is finished with its event, never cut
-    between the two. Its errors name their fields by their path in the mutation's `input`."""
-    task = asyncio.ensure_future(use_case)
+    between the two. A refused create gives its idempotency key back. Its errors name their
+    fields by their path in the mutation's `input`."""
+    task = asyncio.ensure_future(_released_if_refused(runtime, use_case))
     _FINISHING.add(task)
     task.add_done_callback(_finished)
     try:
@@ -82,9 +89,10 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         written = await write(
+            context.runtime,
             threads.create_thread(
                 context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
-            )
+            ),
         )
         return CreateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
@@ -98,9 +106,10 @@ class Mutation:
         changes = input.to_changes()
         context = info.context
         written = await write(
+            context.runtime,
             threads.update_thread(
                 context.runtime, caller=context.signed_in, thread_id=thread_id, changes=changes
-            )
+            ),
         )
         context.thread_changed(thread_id, written.value)
         return UpdateThreadPayload(
@@ -117,12 +126,13 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
         written = await write(
+            context.runtime,
             trash.delete_thread(
                 context.runtime,
                 caller=context.signed_in,
                 thread_id=thread_id,
                 permanent=input.permanent,
-            )
+            ),
         )
         context.thread_changed(thread_id, None)
         return DeleteThreadPayload(
@@ -136,7 +146,8 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
         written = await write(
-            trash.restore_thread(context.runtime, caller=context.signed_in, thread_id=thread_id)
+            context.runtime,
+            trash.restore_thread(context.runtime, caller=context.signed_in, thread_id=thread_id),
         )
         context.thread_changed(thread_id, written.value)
         return RestoreThreadPayload(
@@ -154,9 +165,10 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         written = await write(
+            context.runtime,
             forks.fork_thread(
                 context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
-            )
+            ),
         )
         context.thread_changed(written.value.id, written.value)
         return ForkThreadPayload(
@@ -172,13 +184,14 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         written = await write(
+            context.runtime,
             messages.create_message(
                 context.runtime,
                 caller=context.signed_in,
                 thread_id=thread_id,
                 message=new,
                 idempotency_key=key,
-            )
+            ),
         )
         message, thread = written.value
         context.thread_changed(thread_id, thread)
@@ -200,9 +213,10 @@ class Mutation:
         changes = input.to_changes()
         context = info.context
         written = await write(
+            context.runtime,
             messages.update_message(
                 context.runtime, caller=context.signed_in, message_id=message_id, changes=changes
-            )
+            ),
         )
         context.message_changed(message_id, written.value)
         return UpdateMessagePayload(
@@ -217,9 +231,10 @@ class Mutation:
         delta = validation.content(input.delta, field="input.delta")
         context = info.context
         written = await write(
+            context.runtime,
             messages.append_text(
                 context.runtime, caller=context.signed_in, message_id=message_id, delta=delta
-            )
+            ),
         )
         context.message_changed(message_id, written.value)
         return AppendMessageTextPayload(
@@ -234,13 +249,14 @@ class Mutation:
         reason = validation.reference(input.incomplete_reason, field="input.incompleteReason")
         context = info.context
         written = await write(
+            context.runtime,
             messages.complete_message(
                 context.runtime,
                 caller=context.signed_in,
                 message_id=message_id,
                 status=domain.MessageStatus[input.status.name],
                 incomplete_reason=reason,
-            )
+            ),
         )
         context.message_changed(message_id, written.value)
         return CompleteMessagePayload(
@@ -257,7 +273,8 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
         written = await write(
-            trash.delete_message(context.runtime, caller=context.signed_in, message_id=message_id)
+            context.runtime,
+            trash.delete_message(context.runtime, caller=context.signed_in, message_id=message_id),
         )
         thread = written.value
         context.message_changed(message_id, None)
@@ -278,7 +295,8 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
         written = await write(
-            trash.restore_message(context.runtime, caller=context.signed_in, message_id=message_id)
+            context.runtime,
+            trash.restore_message(context.runtime, caller=context.signed_in, message_id=message_id),
         )
         message, thread = written.value
         context.message_changed(message_id, message)

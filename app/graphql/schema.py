@@ -6,22 +6,17 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    SchemaExtension,
-    ValidationCache,
-    max_aliases,
-    query_depth_limiter,
-)
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.errors import is_unexpected
-from app.graphql.extensions import CACHE_SIZE, CachedParse, FinishResult, NodeBudget
+from app.graphql.extensions import CachedParse, FinishResult, QueryLimits, ResponseCap
+from app.graphql.limits import Limits
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
+from app.graphql.strings import StringRule
 from app.graphql.subscriptions import Subscription
 from app.graphql.types import Message, Thread
 from app.settings import Settings
@@ -63,21 +58,24 @@ class ThreadsSchema(strawberry.Schema):
 
 
 def make_schema(settings: Settings) -> ThreadsSchema:
-    """The schema with the settings' query limits; in production without GraphiQL's field
-    suggestions, and without introspection unless `graphql_introspection` asks for it."""
-    # Rule classes made once, so that the validation cache (keyed by them) hits.
-    rules: list[type[ASTValidationRule]] = [
-        query_depth_limiter.create_validator(settings.max_query_depth, should_ignore=None),
-        max_aliases.create_validator(settings.max_query_aliases),
-    ]
+    """The schema with the settings' query limits; in production without suggestions of names
+    in errors, and without introspection unless `graphql_introspection` asks for it."""
+    rules: list[type[ASTValidationRule]] = []
     if settings.production and not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
+    limits = Limits(
+        depth=settings.max_query_depth,
+        aliases=settings.max_query_aliases,
+        selections=settings.max_query_selections,
+        nodes=settings.max_query_nodes,
+    )
     extensions: list[Callable[[], SchemaExtension]] = [
         partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
         CachedParse,
         partial(AddValidationRules, rules),
-        partial(ValidationCache, maxsize=CACHE_SIZE),
-        partial(NodeBudget, max_nodes=settings.max_query_nodes),
+        partial(QueryLimits, limits=limits, hide_suggestions=settings.production),
+        StringRule,
+        partial(ResponseCap, max_bytes=settings.response_max_bytes),
         partial(FinishResult, development=not settings.production),
     ]
     return ThreadsSchema(

@@ -1,10 +1,11 @@
 """Full-text search of messages: `Query.search`, its filter, hits and connection."""
 
-from datetime import datetime
+import asyncio
+from datetime import datetime, timedelta
 
 import strawberry
 
-from app import domain, store, validation
+from app import domain, store, validation, windows
 from app.graphql.connections import Edge, PageInfo, paged
 from app.graphql.context import Info
 from app.graphql.enums import MessageRole
@@ -13,10 +14,15 @@ from app.graphql.types import Message, Thread
 from app.pagination import Key, Ordering, Page, page_request
 from app.search_terms import MessageSearch, SearchTerms, highlights
 
-SEARCH_ORDER = Ordering(kind="search", types=(datetime, str))
-# Pages whose hits all lie in hidden threads (the trash, being created) are skipped, up to
-# this many scans per page.
-MAX_SCANS = 3
+# A hit's key (createdAt, message id), and the time the page took to fill up to it (ms): the
+# next page's first window is derived from it (app/windows.py).
+SEARCH_ORDER = Ordering(kind="search", types=(datetime, str, int))
+# Scans of a page: one per window, and two more to go on within a window whose hits lie in
+# hidden threads (the trash, being created).
+MAX_SCANS = windows.MAX_WINDOWS + 2
+# Commands of a page, at most: a probe per term, and per scan the messages, the titles, the
+# title hits' first messages and the hits' threads.
+MAX_COMMANDS = validation.MAX_SEARCH_TERMS + 4 * MAX_SCANS
 
 
 @strawberry.input(description="Conditions on the messages a search finds.")
@@ -90,36 +96,51 @@ async def search(
     request = page_request(
         SEARCH_ORDER, first=first, after=after, last=None, before=None, limit=None, descending=True
     )
-    db = info.context.runtime.db
-    hits: list[tuple[Found, Key]] = []
-    more = False
-    scanned = await store.rarest_term(db, wanted)  # None: some term is in no message's text
+    runtime = info.context.runtime
+    resumed = request.after
+    cursor = None if resumed is None else resumed[:2]
+    high, span = _start(wanted, resumed)
+    now = runtime.clock()
+    plan = windows.windows(
+        high=high, now=now, floor=wanted.created_after, first=windows.first_width(span)
+    )
+    scanned = await store.rarest_term(runtime.db, wanted, plan[0])
     # Title hits (the thread's first message) unless the filter is about the messages.
     by_title = not wanted.metadata and wanted.role is None
-    title_scan = terms.scannable[0]
-    cursor = request.after
-    for _ in range(MAX_SCANS if scanned or by_title else 0):
-        limit = request.size + 1
-        rows: list[tuple[domain.Message, Key]] = []
-        if scanned:
-            rows += await store.search_messages(
-                db, wanted, limit=limit, after=cursor, scanned=scanned
+    hits: list[tuple[Found, Key]] = []
+    more, place = True, 0
+    for _ in range(MAX_SCANS):
+        window, limit = plan[place], request.size + 1 - len(hits)
+        scans = [
+            store.search_messages(
+                runtime.db, wanted, limit=limit, after=cursor, scanned=scanned, window=window
             )
+        ]
         if by_title:
-            rows += await store.search_titles(
-                db, wanted, limit=limit, after=cursor, scanned=scanned or title_scan
+            scans.append(
+                store.search_titles(
+                    runtime.db, wanted, limit=limit, after=cursor, scanned=scanned, window=window
+                )
             )
-        rows = _newest(rows)[:limit]
-        threads = await info.context.loaders.threads.load_many([m.thread_id for m, _ in rows])
-        hits += [((m, t), key) for (m, key), t in zip(rows, threads, strict=True) if t]
-        more = len(rows) > request.size
-        if len(hits) > request.size or not more:
+        rows = _newest([row for found in await asyncio.gather(*scans) for row in found])[:limit]
+        if rows:
+            threads = await info.context.loaders.threads.load_many([m.thread_id for m, _ in rows])
+            hits += [((m, t), key) for (m, key), t in zip(rows, threads, strict=True) if t]
+        if len(hits) > request.size:
             break
-        cursor = rows[-1][1]
+        if len(rows) == limit:  # the window may hold more: go on in it after the last row
+            cursor = rows[-1][1]
+        elif place + 1 < len(plan):
+            place += 1
+        else:
+            more = False
+            break
+    anchor = windows.anchor(high, now)
+    keys = [(*key, _span(anchor, key)) for _, key in hits[: request.size]]
     page: Page[Found] = Page(
         items=[found for found, _ in hits[: request.size]],
-        keys=[key for _, key in hits[: request.size]],
-        has_next=more or len(hits) > request.size,
+        keys=keys,
+        has_next=more,
         has_previous=request.after is not None,
     )
 
@@ -133,6 +154,25 @@ async def search(
 
     edges, nodes, page_info = paged(page, SEARCH_ORDER, to_hit, query=None, request=request)
     return SearchConnection(edges=edges, nodes=nodes, page_info=page_info)
+
+
+def _start(search: MessageSearch, resumed: Key | None) -> tuple[datetime | None, timedelta | None]:
+    """Where a page's scan starts (exclusive; None: at the newest), and the time the previous
+    page took to fill (None on a first page)."""
+    high = search.created_before
+    if resumed is None:
+        return high, None
+    at, _, span = resumed
+    assert isinstance(at, datetime) and isinstance(span, int)
+    bound = at + timedelta(milliseconds=1)  # the cursor's ties are in its millisecond
+    return (bound if high is None else min(high, bound)), timedelta(milliseconds=span)
+
+
+def _span(anchor: datetime, key: Key) -> int:
+    """The time from where the page's scan started down to a hit, in milliseconds."""
+    at = key[0]
+    assert isinstance(at, datetime)
+    return max((anchor - at) // timedelta(milliseconds=1), 0)
 
 
 def _newest(rows: list[tuple[domain.Message, Key]]) -> list[tuple[domain.Message, Key]]:

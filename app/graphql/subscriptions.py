@@ -67,6 +67,7 @@ class Subscription:
                 after=start if isinstance(start, int) else None,
             )
             async for event in events:
+                context.renew_loaders()  # its nested fields read as of this event
                 yield event_from_domain(event)
 
     @strawberry.subscription(
@@ -98,4 +99,5 @@ class Subscription:
                 user_id=caller.user_id if mine else None,
             )
             async for event in events:
+                context.renew_loaders()
                 yield inbox_event_from_domain(event)

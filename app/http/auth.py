@@ -35,7 +35,8 @@ class RequireApiKey:
         record = current_request.get()
         request_id = None if record is None else record.id
         try:
-            caller = await authenticate(scope["app"].state.runtime.db, header)
+            runtime = scope["app"].state.runtime
+            caller = await authenticate(runtime.db, header, cache=runtime.api_keys)
         except Exception as error:
             if not store.is_unavailable(error):
                 raise

@@ -13,6 +13,7 @@ raises with its plain-text reason, into one coded JSON error body (`middleware.s
 """
 
 import json
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -109,9 +110,15 @@ class GraphQLEndpoint(GraphQL[Context, None]):
 
     def parse_json(self, data: str | bytes) -> Any:
         try:
-            return self.decode_json(data.decode() if isinstance(data, bytes) else data)
-        except (ValueError, RecursionError) as error:  # also UnicodeDecodeError
-            raise bad_request("The request body is not valid JSON (in UTF-8).") from error
+            text = data.decode() if isinstance(data, bytes) else data
+        except UnicodeDecodeError as error:
+            raise bad_request("The request body is not UTF-8.") from error
+        if too_deep(text):
+            raise bad_request(f"The request body's JSON nests deeper than {MAX_JSON_DEPTH} levels.")
+        try:
+            return self.decode_json(text)
+        except (ValueError, RecursionError) as error:
+            raise bad_request("The request body is not valid JSON.") from error
 
     async def parse_http_body(
         self, request: AsyncHTTPRequestAdapter
@@ -125,9 +132,11 @@ class GraphQLEndpoint(GraphQL[Context, None]):
                     "The `variables` and `extensions` parameters must be JSON objects."
                 ) from error
             return request_data({key: value for key, value in params.items() if value != ""})
-        media_type, _ = parse_content_type(request.content_type or "")
+        media_type, parameters = parse_content_type(request.content_type or "")
         if media_type.lower() != JSON:
             raise bad_request(f"Send the request as JSON, with `Content-Type: {JSON}`.")
+        if parameters.get("charset", "utf-8").lower() not in ("utf-8", "utf8"):
+            raise bad_request("Send the request body in UTF-8 (`charset=utf-8`, or none).")
         return request_data(self.parse_json(await request.get_body()))
 
     async def execute_operation(
@@ -211,11 +220,38 @@ class GraphQLEndpoint(GraphQL[Context, None]):
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params or {}
         header = params.get("Authorization", params.get("authorization"))
-        caller = await authenticate(context.runtime.db, header if isinstance(header, str) else None)
+        caller = await authenticate(
+            context.runtime.db,
+            header if isinstance(header, str) else None,
+            cache=context.runtime.api_keys,
+        )
         if caller is None:
             raise ConnectionRejectionError({"code": "UNAUTHENTICATED"})
         context.sign_in(caller)
         return None
+
+
+# Deeper JSON is refused before it is parsed (no input of the schema nests a tenth as deep;
+# json.loads itself would recurse up to 1,000 levels).
+MAX_JSON_DEPTH = 128
+NESTING = re.compile(rb'[\[\]{}]|"(?:[^"\\]|\\.)*"')
+
+
+def too_deep(text: str) -> bool:
+    """Whether the JSON text nests arrays and objects deeper than MAX_JSON_DEPTH, counted by a
+    scan of its brackets outside strings (so json.loads never recurses that deep)."""
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    depth = 0
+    for token in NESTING.finditer(text.encode()):
+        bracket = token[0]
+        if bracket in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif bracket in (b"]", b"}"):
+            depth -= 1
+    return False
 
 
 def accepted(request: Request | WebSocket) -> str | None:

@@ -1,4 +1,5 @@
-"""Per-request bookkeeping around the whole app: an id, a body limit, a deadline, a log line."""
+"""Per-request bookkeeping around the whole app: an id, admission, a body limit, a deadline, a
+log line."""
 
 import asyncio
 import json
@@ -11,11 +12,14 @@ from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import INTERNAL_MESSAGE, AppError, DeadlineExceeded, error_body
+from app.errors import INTERNAL_MESSAGE, OVERLOADED, AppError, DeadlineExceeded, error_body
 from app.http.media import JSON, content_type, negotiate
 
 log = logging.getLogger("app.requests")
 CLIENT_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+# Health probes: never counted against the limit of requests in flight, never refused by it.
+PROBES = frozenset({"/healthz", "/readyz"})
+OVERLOADED_MESSAGE = "The server is at its most requests in flight: retry after a second."
 
 
 @dataclass
@@ -74,14 +78,25 @@ async def send_error(
 
 class RequestGuard:
     """Gives every HTTP request an id (`X-Request-Id`, echoing a sane one from the client),
-    refuses bodies over `max_body_bytes` with 413, stops work at the deadline with 504, answers
-    a coded 500 for anything unexpected that escaped before an answer started, and logs one JSON
-    line: id, method, path, status, operation, error codes, database commands, ms."""
+    refuses it at once with 503 OVERLOADED when `max_in_flight` requests (probes aside) are
+    running (0: no limit), refuses bodies over `max_body_bytes` with 413, stops work at the
+    deadline with 504, answers a coded 500 for anything unexpected that escaped before an
+    answer started, and logs one JSON line: id, method, path, status, operation, error codes,
+    database commands, ms."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, deadline_seconds: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        deadline_seconds: float,
+        max_in_flight: int = 0,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.deadline_seconds = deadline_seconds
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -115,12 +130,21 @@ class RequestGuard:
                 ]
             await send(message)
 
-        async def refuse(code: int, error: str, text: str) -> None:
+        async def refuse(
+            code: int, error: str, text: str, headers: tuple[tuple[bytes, bytes], ...] = ()
+        ) -> None:
             record.error_codes.append(error)
-            await send_error(send_with_id, code, error, text, request_id=record.id)
+            await send_error(send_with_id, code, error, text, request_id=record.id, headers=headers)
 
         too_large = f"The request body is over {self.max_body_bytes:,} bytes."
+        counted = self.max_in_flight > 0 and scope["path"] not in PROBES
         try:
+            if counted and self.in_flight >= self.max_in_flight:
+                counted = False
+                await refuse(503, OVERLOADED, OVERLOADED_MESSAGE, ((b"retry-after", b"1"),))
+                return
+            if counted:
+                self.in_flight += 1
             declared = headers.get(b"content-length", b"0")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 await refuse(413, "BAD_USER_INPUT", too_large)
@@ -139,6 +163,8 @@ class RequestGuard:
             log.exception("Unexpected error in request %s", record.id)
             await refuse(500, AppError.code, INTERNAL_MESSAGE)
         finally:
+            if counted:
+                self.in_flight -= 1
             current_request.reset(token)
             log.info(
                 json.dumps(

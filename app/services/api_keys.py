@@ -8,6 +8,9 @@ import hashlib
 import hmac
 import re
 import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from app import domain, store
 from app.domain import Caller, Clock
@@ -59,13 +62,45 @@ def parse_bearer(header: str | None) -> tuple[str, str] | None:
     return match.group(1), match.group(2)
 
 
-async def authenticate(db: store.Database, header: str | None) -> Caller | None:
-    """The caller whose valid key the header carries, or None. For HTTP and WebSocket alike."""
+@dataclass
+class KeyCache:
+    """Valid keys this instance looked up, each for `seconds`: a warm request needs no lookup,
+    and a revocation (on any instance) takes effect here within `seconds`."""
+
+    seconds: float = 1.0
+    size: int = 10_000
+    clock: Callable[[], float] = time.monotonic
+    keys: dict[str, tuple[float, store.ApiKey]] = field(default_factory=dict)
+
+    def get(self, key_id: str) -> store.ApiKey | None:
+        found = self.keys.get(key_id)
+        if found is None or found[0] < self.clock():
+            return None
+        return found[1]
+
+    def put(self, key: store.ApiKey) -> None:
+        if len(self.keys) >= self.size:
+            now = self.clock()
+            self.keys = {k: v for k, v in self.keys.items() if v[0] >= now}
+            if len(self.keys) >= self.size:
+                self.keys.clear()
+        self.keys[key.id] = (self.clock() + self.seconds, key)
+
+
+async def authenticate(
+    db: store.Database, header: str | None, *, cache: KeyCache | None = None
+) -> Caller | None:
+    """The caller whose valid key the header carries, or None. For HTTP and WebSocket alike.
+    The secret is checked on every call, the key looked up only when `cache` has not it."""
     parsed = parse_bearer(header)
     if parsed is None:
         return None
     key_id, secret = parsed
-    key = await store.get_api_key(db, key_id=key_id)
+    key = cache.get(key_id) if cache is not None and cache.seconds > 0 else None
+    if key is None:
+        key = await store.get_api_key(db, key_id=key_id)
+        if key is not None and cache is not None and cache.seconds > 0:
+            cache.put(key)
     stored = _DUMMY_HASH if key is None else key.secret_hash
     if not hmac.compare_digest(stored, hash_secret(secret)) or key is None:
         return None

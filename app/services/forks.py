@@ -59,10 +59,27 @@ async def fork_thread(
     """A new ACTIVE thread with copies of the source's messages; a retry with the same key
     returns it."""
     organization_id = caller.organization_id
+    # Copies cannot be written twice alongside: a retry waits for the first call, or takes over
+    # from it once its lease ran out (it is dead), removing what it left.
     claimed = await claim(
-        rt, caller, "forkThread", idempotency_key, request=fork, new_id=rt.new_id(THREAD_PREFIX)
+        rt,
+        caller,
+        "forkThread",
+        idempotency_key,
+        request=fork,
+        new_id=rt.new_id(THREAD_PREFIX),
+        exclusive=True,
     )
     fork_id = claimed.result_id
+    if claimed.taken_over and not await store.clear_abandoned(
+        rt.db,
+        organization_id=organization_id,
+        thread_id=fork_id,
+        at=rt.clock(),
+        stale_before=rt.clock() - rt.lease,
+    ):
+        await store.finish(rt.db, claimed)  # the first call made it, and died before this
+        claimed = replace(claimed, done=True)
     if claimed.done:
         found = await store.get_thread(rt.db, organization_id=organization_id, thread_id=fork_id)
         return Written(found, event=0)
@@ -81,15 +98,8 @@ async def fork_thread(
         Thread.new(new, id=fork_id, caller=caller, at=rt.clock()),
         forked_from=ForkOrigin(source.id, None),
     )
-    if not await store.insert_hidden_thread(rt.db, created):  # a retry racing the first call
-
-        async def visible() -> Thread | None:
-            found = await store.get_threads(rt.db, organization_id=organization_id, ids=[fork_id])
-            return found.get(fork_id)
-
-        shown = await store.once_visible(visible, "forkThread")
-        await created_in_inbox(rt, caller, shown)
-        return Written(shown, event=0)
+    if not await store.insert_hidden_thread(rt.db, created):  # the sweep's removal just ended
+        raise Conflict("The first forkThread with this idempotencyKey has not finished; retry.")
     copied, last_copied = await _copy(rt, caller, source.id, fork_id, last)
     revealed = await store.reveal_fork(
         rt.db,

@@ -15,11 +15,18 @@ GRACE = timedelta(seconds=30)
 
 
 async def record_lost_events(rt: Runtime, *, since: datetime, grace: timedelta = GRACE) -> int:
-    """Log the events of message writes since `since` (older than `grace`) that a crash kept
-    out of the log, and publish them; remove messages added to a thread deleted meanwhile.
-    How many events were logged. A write still running logs the same event (its number is
-    its id) at most once."""
-    recorded = await store.record_missing(rt.db, since=since, until=rt.clock() - grace)
+    """Log the events of writes since `since` that a crash kept out of the log, and publish
+    them; remove messages added to a thread deleted meanwhile. How many events were logged.
+
+    Message writes older than `grace`: one still running logs the same event (its number is
+    its id), so it is logged once. Thread writes (update, trash, restore, delete) older than
+    GRACE only, whatever `grace`: their lost event is logged under a new number, so the pass
+    leaves alone what a running request may still log."""
+    now = rt.clock()
+    recorded = await store.record_missing(rt.db, since=since, until=now - grace)
+    recorded += await store.record_missing_thread_events(
+        rt.db, since=since, until=now - GRACE, at=now
+    )
     for event in recorded:
         rt.publish(event)
     return len(recorded)

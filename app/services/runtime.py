@@ -1,7 +1,10 @@
 """What a use case runs with, and the event every write records."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
 from app import domain, store
@@ -17,8 +20,9 @@ from app.domain import (
     Thread,
     refused,
 )
-from app.errors import NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.inbox import InboxEvent, InboxEventType
+from app.services.api_keys import KeyCache
 
 T = TypeVar("T")
 
@@ -43,14 +47,18 @@ def _no_inbox(event: InboxEvent) -> None:
 
 @dataclass(frozen=True)
 class Runtime:
-    """The database, the clock and the id factory a use case uses, and where the events it
-    records are published on this instance (the event hub): thread events and inbox events."""
+    """The database, the clock and the id factory a use case uses, where the events it records
+    are published on this instance (the event hub): thread events and inbox events, the lease
+    of a create, and the API keys this instance looked up lately."""
 
     db: store.Database
     clock: Clock = domain.now
     new_id: IdFactory = domain.new_id
     publish: Callable[[Event], None] = _nowhere
     publish_inbox: Callable[[InboxEvent], None] = _no_inbox
+    # How long a create may run (the request deadline and a margin): its idempotency key's lease.
+    lease: timedelta = store.LEASE
+    api_keys: KeyCache = field(default_factory=KeyCache)
 
 
 def with_event(thread: Thread, event: int | None) -> Thread:
@@ -59,14 +67,23 @@ def with_event(thread: Thread, event: int | None) -> Thread:
 
 
 async def claim(
-    rt: Runtime, caller: Caller, operation: str, key: str | None, *, request: Any, new_id: str
+    rt: Runtime,
+    caller: Caller,
+    operation: str,
+    key: str | None,
+    *,
+    request: Any,
+    new_id: str,
+    exclusive: bool = False,
 ) -> store.Claim:
     """The id a create makes: `new_id`, or, for a retry with the same idempotency `key` (in the
     caller's own namespace), the first call's, `done` once that call finished. The key is
-    claimed before any write, so a crash after it leaves the retry to finish the create."""
+    claimed before any write, so a crash after it leaves the retry to finish the create (a
+    claim outliving its lease is taken over); within `keys_released_if_refused`, a refused
+    create gives the key back. `exclusive`: never alongside a live first call."""
     if key is None:
         return store.Claim(key_id=None, result_id=new_id, done=False)
-    return await store.claim(
+    claimed = await store.claim(
         rt.db,
         organization_id=caller.organization_id,
         user_id=caller.user_id,
@@ -74,8 +91,33 @@ async def claim(
         key=key,
         request=request,
         result_id=new_id,
-        at=rt.clock(),
+        clock=rt.clock,
+        lease=rt.lease,
+        exclusive=exclusive,
     )
+    if (scope := _claims.get()) is not None:
+        scope.append(claimed)
+    return claimed
+
+
+_claims: ContextVar[list[store.Claim] | None] = ContextVar("claims", default=None)
+
+
+@asynccontextmanager
+async def keys_released_if_refused(rt: Runtime) -> AsyncIterator[None]:
+    """Release the idempotency keys claimed within when the create is refused (BAD_USER_INPUT,
+    NOT_FOUND, CONFLICT, FORBIDDEN): it saves no result, so a retry with corrected input may
+    use the key. A create that failed otherwise keeps it, for its retry to finish."""
+    claims: list[store.Claim] = []
+    token = _claims.set(claims)
+    try:
+        yield
+    except (InvalidInput, NotFound, Conflict, Forbidden):
+        for claimed in claims:
+            await store.release(rt.db, claimed)
+        raise
+    finally:
+        _claims.reset(token)
 
 
 async def log(rt: Runtime, event: Event) -> None:

@@ -1,5 +1,9 @@
 """Thread use cases: create, update, delete."""
 
+import asyncio
+import logging
+from datetime import timedelta
+
 from app import store
 from app.domain import (
     ALLOWED,
@@ -17,8 +21,11 @@ from app.domain import (
     refused,
     states_allowing,
 )
+from app.errors import NotFound
 from app.inbox import InboxEventType
 from app.services.runtime import Runtime, Written, claim, inbox, record, with_event
+
+log = logging.getLogger("app.threads")
 
 
 async def create_thread(
@@ -46,19 +53,15 @@ async def create_thread(
         )
         for seq, message in enumerate(thread.messages, start=1)
     ]
-    if not await store.insert_thread(rt.db, created, messages):
-
-        async def visible() -> Thread | None:
-            found = await store.get_threads(rt.db, organization_id=organization_id, ids=[thread_id])
-            return found.get(thread_id)
-
-        shown = await store.once_visible(visible, "createThread")
-        await created_in_inbox(rt, caller, shown)
-        return Written(shown, event=0)
-    await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
-    await created_in_inbox(rt, caller, created)
+    # A retry (after a crash, or racing the first call) writes the same thread again, or finishes
+    # the first call's: one thread, with the messages the first call wrote.
+    written = await store.insert_thread(rt.db, created, messages)
     await store.finish(rt.db, claimed)
-    return Written(created, event=0)
+    if written is None:  # made, then deleted since
+        raise NotFound(f"Thread {thread_id} not found.")
+    await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
+    await created_in_inbox(rt, caller, written)
+    return Written(written, event=0)
 
 
 async def created_in_inbox(rt: Runtime, caller: Caller, thread: Thread) -> None:
@@ -95,3 +98,16 @@ async def update_thread(
     after = with_event(updated, event)
     await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after)
     return Written(after, event)
+
+
+async def keep_finishing(rt: Runtime, *, every: timedelta) -> None:
+    """Finish the writes a crash interrupted (on any instance) `every` so often, once older than
+    the lease of a create (the app also does it at start-up, before it serves)."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            await store.finish_interrupted_writes(
+                rt.db, creating_older_than=rt.lease, clock=rt.clock
+            )
+        except Exception:
+            log.exception("Finishing interrupted writes failed; trying again later.")

@@ -30,10 +30,14 @@ async def delete_thread(
     its messages at once (from the trash too)."""
     organization_id = caller.organization_id
     if permanent:
-        # Recorded first: the thread's log is numbered from the thread, which then goes.
+        # Hidden, then logged (the log is numbered from the thread), then removed: the sweep
+        # finishes a deletion a crash interrupted, logging its event if it was lost.
+        await store.hide_for_deletion(
+            rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
+        )
         event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
         await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
-        await store.delete_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
+        await store.remove_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         return Written(None, event)
     if not await store.trash_thread(
         rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()

@@ -21,6 +21,7 @@ from app.store.events import (
     list_events,
     record_event,
     record_missing,
+    record_missing_thread_events,
     take_event_number,
     watch_events,
     write_event,
@@ -32,7 +33,7 @@ from app.store.forks import (
     messages_numbered,
     reveal_fork,
 )
-from app.store.idempotency import Claim, claim, finish, once_visible
+from app.store.idempotency import LEASE, Claim, claim, finish, release
 from app.store.inbox import (
     latest_inbox_event,
     list_inbox_events,
@@ -56,6 +57,7 @@ from app.store.names import (
     API_KEYS,
     EVENTS,
     IDEMPOTENCY_KEYS,
+    INBOX_COUNTERS,
     INBOX_EVENTS,
     MESSAGES,
     PERSISTED_QUERIES,
@@ -86,11 +88,14 @@ from app.store.search import (
 )
 from app.store.thread_lists import COUNT_LIMIT, count_all, exists_outside, fetch_page
 from app.store.threads import (
+    clear_abandoned,
     delete_thread,
     finish_interrupted_writes,
     get_thread,
     get_threads,
+    hide_for_deletion,
     insert_thread,
+    remove_thread,
     update_thread,
 )
 from app.store.trash import (
@@ -110,7 +115,9 @@ __all__ = [
     "EVENTS",
     "EVENT_TTL",
     "IDEMPOTENCY_KEYS",
+    "INBOX_COUNTERS",
     "INBOX_EVENTS",
+    "LEASE",
     "MESSAGES",
     "PERSISTED_QUERIES",
     "REVISIONS",
@@ -129,6 +136,7 @@ __all__ = [
     "backfill_progress",
     "backfill_terms",
     "claim",
+    "clear_abandoned",
     "close_database",
     "count_all",
     "delete_thread",
@@ -148,6 +156,7 @@ __all__ = [
     "get_revisions",
     "get_thread",
     "get_threads",
+    "hide_for_deletion",
     "insert_api_key",
     "insert_hidden_thread",
     "insert_message",
@@ -163,7 +172,6 @@ __all__ = [
     "mark_backfill_progress",
     "messages_numbered",
     "migrate",
-    "once_visible",
     "open_database",
     "outnumbered",
     "ping",
@@ -173,10 +181,13 @@ __all__ = [
     "record_event",
     "record_inbox_event",
     "record_missing",
+    "record_missing_thread_events",
     "recount_threads",
     "register_persisted_query",
+    "release",
     "remove_message",
     "remove_revisions",
+    "remove_thread",
     "restore_message",
     "restore_thread",
     "reveal_fork",

@@ -27,6 +27,60 @@ def _event_id(thread_id: str, seq: int) -> str:
     return f"{thread_id}:{seq}"
 
 
+def thread_event(type: EventType, at: datetime) -> dict[str, Any]:
+    """The part of a thread's write that says which of the thread's own events it owes (and
+    since when): what `record_missing_thread_events` looks for after a crash."""
+    return {"threadEvent": {"type": type.value, "at": at}}
+
+
+async def _owed(db: Database, doc: dict[str, Any]) -> EventType | None:
+    """The thread event the thread's last write owes and the log lacks, if any."""
+    owed = doc.get("threadEvent")
+    if owed is None:
+        return None
+    logged = await db[EVENTS].find_one(
+        {
+            "organizationId": doc["organizationId"],
+            "threadId": doc["_id"],
+            "type": owed["type"],
+            "createdAt": {"$gte": owed["at"]},
+        },
+        {"_id": 1},
+    )
+    return None if logged is not None else EventType(owed["type"])
+
+
+async def record_owed_event(db: Database, doc: dict[str, Any], *, at: datetime) -> Event | None:
+    """Log the thread event the thread document `doc` owes (the thread as it is now, unless it
+    is being deleted), if a crash kept it out of the log."""
+    type = await _owed(db, doc)
+    if type is None:
+        return None
+    thread = None if type is EventType.THREAD_DELETED else thread_from_doc(doc)
+    return await record_event(
+        db,
+        organization_id=doc["organizationId"],
+        thread_id=doc["_id"],
+        type=type,
+        at=at,
+        thread=thread,
+    )
+
+
+async def record_missing_thread_events(
+    db: Database, *, since: datetime, until: datetime, at: datetime
+) -> list[Event]:
+    """The thread events (ThreadUpdated, ThreadDeleted, ThreadRestored) of thread writes between
+    `since` and `until` that a crash kept out of the log, logged now under new numbers."""
+    scan = {"threadEvent.at": {"$gte": since, "$lte": until}}
+    recorded = []
+    async for doc in db[THREADS].find(scan):
+        event = await record_owed_event(db, doc, at=at)
+        if event is not None:
+            recorded.append(event)
+    return recorded
+
+
 async def take_event_number(
     db: Database,
     *,

@@ -71,12 +71,14 @@ async def record_inbox_event(
         if found is None:
             return None
         user_id = found["userId"]
-    counter = await db[INBOX_COUNTERS].find_one_and_update(
-        {"_id": organization_id},
-        {"$inc": {"seq": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-    )
+    counter = None
+    while counter is None:  # None: a racing upsert created the counter first (a real server)
+        counter = await db[INBOX_COUNTERS].find_one_and_update(
+            {"_id": organization_id},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+        )
     event = InboxEvent(
         organization_id=organization_id,
         seq=counter["seq"],

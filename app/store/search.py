@@ -1,14 +1,24 @@
 """Full-text search of messages (the rules are app/search_terms.py): bounded index range scans.
 
 A message stores its text's `terms`, with its words' prefix terms (store/codec.py, on every
-write path); the multikey index (organization, terms, createdAt, _id) serves a page as one
-range scan: the equality on one stored term (a word's, or the prefix term of the query's last
-word) and a range on createdAt from the cursor, so a page reads about a page of messages
-whatever the tenant's size. The term scanned is the rarest: each term is first counted up to
-PROBE_LIMIT by the same index (one bounded command per term, at most MAX_SEARCH_TERMS, sent
-together). The other terms, the rest of a prefix longer than PREFIX_MAX or of one character
-(with `$elemMatch`, as a range on an array may match two different elements), the trash and
-the filters are checked in a second `$match`. No `$regex`, no collection scan.
+write path); the multikey index (organization, terms, createdAt, _id) serves a page as range
+scans, each an equality on one stored term (a word's, or the prefix term of the query's last
+word) and a range on createdAt bounded at both ends: a window of time (app/windows.py), cut
+at the cursor. The embedded server examines every key of a scanned range whatever the
+`$limit`, so a scan open at its low end would read every older holder of the term; a window
+reads only the holders in it. The other terms, the rest of a prefix longer than PREFIX_MAX or
+of one character (with `$elemMatch`, as a range on an array may match two different
+elements), the trash and the filters are checked in a second `$match`. No `$regex`, no
+collection scan.
+
+The term scanned is the rarest near where the page starts: each term is counted, up to
+PROBE_LIMIT, within the page's first window only (one command per term, at most
+MAX_SEARCH_TERMS, sent together). A count over all time would examine every holder of a common
+term (what made a page's time grow with the tenant); in the first window a probe examines no
+more keys than the page's own first scan, and that window is where the page's hits are read
+first. A term absent from it says nothing about older messages, so no term rules the search
+out; on a tie (none of them there, say) a word beats a prefix term and a longer word a
+shorter one, as likelier to be rare.
 """
 
 import asyncio
@@ -22,49 +32,60 @@ from app.store.codec import bucket, message_from_doc, metadata_term, text_terms,
 from app.store.connection import Database, aggregate
 from app.store.listings import VISIBLE
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
+from app.windows import Window
 
 PROBE_LIMIT = 200  # a term is counted up to this many messages to find the rarest
 TIES = 8  # title hits read beyond a page, for threads created in the cursor's millisecond
 Scanned = str  # the stored term a page's index scan is an equality on
 
 
-async def _probe(db: Database, organization_id: str, scanned: Scanned) -> int:
+async def _probe(
+    db: Database, organization_id: str, scanned: Scanned, created: dict[str, datetime]
+) -> int:
+    scan: dict[str, Any] = {"organizationId": organization_id, "terms": scanned}
+    if created:
+        scan["createdAt"] = created
     pipeline: list[dict[str, Any]] = [
-        {"$match": {"organizationId": organization_id, "terms": scanned}},
+        {"$match": scan},
         {"$limit": PROBE_LIMIT},
         {"$project": {"_id": 1}},
     ]
     return len({doc["_id"] for doc in await aggregate(db, MESSAGES, pipeline)})
 
 
-async def rarest_term(db: Database, search: MessageSearch) -> Scanned | None:
-    """The stored term to scan: the one fewest messages hold (the first on a tie); None if
-    some term is in no message (then nothing matches). No command for a one-term query."""
+async def rarest_term(db: Database, search: MessageSearch, window: Window) -> Scanned:
+    """The stored term to scan: the one fewest messages in `window` hold (on a tie, a word
+    rather than a prefix term, the longer, the first). No command for a one-term query."""
     candidates = search.terms.scannable
     if len(candidates) == 1:
         return candidates[0]
+    created = _created(search, None, window)
     counts = await asyncio.gather(
-        *(_probe(db, search.organization_id, scanned) for scanned in candidates)
+        *(_probe(db, search.organization_id, scanned, created) for scanned in candidates)
     )
-    if min(counts) == 0:
-        return None
-    return min(candidates, key=lambda c: counts[candidates.index(c)])
+
+    def rarity(n: int) -> tuple[int, bool, int, int]:
+        term = candidates[n]
+        return counts[n], term == search.terms.prefix_scan, -len(term), n
+
+    return candidates[min(range(len(candidates)), key=rarity)]
 
 
-def _created(search: MessageSearch, after: Key | None) -> dict[str, datetime]:
-    """The range of createdAt a page scans: the filter's, and up to the cursor's (`$lt` the
-    next millisecond rather than `$lte`: the embedded server drops the equal keys of `$lte` on
-    a field followed by others in a compound index)."""
-    created: dict[str, datetime] = {}
-    if search.created_after is not None:
-        created["$gte"] = search.created_after
-    if search.created_before is not None:
-        created["$lt"] = search.created_before
+def _created(search: MessageSearch, after: Key | None, window: Window) -> dict[str, datetime]:
+    """The range of createdAt a scan reads: the window, within the filter's range and up to
+    the cursor's (`$lt` the next millisecond rather than `$lte`: the embedded server drops the
+    equal keys of `$lte` on a field followed by others in a compound index)."""
+    lows = [at for at in (search.created_after, window.low) if at is not None]
+    highs = [at for at in (search.created_before, window.high) if at is not None]
     if after is not None:
         at = after[0]
         assert isinstance(at, datetime)
-        bound = at + timedelta(milliseconds=1)
-        created["$lt"] = min(created["$lt"], bound) if "$lt" in created else bound
+        highs.append(at + timedelta(milliseconds=1))
+    created: dict[str, datetime] = {}
+    if lows:
+        created["$gte"] = max(lows)
+    if highs:
+        created["$lt"] = min(highs)
     return created
 
 
@@ -86,10 +107,10 @@ def _terms_stages(
 
 
 def search_pipeline(
-    search: MessageSearch, scanned: Scanned, *, limit: int, after: Key | None
+    search: MessageSearch, scanned: Scanned, *, limit: int, after: Key | None, window: Window
 ) -> list[dict[str, Any]]:
     """Newest first: the first `$match` is an index range, the second checks the rest."""
-    scan, rest = _terms_stages(search, "terms", scanned, _created(search, after))
+    scan, rest = _terms_stages(search, "terms", scanned, _created(search, after, window))
     rest.append({"deletedAt": None})  # not in the trash
     if after is not None:
         at, message_id = after
@@ -111,14 +132,20 @@ def search_pipeline(
 
 
 async def search_titles(
-    db: Database, search: MessageSearch, *, limit: int, after: Key | None, scanned: Scanned
+    db: Database,
+    search: MessageSearch,
+    *,
+    limit: int,
+    after: Key | None,
+    scanned: Scanned,
+    window: Window,
 ) -> list[tuple[Message, Key]]:
-    """The first messages of up to `limit` visible threads whose title matches, newest thread
-    first, each keyed by (the thread's createdAt, the message's id), after the cursor `after`:
-    two commands (the threads by the (organization, title terms, createdAt, id) index, then
-    their first messages by the (organization, bucket) index). A thread whose first block of
-    messages is all in the trash is left out."""
-    scan, rest = _terms_stages(search, "titleTerms", scanned, _created(search, after))
+    """The first messages of up to `limit` visible threads created in `window` whose title
+    matches, newest thread first, each keyed by (the thread's createdAt, the message's id),
+    after the cursor `after`: the threads by the (organization, title terms, createdAt, id)
+    index, then, if any, their first messages by the (organization, bucket) index. A thread
+    whose first block of messages is all in the trash is left out."""
+    scan, rest = _terms_stages(search, "titleTerms", scanned, _created(search, after, window))
     rest.append(VISIBLE)
     if search.thread_id is not None:
         rest.append({"_id": search.thread_id})
@@ -158,11 +185,17 @@ def _before(key: Key, cursor: Key) -> bool:
 
 
 async def search_messages(
-    db: Database, search: MessageSearch, *, limit: int, after: Key | None, scanned: Scanned
+    db: Database,
+    search: MessageSearch,
+    *,
+    limit: int,
+    after: Key | None,
+    scanned: Scanned,
+    window: Window,
 ) -> list[tuple[Message, Key]]:
-    """Up to `limit` matching messages after the cursor `after`, newest first, with their
-    keys (createdAt, id): one command."""
-    pipeline = search_pipeline(search, scanned, limit=limit, after=after)
+    """Up to `limit` matching messages created in `window` after the cursor `after`, newest
+    first, with their keys (createdAt, id): one command."""
+    pipeline = search_pipeline(search, scanned, limit=limit, after=after, window=window)
     found: dict[str, tuple[Message, Key]] = {}
     for doc in await aggregate(db, MESSAGES, pipeline):  # a multikey scan may repeat one
         found.setdefault(doc["_id"], (message_from_doc(doc), (doc["createdAt"], doc["_id"])))

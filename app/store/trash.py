@@ -8,10 +8,11 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from app.domain import Message, Thread
+from app.domain import EventType, Message, Thread
 from app.store.codec import message_from_doc, thread_from_doc
 from app.store.connection import Database, aggregate
 from app.store.counters import sync_thread_count
+from app.store.events import thread_event
 from app.store.listings import TRASHED, VISIBLE
 from app.store.messages import numbered
 from app.store.names import MESSAGES, THREADS
@@ -22,7 +23,13 @@ async def trash_thread(db: Database, *, organization_id: str, thread_id: str, at
     """Whether the (visible) thread went to the trash."""
     moved = await db[THREADS].update_one(
         {"_id": thread_id, "organizationId": organization_id, **VISIBLE},
-        {"$set": {"hidden": TRASHED, "deletedAt": at}},
+        {
+            "$set": {
+                "hidden": TRASHED,
+                "deletedAt": at,
+                **thread_event(EventType.THREAD_DELETED, at),
+            }
+        },
     )
     return moved.matched_count > 0
 
@@ -33,7 +40,11 @@ async def restore_thread(
     """The thread back from the trash (its activity moved to `at`); None if it is not there."""
     doc = await db[THREADS].find_one_and_update(
         {"_id": thread_id, "organizationId": organization_id, "hidden": TRASHED},
-        {"$unset": {"hidden": "", "deletedAt": ""}, "$max": {"updatedAt": at}},
+        {
+            "$unset": {"hidden": "", "deletedAt": ""},
+            "$set": thread_event(EventType.THREAD_RESTORED, at),
+            "$max": {"updatedAt": at},
+        },
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)

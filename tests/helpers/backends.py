@@ -66,15 +66,19 @@ async def close_backend(db: store.Database) -> None:
 
 
 class Recorder(store.CommandListenerBase):
-    """Records every command an operation sends (getMore included), not the event hub's."""
+    """Records every command an operation sends (getMore included), not the event hub's change
+    streams."""
 
     def __init__(self) -> None:
         self.commands: list[dict[str, Any]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         command = dict(event.command)
-        watching = command.get("collection") in (store.EVENTS, store.INBOX_EVENTS)
-        watching = watching or "$changeStream" in repr(command)
+        on = command.get("collection", command.get("killCursors"))
+        cursors = event.command_name in ("getMore", "killCursors")
+        watching = (cursors and on in (store.EVENTS, store.INBOX_EVENTS)) or (
+            "$changeStream" in repr(command)
+        )
         if event.command_name not in HOUSEKEEPING and not watching:
             self.commands.append(command)
 
