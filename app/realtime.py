@@ -267,9 +267,10 @@ async def thread_events(
     order; ends after ThreadDeleted."""
     subscriber = hub.subscribe(organization_id=organization_id, thread_id=thread_id, key_id=key_id)
     try:
-        if after is None:
-            found = await store.get_threads(db, organization_id=organization_id, ids=[thread_id])
-            last = found[thread_id].last_event if thread_id in found else 0
+        if after is None:  # from the last event logged: a write under way is still to come
+            last = await store.last_logged_event(
+                db, organization_id=organization_id, thread_id=thread_id
+            )
             backlog: list[Event] = []
         else:
             last = after

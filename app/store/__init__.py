@@ -18,6 +18,7 @@ from app.store.counters import recount_threads, sync_thread_count
 from app.store.events import (
     EVENT_TTL,
     ChangeStreamsUnsupported,
+    last_logged_event,
     list_events,
     record_event,
     record_missing,
@@ -163,6 +164,7 @@ __all__ = [
     "insert_messages",
     "insert_thread",
     "is_unavailable",
+    "last_logged_event",
     "last_messages",
     "latest_inbox_event",
     "list_api_keys",

@@ -216,6 +216,20 @@ async def _batches(cursor: Any, size: int = 500) -> AsyncIterator[list[dict[str,
         yield batch
 
 
+async def last_logged_event(db: Database, *, organization_id: str, thread_id: str) -> int:
+    """The number of the thread's latest logged event (0 if none): a write whose number is
+    taken but whose event is not logged yet counts as after it."""
+    scan = {"organizationId": organization_id, "threadId": thread_id}
+    pipeline: list[dict[str, Any]] = [
+        {"$match": scan},
+        {"$sort": {"seq": -1}},
+        {"$limit": 1},
+        {"$project": {"seq": 1}},
+    ]
+    docs = await aggregate(db, EVENTS, pipeline)
+    return int(docs[0]["seq"]) if docs else 0
+
+
 async def list_events(
     db: Database, *, organization_id: str, thread_id: str, after: int, until: int | None = None
 ) -> list[Event]:
