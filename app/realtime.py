@@ -87,9 +87,6 @@ class Subscriber:
     key_id: str
     mailbox: Mailbox[Event]
 
-    def offer(self, event: Event) -> None:
-        self.mailbox.offer(event, size_of(event))
-
     async def next(self) -> Event:
         return await self.mailbox.next()
 
@@ -99,9 +96,6 @@ class InboxSubscriber:
     organization_id: str
     key_id: str
     mailbox: Mailbox[InboxEvent]
-
-    def offer(self, event: InboxEvent) -> None:
-        self.mailbox.offer(event, size_of(event))
 
     async def next(self) -> InboxEvent:
         return await self.mailbox.next()
@@ -146,9 +140,10 @@ class EventHub:
         self.inbox_subscribers.discard(subscriber)
 
     def dispatch_inbox(self, event: InboxEvent) -> None:
+        size = size_of(event)  # once, whatever the number of subscribers
         for subscriber in self.inbox_subscribers:
             if subscriber.organization_id == event.organization_id:
-                subscriber.offer(event)
+                subscriber.mailbox.offer(event, size)
 
     def published_inbox(self, event: InboxEvent) -> None:
         """An inbox event this instance wrote: delivered here unless the change stream will."""
@@ -156,12 +151,13 @@ class EventHub:
             self.dispatch_inbox(event)
 
     def dispatch(self, event: Event) -> None:
+        size = size_of(event)  # once, whatever the number of subscribers
         for subscriber in self.subscribers:
             if (subscriber.organization_id, subscriber.thread_id) == (
                 event.organization_id,
                 event.thread_id,
             ):
-                subscriber.offer(event)
+                subscriber.mailbox.offer(event, size)
 
     def published(self, event: Event) -> None:
         """An event this instance wrote: delivered here unless the change stream will."""

@@ -2,7 +2,7 @@
 payload, after updating what the request has cached."""
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import strawberry
@@ -10,7 +10,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from app import domain, validation
 from app.errors import InvalidInput
-from app.graphql.context import Info
+from app.graphql.context import Context, Info
 from app.graphql.inputs import (
     AppendMessageTextInput,
     CompleteMessageInput,
@@ -41,7 +41,7 @@ from app.graphql.payloads import (
 )
 from app.graphql.types import Message, Thread
 from app.services import forks, messages, threads, trash
-from app.services.runtime import Runtime, keys_released_if_refused
+from app.services.runtime import keys_released_if_refused
 
 T = TypeVar("T")
 INPUT = strawberry.argument(description="What to write.")
@@ -57,17 +57,20 @@ def _finished(task: asyncio.Task[Any]) -> None:
         task.exception()  # retrieved: its request, if still there, reports it
 
 
-async def _released_if_refused(runtime: Runtime, use_case: Coroutine[Any, Any, T]) -> T:
+async def _released_if_refused(
+    context: Context, use_case: Callable[..., Awaitable[T]], arguments: dict[str, Any]
+) -> T:
+    runtime = context.runtime
     async with keys_released_if_refused(runtime):
-        return await use_case
+        return await use_case(runtime, caller=context.signed_in, **arguments)
 
 
-async def write(runtime: Runtime, use_case: Coroutine[Any, Any, T]) -> T:
-    """Run a use case to its end even if the request is cancelled meanwhile (its deadline
-    passed, its client went): a write that started is finished with its event, never cut
-    between the two. A refused create gives its idempotency key back. Its errors name their
-    fields by their path in the mutation's `input`."""
-    task = asyncio.ensure_future(_released_if_refused(runtime, use_case))
+async def write(context: Context, use_case: Callable[..., Awaitable[T]], **arguments: Any) -> T:
+    """Run a use case for the signed-in caller to its end even if the request is cancelled
+    meanwhile (its deadline passed, its client went): a write that started is finished with its
+    event, never cut between the two. A refused create gives its idempotency key back. Its
+    errors name their fields by their path in the mutation's `input`."""
+    task = asyncio.ensure_future(_released_if_refused(context, use_case, arguments))
     _FINISHING.add(task)
     task.add_done_callback(_finished)
     try:
@@ -88,12 +91,7 @@ class Mutation:
         new = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        written = await write(
-            context.runtime,
-            threads.create_thread(
-                context.runtime, caller=context.signed_in, thread=new, idempotency_key=key
-            ),
-        )
+        written = await write(context, threads.create_thread, thread=new, idempotency_key=key)
         return CreateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
         )
@@ -105,12 +103,7 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         changes = input.to_changes()
         context = info.context
-        written = await write(
-            context.runtime,
-            threads.update_thread(
-                context.runtime, caller=context.signed_in, thread_id=thread_id, changes=changes
-            ),
-        )
+        written = await write(context, threads.update_thread, thread_id=thread_id, changes=changes)
         context.thread_changed(thread_id, written.value)
         return UpdateThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -126,13 +119,7 @@ class Mutation:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
         written = await write(
-            context.runtime,
-            trash.delete_thread(
-                context.runtime,
-                caller=context.signed_in,
-                thread_id=thread_id,
-                permanent=input.permanent,
-            ),
+            context, trash.delete_thread, thread_id=thread_id, permanent=input.permanent
         )
         context.thread_changed(thread_id, None)
         return DeleteThreadPayload(
@@ -145,10 +132,7 @@ class Mutation:
     ) -> RestoreThreadPayload:
         thread_id = validation.thread_id(input.id, field="input.id")
         context = info.context
-        written = await write(
-            context.runtime,
-            trash.restore_thread(context.runtime, caller=context.signed_in, thread_id=thread_id),
-        )
+        written = await write(context, trash.restore_thread, thread_id=thread_id)
         context.thread_changed(thread_id, written.value)
         return RestoreThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -164,12 +148,7 @@ class Mutation:
         fork = input.to_domain()
         key = idempotency_key(input.idempotency_key)
         context = info.context
-        written = await write(
-            context.runtime,
-            forks.fork_thread(
-                context.runtime, caller=context.signed_in, fork=fork, idempotency_key=key
-            ),
-        )
+        written = await write(context, forks.fork_thread, fork=fork, idempotency_key=key)
         context.thread_changed(written.value.id, written.value)
         return ForkThreadPayload(
             thread=Thread.from_domain(written.value), event_cursor=str(event_cursor(0))
@@ -184,14 +163,7 @@ class Mutation:
         key = idempotency_key(input.idempotency_key)
         context = info.context
         written = await write(
-            context.runtime,
-            messages.create_message(
-                context.runtime,
-                caller=context.signed_in,
-                thread_id=thread_id,
-                message=new,
-                idempotency_key=key,
-            ),
+            context, messages.create_message, thread_id=thread_id, message=new, idempotency_key=key
         )
         message, thread = written.value
         context.thread_changed(thread_id, thread)
@@ -213,10 +185,7 @@ class Mutation:
         changes = input.to_changes()
         context = info.context
         written = await write(
-            context.runtime,
-            messages.update_message(
-                context.runtime, caller=context.signed_in, message_id=message_id, changes=changes
-            ),
+            context, messages.update_message, message_id=message_id, changes=changes
         )
         context.message_changed(message_id, written.value)
         return UpdateMessagePayload(
@@ -230,12 +199,7 @@ class Mutation:
         message_id = validation.message_id(input.id, field="input.id")
         delta = validation.content(input.delta, field="input.delta")
         context = info.context
-        written = await write(
-            context.runtime,
-            messages.append_text(
-                context.runtime, caller=context.signed_in, message_id=message_id, delta=delta
-            ),
-        )
+        written = await write(context, messages.append_text, message_id=message_id, delta=delta)
         context.message_changed(message_id, written.value)
         return AppendMessageTextPayload(
             message=Message.from_domain(written.value), event_cursor=event_cursor(written.event)
@@ -249,14 +213,11 @@ class Mutation:
         reason = validation.reference(input.incomplete_reason, field="input.incompleteReason")
         context = info.context
         written = await write(
-            context.runtime,
-            messages.complete_message(
-                context.runtime,
-                caller=context.signed_in,
-                message_id=message_id,
-                status=domain.MessageStatus[input.status.name],
-                incomplete_reason=reason,
-            ),
+            context,
+            messages.complete_message,
+            message_id=message_id,
+            status=domain.MessageStatus[input.status.name],
+            incomplete_reason=reason,
         )
         context.message_changed(message_id, written.value)
         return CompleteMessagePayload(
@@ -272,10 +233,7 @@ class Mutation:
     ) -> DeleteMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
-        written = await write(
-            context.runtime,
-            trash.delete_message(context.runtime, caller=context.signed_in, message_id=message_id),
-        )
+        written = await write(context, trash.delete_message, message_id=message_id)
         thread = written.value
         context.message_changed(message_id, None)
         context.thread_changed(thread.id, thread)
@@ -294,10 +252,7 @@ class Mutation:
     ) -> RestoreMessagePayload:
         message_id = validation.message_id(input.id, field="input.id")
         context = info.context
-        written = await write(
-            context.runtime,
-            trash.restore_message(context.runtime, caller=context.signed_in, message_id=message_id),
-        )
+        written = await write(context, trash.restore_message, message_id=message_id)
         message, thread = written.value
         context.message_changed(message_id, message)
         context.thread_changed(thread.id, thread)
