@@ -21,6 +21,8 @@ from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
 from app.validation import MAX_THREAD_MESSAGES
 
+INSERT_BATCH = 1_000  # messages per insert of a thread created with more than it holds
+
 # A thread being created with its messages, or being deleted, is hidden until done; so are the
 # leftovers of an abandoned creation while they are removed.
 CREATING, DELETING, DISCARDING = "creating", "deleting", "discarding"
@@ -69,7 +71,9 @@ async def insert_thread(db: Database, thread: Thread, messages: Sequence[Message
         return None if doc.get("hidden") is not None else thread_from_doc(doc)
     if held:
         return thread_from_doc(await _finish_creating(db, doc))
-    await db[MESSAGES].insert_many([message_doc(message) for message in messages])
+    docs = [message_doc(message) for message in messages]
+    for start in range(0, len(docs), INSERT_BATCH):  # each command well within a deadline
+        await db[MESSAGES].insert_many(docs[start : start + INSERT_BATCH])
     owned = {"_id": thread.id, "organizationId": thread.organization_id}
     await db[THREADS].update_one(owned, {"$unset": {"hidden": ""}})
     return thread
