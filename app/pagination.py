@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
+import orjson
+
 from app.errors import InvalidInput
 
 DEFAULT_PAGE_SIZE = 20
@@ -93,8 +95,8 @@ def page_request(
 
 def encode_cursor(ordering: Ordering, key: Key) -> str:
     values = [_ms(value) if isinstance(value, datetime) else value for value in key]
-    raw = json.dumps([CURSOR_VERSION, ordering.kind, *values], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    raw = orjson.dumps([CURSOR_VERSION, ordering.kind, *values])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, ordering: Ordering, *, field: str) -> Key:

@@ -17,8 +17,8 @@ Metadata = NewType("Metadata", dict[str, str | list[str]])
 
 
 def serialize_datetime(value: datetime) -> str:
-    moment = value.astimezone(UTC) if value.tzinfo else value
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    moment = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    return moment.isoformat(timespec="milliseconds") + "Z"
 
 
 # Scalar parsers raise ValueError: graphql-core reports it with the variable's path.

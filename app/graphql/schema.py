@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.errors import is_unexpected
+from app.graphql.execution import LeanExecution
 from app.graphql.extensions import CachedParse, FinishResult, QueryLimits, ResponseCap
 from app.graphql.limits import Limits
 from app.graphql.mutations import Mutation
@@ -85,6 +86,7 @@ def make_schema(settings: Settings) -> ThreadsSchema:
         types=[Thread, Message],
         extensions=extensions,
         config=StrawberryConfig(scalar_map=SCALARS, disable_field_suggestions=settings.production),
+        execution_context_class=LeanExecution,
     )
 
 

@@ -1,0 +1,285 @@
+"""Execution that completes plain fields inline.
+
+Most fields of an answer are attributes of a domain-built object: a message's `id`, `role`
+and `text`, an edge's `node`, a connection's `edges`. graphql-core executes each one as a full
+field (a path, a resolve info, Strawberry's resolver, then value completion through half a
+dozen calls), about 2 µs apiece, which is most of the cost of a large answer. Here a field with
+no resolver, arguments, directives or extensions is read in place: a scalar or enum is coerced
+there, an object (or a list of objects) of its type's own class has its subfields executed
+directly, with graphql-core's error handling. Anything unusual about the value (absent, null
+where not allowed, another class, refused by its coercion) takes the ordinary path, which
+raises the error graphql-core would; nothing has run for the field before it does.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLField,
+    GraphQLID,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLString,
+    Undefined,
+    is_leaf_type,
+)
+from graphql.execution.collect_fields import FieldDetailsList, GroupedFieldSet
+from graphql.pyutils import Path, gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
+from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.field import StrawberryField
+
+_ABSENT = object()
+_PLANS = "_inline_fields"
+_DEFINITION = GraphQLCoreConverter.DEFINITION_BACKREF
+
+
+@dataclass(frozen=True, slots=True)
+class Inline:
+    """How to complete one plain field: a leaf's coercion, or the object type (and its class)
+    whose subfields to execute, for one object or a list of them."""
+
+    attribute: str
+    field_type: GraphQLOutputType
+    non_null: bool
+    coerce: Callable[[Any], Any] | None = None
+    object_type: GraphQLObjectType | None = None
+    object_class: type | None = None
+    item_type: GraphQLOutputType | None = None  # of a list
+
+
+def _coercion(leaf_type: GraphQLLeafType) -> Callable[[Any], Any]:
+    if leaf_type is GraphQLString or leaf_type is GraphQLID:
+
+        def coerce_text(value: Any) -> Any:
+            return value if type(value) is str else leaf_type.coerce_output_value(value)
+
+        return coerce_text
+    if isinstance(leaf_type, GraphQLEnumType):
+        # Strawberry keeps each member's value as the GraphQL value: look members up by it.
+        names = {definition.value: name for name, definition in leaf_type.values.items()}
+        members = getattr(leaf_type, "wrapped_cls", None)
+
+        def coerce_enum(value: Any) -> Any:
+            name = names.get(value.value) if type(value) is members else None
+            return name if name is not None else leaf_type.coerce_output_value(value)
+
+        return coerce_enum
+    return leaf_type.coerce_output_value
+
+
+def _object_class(object_type: GraphQLObjectType) -> type | None:
+    definition = (object_type.extensions or {}).get(_DEFINITION)
+    if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
+        return None
+    return definition.origin
+
+
+def _inline(field: GraphQLField) -> Inline | None:
+    strawberry_field = (field.extensions or {}).get(_DEFINITION)
+    if not isinstance(strawberry_field, StrawberryField) or field.args:
+        return None
+    if not strawberry_field.is_basic_field or strawberry_field.default_resolver is not getattr:
+        return None
+    if not getattr(field.resolve, "_is_default", False):
+        return None
+    non_null = isinstance(field.type, GraphQLNonNull)
+    inner = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+    attribute = strawberry_field.python_name
+    if is_leaf_type(inner):
+        return Inline(attribute, field.type, non_null, coerce=_coercion(inner))
+    item_type = None
+    if isinstance(inner, GraphQLList):  # of non-null objects only
+        item_type = inner.of_type
+        if not isinstance(item_type, GraphQLNonNull):
+            return None
+        inner = item_type.of_type
+    if not isinstance(inner, GraphQLObjectType):
+        return None
+    object_class = _object_class(inner)
+    if object_class is None:
+        return None
+    return Inline(attribute, field.type, non_null, None, inner, object_class, item_type)
+
+
+def inline_fields(object_type: GraphQLObjectType) -> dict[str, Inline]:
+    """The plain fields of a type, by field name (computed once per type)."""
+    plans: dict[str, Inline] | None = object_type.__dict__.get(_PLANS)
+    if plans is None:
+        plans = {}
+        for name, field in object_type.fields.items():
+            plan = _inline(field)
+            if plan is not None:
+                plans[name] = plan
+        setattr(object_type, _PLANS, plans)
+    return plans
+
+
+class LeanExecution(StrawberryGraphQLCoreExecutionContext):
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: GroupedFieldSet,
+        position_context: Any,
+    ) -> Any:
+        if self.middleware_manager is not None and self.middleware_manager.middlewares:
+            return super().execute_fields(
+                parent_type, source_value, path, grouped_field_set, position_context
+            )
+        plans = inline_fields(parent_type)
+        results: dict[str, Any] = {}
+        awaitable_fields: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for response_name, field_details_list in grouped_field_set.items():
+                node = field_details_list[0].node
+                plan = plans.get(node.name.value)
+                result: Any = Undefined
+                if plan is not None and not node.directives:
+                    result = self._inline(
+                        plan,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is Undefined:
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        field_details_list,
+                        Path(path, response_name, parent_type.name),
+                        position_context,
+                    )
+                if result is not Undefined:
+                    results[response_name] = result
+                    if is_awaitable(result):
+                        awaitable_fields.append(response_name)
+        except Exception:
+            if awaitable_fields:
+                self.settle_in_background([results[name] for name in awaitable_fields])
+            raise
+        if not awaitable_fields:
+            return results
+        return _gathered(results, awaitable_fields)
+
+    def _inline(
+        self,
+        plan: Inline,
+        source: Any,
+        field_details_list: FieldDetailsList,
+        field_path: Path,
+        position_context: Any,
+    ) -> Any:
+        """The field completed in place, or Undefined for the ordinary path."""
+        value: Any = getattr(source, plan.attribute, _ABSENT)
+        if value is None:
+            return Undefined if plan.non_null else None
+        if value is _ABSENT:
+            return Undefined
+        if plan.coerce is not None:
+            try:
+                coerced = plan.coerce(value)
+            except Exception:  # the ordinary path raises it as the field's error
+                return Undefined
+            return Undefined if coerced is None else coerced
+        object_class = plan.object_class
+        if plan.item_type is not None:
+            if type(value) is not list or any(type(item) is not object_class for item in value):
+                return Undefined
+        elif type(value) is not object_class:
+            return Undefined
+        try:
+            if plan.item_type is not None:
+                completed = self._objects(
+                    plan, value, field_details_list, field_path, position_context
+                )
+            else:
+                completed = self._object(
+                    plan, value, field_details_list, field_path, position_context
+                )
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, plan.field_type, field_details_list, field_path)
+            return None
+        if self.is_awaitable(completed):
+            return self._settled(completed, plan.field_type, field_details_list, field_path)
+        return completed
+
+    def _object(
+        self,
+        plan: Inline,
+        value: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        assert plan.object_type is not None
+        return self.collect_and_execute_subfields(
+            plan.object_type, field_details_list, path, value, position_context
+        )
+
+    def _objects(
+        self,
+        plan: Inline,
+        items: list[Any],
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+    ) -> Any:
+        """As graphql-core's `complete_iterable_value` for non-null object items."""
+        item_type = plan.item_type
+        assert item_type is not None
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        for index, item in enumerate(items):
+            item_path = path.add_key(index, None)
+            try:
+                result = self._object(plan, item, field_details_list, item_path, position_context)
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
+                result = None
+            if self.is_awaitable(result):
+                result = self._settled(result, item_type, field_details_list, item_path)
+                awaitable_indices.append(index)
+            completed.append(result)
+        if not awaitable_indices:
+            return completed
+        return _gathered_items(completed, awaitable_indices)
+
+    async def _settled(
+        self,
+        completed: Awaitable[Any],
+        return_type: GraphQLOutputType,
+        field_details_list: FieldDetailsList,
+        path: Path,
+    ) -> Any:
+        try:
+            return await completed
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
+            return None
+
+
+async def _gathered(results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+    """The results with their awaitable fields awaited, together, as graphql-core does."""
+    if len(pending) == 1:
+        results[pending[0]] = await results[pending[0]]
+    else:
+        awaited = await gather_with_cancel(*(results[name] for name in pending))
+        results.update(zip(pending, awaited, strict=True))
+    return results
+
+
+async def _gathered_items(items: list[Any], pending: list[int]) -> list[Any]:
+    awaited = await gather_with_cancel(*(items[index] for index in pending))
+    for index, value in zip(pending, awaited, strict=True):
+        items[index] = value
+    return items
