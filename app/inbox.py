@@ -1,7 +1,7 @@
 """Domain values of the live inbox: what happened to an organization's threads, numbered in the
 organization's inbox log from 1 (the thread log's events are `domain.Event`)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from app.domain import Thread
@@ -25,3 +25,8 @@ class InboxEvent:
     thread_id: str
     user_id: str
     thread: Thread | None = None
+
+
+def with_event(thread: Thread, event: int | None) -> Thread:
+    """The thread as of the event a write recorded (what its inbox event shows)."""
+    return thread if event is None else replace(thread, last_event=max(event, thread.last_event))

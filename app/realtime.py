@@ -6,8 +6,9 @@ every other; without them (standalone MongoDB, mongomock) it says so at start an
 events written by its own instance. A subscriber first reads what it missed from the log, then
 takes events live, in order, filling any gap from the log.
 
-The live inbox works the same way over each organization's inbox log (services.runtime.inbox):
-its own change stream, its own subscribers, under the same limits.
+The live inbox works the same way over each organization's inbox log, whose entries ride on
+the thread events (store/inbox.py): the same change stream, its own subscribers, under the same
+limits.
 """
 
 import asyncio
@@ -109,8 +110,12 @@ class EventHub:
     max_per_connection: int = 20
     watching: bool = False
     subscribers: set[Subscriber] = field(default_factory=set)
-    inbox_watching: bool = False
     inbox_subscribers: set[InboxSubscriber] = field(default_factory=set)
+
+    @property
+    def inbox_watching(self) -> bool:
+        """Whether inbox entries come from the change stream (the thread events' own)."""
+        return self.watching
 
     def _admit(self, key_id: str) -> None:
         held = sum(s.key_id == key_id for s in self.subscribers) + sum(
@@ -165,48 +170,16 @@ class EventHub:
             self.dispatch(event)
 
     async def run(self, db: Database, ready: Callable[[], None]) -> None:
-        """Deliver the thread and inbox events of every instance; `ready` is called once both
-        logs are watched (or not)."""
-        waiting = {"events", "inbox"}
-
-        def opened(log: str) -> Callable[[], None]:
-            def done() -> None:
-                waiting.discard(log)
-                if not waiting:
-                    ready()
-
-            return done
-
-        await asyncio.gather(
-            self.run_events(db, opened("events")), self.run_inbox(db, opened("inbox"))
-        )
-
-    async def run_inbox(self, db: Database, ready: Callable[[], None]) -> None:
-        """Deliver the inbox events of every instance, as run_events does thread events."""
-
-        def opened() -> None:
-            self.inbox_watching = True
-            ready()
-
+        """Deliver the thread events and inbox entries of every instance; `ready` is called
+        once watching (or not). A broken stream (the database gone) is reopened; subscribers
+        fill what it missed from the log when the next event shows the gap."""
         while True:
             try:
-                async for event in store.watch_inbox_events(db, opened=opened):
-                    self.dispatch_inbox(event)
-            except store.ChangeStreamsUnsupported:
-                ready()  # run_events said so
-                return
-            except Exception:
-                log.exception("The inbox event stream broke; reopening it.")
-                await asyncio.sleep(1)
-
-    async def run_events(self, db: Database, ready: Callable[[], None]) -> None:
-        """Deliver the thread events of every instance; `ready` is called once watching (or
-        not). A broken stream (the database gone) is reopened; subscribers fill what it
-        missed from the log when the next event shows the gap."""
-        while True:
-            try:
-                async for event in store.watch_events(db, opened=self._opened(ready)):
-                    self.dispatch(event)
+                async for event, inbox in store.watch_events(db, opened=self._opened(ready)):
+                    if event is not None:
+                        self.dispatch(event)
+                    if inbox is not None:
+                        self.dispatch_inbox(inbox)
             except store.ChangeStreamsUnsupported as error:
                 log.warning(
                     "No change streams (%s): events reach this instance's subscribers only.",

@@ -305,7 +305,7 @@ async def test_a_long_source_forks_in_batches(recorded: tuple[Database, Recorder
     inbox = [
         c
         for c in recorder.commands
-        if store.INBOX_EVENTS in c.values() or c.get("findAndModify") == "inbox_counters"
+        if c.get("insert") == store.EVENTS or c.get("findAndModify") == store.INBOX_COUNTERS
     ]
     assert len(inbox) == 2, inbox  # the inbox's ThreadCreated: its number, then itself
     inserts = [c for c in recorder.commands if "insert" in c and c not in inbox]

@@ -14,12 +14,13 @@ from motor.motor_asyncio import AsyncIOMotorClient
 
 from app import store
 from app.domain import EventType, ThreadChanges, now
-from app.services import recovery, threads, trash
+from app.inbox import InboxEvent, InboxEventType
+from app.services import messages, recovery, threads, trash
 from app.services.runtime import Runtime
 from tests.helpers.api import Api, api_key
 from tests.helpers.backends import embedded_server
 from tests.helpers.crashes import Crash, api_process, crash_on
-from tests.helpers.factories import caller, make_thread
+from tests.helpers.factories import caller, make_thread, new_message
 
 ORG = "org_local"
 DATABASE = "write_events"
@@ -230,6 +231,7 @@ async def test_a_thread_write_whose_event_a_crash_lost_gets_it_from_the_recovery
 
     before = [e.type for e in await logged()]
     assert expected not in before, "the crash lost it"
+    inbox_before = await inbox_of(db, thread.id)
     soon = Runtime(db, clock=lambda: now() + timedelta(seconds=31))
     await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
     after = await logged()
@@ -237,8 +239,17 @@ async def test_a_thread_write_whose_event_a_crash_lost_gets_it_from_the_recovery
     if write == "rename":
         [updated] = [e for e in after if e.type is expected]
         assert updated.thread is not None and updated.thread.title == "renamed"
+    # the recovered event carries its inbox entry, under a new number
+    inbox = await inbox_of(db, thread.id)
+    assert [e.type.value for e in inbox[len(inbox_before) :]] == [expected.value]
+    assert inbox[-1].seq == await store.latest_inbox_event(db, organization_id=ORG)
+    if write != "trash":
+        assert inbox[-1].thread is not None and inbox[-1].thread.title == (
+            "renamed" if write == "rename" else thread.title
+        )
     await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
     assert len(await logged()) == len(after), "logged once"
+    assert len(await inbox_of(db, thread.id)) == len(inbox), "in the inbox once"
 
 
 async def test_a_deletion_a_crash_interrupted_is_logged_and_finished(
@@ -254,5 +265,46 @@ async def test_a_deletion_a_crash_interrupted_is_logged_and_finished(
     await store.finish_interrupted_writes(db, creating_older_than=timedelta(0))
     [deleted] = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
     assert deleted.type is EventType.THREAD_DELETED
+    inbox = await inbox_of(db, thread.id)
+    assert [e.type for e in inbox] == [InboxEventType.THREAD_CREATED, InboxEventType.THREAD_DELETED]
     assert await db[store.THREADS].count_documents({"_id": thread.id}) == 0
     assert await db[store.MESSAGES].count_documents({"threadId": thread.id}) == 0
+
+
+async def inbox_of(db: store.Database, thread_id: str) -> list[InboxEvent]:
+    """The inbox's events of the thread, in order."""
+    events = await store.list_inbox_events(db, organization_id=ORG, after=0)
+    return [e for e in events if e.thread_id == thread_id]
+
+
+async def test_a_message_whose_event_a_crash_lost_gets_its_inbox_event_back(
+    db: store.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between a message and its event: the recovery pass logs the event with its
+    inbox entry (the thread as it is then); a retry with the key logs neither twice."""
+    thread = await make_thread(db, messages=1)
+    rt = Runtime(db)
+    who = caller(ORG, "u")
+
+    async def create() -> Any:
+        return await messages.create_message(
+            rt, caller=who, thread_id=thread.id, message=new_message("lost"), idempotency_key="k"
+        )
+
+    crash_on(monkeypatch, db, store.EVENTS, "insert_one")
+    with pytest.raises(Crash):
+        await create()
+    monkeypatch.undo()
+    assert [e.type for e in await inbox_of(db, thread.id)] == [InboxEventType.THREAD_CREATED]
+    retried = await create()
+    assert [e.type for e in await inbox_of(db, thread.id)] == [InboxEventType.THREAD_CREATED]
+    soon = Runtime(db, clock=lambda: now() + timedelta(seconds=31))
+    assert await recovery.record_lost_events(soon, since=now() - timedelta(hours=1)) == 1
+    assert await assert_every_message_has_its_event(db, [thread.id]) == 1
+    created, updated = await inbox_of(db, thread.id)
+    assert updated.type is InboxEventType.THREAD_UPDATED and updated.thread is not None
+    assert retried.value[0].seq == 2 and updated.thread.last_seq >= 2, "the thread as it is"
+    assert updated.seq > created.seq + 1, "the number the crash took is skipped"
+    await recovery.record_lost_events(soon, since=now() - timedelta(hours=1))
+    await create()
+    assert len(await inbox_of(db, thread.id)) == 2, "once, whatever retries and passes"

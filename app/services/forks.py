@@ -34,8 +34,7 @@ from app.domain import (
     Thread,
 )
 from app.errors import Conflict, InvalidInput
-from app.services.runtime import Runtime, Written, claim
-from app.services.threads import created_in_inbox
+from app.services.runtime import Runtime, Written, claim, log_creation
 
 # Message numbers read (and copies inserted) per command.
 COPY_BATCH = 1_000
@@ -112,7 +111,7 @@ async def fork_thread(
         await store.discard_fork(rt.db, organization_id=organization_id, thread_id=fork_id)
         raise Conflict("The fork took too long and was abandoned; retry.")
     await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=fork_id)
-    await created_in_inbox(rt, caller, revealed)
+    await log_creation(rt, caller, revealed)
     await store.finish(rt.db, claimed)
     return Written(revealed, event=0)
 

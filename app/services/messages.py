@@ -1,5 +1,6 @@
 """Message use cases: create, update, append text, complete, delete."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from app import store
@@ -78,12 +79,16 @@ async def _add(
     created = Message.new(
         message, id=message_id, caller=caller, thread_id=thread_id, seq=seq, at=at
     )
-    if not await store.insert_message(rt.db, created, event=event):  # a retry racing the first
+    # The inbox's number alongside the insert (the state is checked): one round trip less.
+    inserted, inbox_seq = await asyncio.gather(
+        store.insert_message(rt.db, created, event=event),
+        store.take_inbox_number(rt.db, organization_id=organization_id),
+    )
+    if not inserted:  # a retry racing the first: it logs nothing (the first call does)
         found, thread = await _message_in_thread(rt, caller, message_id)
         return Written((found, thread), thread.last_event)
     logged = Event(organization_id, thread_id, event, EventType.MESSAGE_CREATED, message=created)
-    # `once`: a retry never logs a second inbox event for the same message.
-    after = await message_written(rt, caller, thread, logged, once=created.id)
+    after = await message_written(rt, caller, thread, logged, inbox_seq=inbox_seq)
     return Written((created, after), event)
 
 

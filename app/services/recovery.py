@@ -5,7 +5,7 @@ import logging
 from datetime import datetime, timedelta
 
 from app import store
-from app.services.runtime import Runtime
+from app.services.runtime import Runtime, publish
 from app.store import EVENT_TTL
 
 log = logging.getLogger("app.recovery")
@@ -15,8 +15,9 @@ GRACE = timedelta(seconds=30)
 
 
 async def record_lost_events(rt: Runtime, *, since: datetime, grace: timedelta = GRACE) -> int:
-    """Log the events of writes since `since` that a crash kept out of the log, and publish
-    them; remove messages added to a thread deleted meanwhile. How many events were logged.
+    """Log the events of writes since `since` that a crash kept out of the log, each with its
+    inbox entry, and publish them; remove messages added to a thread deleted meanwhile. How many
+    events were logged.
 
     Message writes older than `grace`: one still running logs the same event (its number is
     its id), so it is logged once. Thread writes (update, trash, restore, delete) older than
@@ -27,8 +28,7 @@ async def record_lost_events(rt: Runtime, *, since: datetime, grace: timedelta =
     recorded += await store.record_missing_thread_events(
         rt.db, since=since, until=now - GRACE, at=now
     )
-    for event in recorded:
-        rt.publish(event)
+    publish(rt, recorded)
     return len(recorded)
 
 

@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Generic, TypeVar
 
@@ -21,7 +21,7 @@ from app.domain import (
     refused,
 )
 from app.errors import Conflict, Forbidden, InvalidInput, NotFound
-from app.inbox import InboxEvent, InboxEventType
+from app.inbox import InboxEvent, InboxEventType, with_event
 from app.services.api_keys import KeyCache
 
 T = TypeVar("T")
@@ -59,11 +59,6 @@ class Runtime:
     # How long a create may run (the request deadline and a margin): its idempotency key's lease.
     lease: timedelta = store.LEASE
     api_keys: KeyCache = field(default_factory=KeyCache)
-
-
-def with_event(thread: Thread, event: int | None) -> Thread:
-    """The thread as of the event a write recorded."""
-    return thread if event is None else replace(thread, last_event=max(event, thread.last_event))
 
 
 async def claim(
@@ -120,17 +115,19 @@ async def keys_released_if_refused(rt: Runtime) -> AsyncIterator[None]:
         _claims.reset(token)
 
 
-async def log(rt: Runtime, event: Event) -> None:
-    """Write the numbered event to the thread's log, and publish it unless it was there."""
-    if await store.write_event(rt.db, event, at=rt.clock()):
-        rt.publish(event)
+async def log(rt: Runtime, event: Event, *, inbox: InboxEvent | None = None) -> None:
+    """Write the numbered event to the thread's log, carrying its `inbox` entry, and publish
+    both unless it was there."""
+    if await store.write_event(rt.db, event, at=rt.clock(), inbox=inbox):
+        publish(rt, [store.Logged(event, inbox)])
 
 
 async def record(
     rt: Runtime, caller: Caller, thread_id: str, type: EventType, *, thread: Thread | None = None
 ) -> int | None:
-    """Number and log an event of the thread itself; its number (None if the thread is gone)."""
-    event = await store.record_event(
+    """Number and log an event of the thread itself, with the inbox's event of the same name:
+    its number (None if the thread is gone)."""
+    logged = await store.record_event(
         rt.db,
         organization_id=caller.organization_id,
         thread_id=thread_id,
@@ -138,10 +135,18 @@ async def record(
         at=rt.clock(),
         thread=thread,
     )
-    if event is None:
+    if logged is None:
         return None
-    rt.publish(event)
-    return event.seq
+    publish(rt, [logged])
+    return logged.event.seq
+
+
+def publish(rt: Runtime, logged: list[store.Logged]) -> None:
+    """Publish logged events, and the inbox entries they carry, on this instance."""
+    for event, inbox in logged:
+        rt.publish(event)
+        if inbox is not None:
+            rt.publish_inbox(inbox)
 
 
 async def number(
@@ -178,43 +183,35 @@ async def thread_of(rt: Runtime, caller: Caller, message: Message, *actions: Act
 
 
 async def message_written(
-    rt: Runtime,
-    caller: Caller,
-    thread: Thread,
-    event: Event,
-    *,
-    once: str | None = None,
+    rt: Runtime, caller: Caller, thread: Thread, event: Event, *, inbox_seq: int | None = None
 ) -> Thread:
-    """Log a message write's numbered event, then the inbox's ThreadUpdated with the thread as
-    of that event: the thread after."""
-    await log(rt, event)
+    """Log a message write's numbered event carrying the inbox's ThreadUpdated (the thread as
+    of that event, under `inbox_seq` if taken already): the thread after. One insert, so the
+    inbox shows every logged write, and a retry that logs nothing logs no inbox event either."""
     after = with_event(thread, event.seq)
-    await inbox(rt, caller, thread.id, InboxEventType.THREAD_UPDATED, thread=after, once=once)
+    if inbox_seq is None:
+        inbox_seq = await store.take_inbox_number(rt.db, organization_id=caller.organization_id)
+    inbox = InboxEvent(
+        organization_id=caller.organization_id,
+        seq=inbox_seq,
+        type=InboxEventType.THREAD_UPDATED,
+        thread_id=thread.id,
+        user_id=thread.user_id,
+        thread=after,
+    )
+    await log(rt, event, inbox=inbox)
     return after
 
 
-async def inbox(
-    rt: Runtime,
-    caller: Caller,
-    thread_id: str,
-    type: InboxEventType,
-    *,
-    thread: Thread | None = None,
-    once: str | None = None,
-) -> None:
-    """Log what happened to the thread in the organization's inbox (`thread`: the thread after
-    the change; `once`: only if not logged already), after the thread's own event. Two
-    writes: a crash between them leaves the thread's event without its inbox event, so inbox
-    subscribers see that change with the thread's next one (which carries the thread as it is
-    then); nothing is shown twice."""
-    recorded = await store.record_inbox_event(
-        rt.db,
+async def log_creation(rt: Runtime, caller: Caller, thread: Thread) -> None:
+    """Log the inbox's ThreadCreated for a new thread (or fork), once whatever retries."""
+    inbox = InboxEvent(
         organization_id=caller.organization_id,
-        thread_id=thread_id,
-        type=type,
-        at=rt.clock(),
+        seq=await store.take_inbox_number(rt.db, organization_id=caller.organization_id),
+        type=InboxEventType.THREAD_CREATED,
+        thread_id=thread.id,
+        user_id=thread.user_id,
         thread=thread,
-        once=once,
     )
-    if recorded is not None and recorded[1]:
-        rt.publish_inbox(recorded[0])
+    if await store.write_created(rt.db, inbox, at=rt.clock()):
+        rt.publish_inbox(inbox)

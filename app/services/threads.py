@@ -22,8 +22,8 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import NotFound
-from app.inbox import InboxEventType
-from app.services.runtime import Runtime, Written, claim, inbox, record, with_event
+from app.inbox import with_event
+from app.services.runtime import Runtime, Written, claim, log_creation, record
 
 log = logging.getLogger("app.threads")
 
@@ -60,13 +60,8 @@ async def create_thread(
     if written is None:  # made, then deleted since
         raise NotFound(f"Thread {thread_id} not found.")
     await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
-    await created_in_inbox(rt, caller, written)
+    await log_creation(rt, caller, written)
     return Written(written, event=0)
-
-
-async def created_in_inbox(rt: Runtime, caller: Caller, thread: Thread) -> None:
-    """The inbox's ThreadCreated for a new thread (or fork), once whatever retries."""
-    await inbox(rt, caller, thread.id, InboxEventType.THREAD_CREATED, thread=thread, once="created")
 
 
 async def update_thread(
@@ -95,9 +90,7 @@ async def update_thread(
     if "state" in changed:
         await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
-    after = with_event(updated, event)
-    await inbox(rt, caller, thread_id, InboxEventType.THREAD_UPDATED, thread=after)
-    return Written(after, event)
+    return Written(with_event(updated, event), event)
 
 
 async def keep_finishing(rt: Runtime, *, every: timedelta) -> None:

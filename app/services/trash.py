@@ -8,17 +8,8 @@ from datetime import datetime, timedelta
 from app import store
 from app.domain import Action, Caller, Event, EventType, Message, Thread
 from app.errors import NotFound
-from app.inbox import InboxEventType
-from app.services.runtime import (
-    Runtime,
-    Written,
-    inbox,
-    message_written,
-    number,
-    record,
-    thread_of,
-    with_event,
-)
+from app.inbox import with_event
+from app.services.runtime import Runtime, Written, message_written, number, record, thread_of
 
 log = logging.getLogger("app.trash")
 
@@ -36,7 +27,6 @@ async def delete_thread(
             rt.db, organization_id=organization_id, thread_id=thread_id, at=rt.clock()
         )
         event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
-        await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
         await store.remove_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         return Written(None, event)
     if not await store.trash_thread(
@@ -45,7 +35,6 @@ async def delete_thread(
         raise NotFound(f"Thread {thread_id} not found.")
     await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     event = await record(rt, caller, thread_id, EventType.THREAD_DELETED)
-    await inbox(rt, caller, thread_id, InboxEventType.THREAD_DELETED)
     return Written(None, event)
 
 
@@ -60,9 +49,7 @@ async def restore_thread(rt: Runtime, *, caller: Caller, thread_id: str) -> Writ
         rt.db, organization_id=caller.organization_id, thread_id=thread_id
     )
     event = await record(rt, caller, thread_id, EventType.THREAD_RESTORED, thread=restored)
-    after = with_event(restored, event)
-    await inbox(rt, caller, thread_id, InboxEventType.THREAD_RESTORED, thread=after)
-    return Written(after, event)
+    return Written(with_event(restored, event), event)
 
 
 async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Written[Thread]:

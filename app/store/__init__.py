@@ -18,6 +18,7 @@ from app.store.counters import recount_threads, sync_thread_count
 from app.store.events import (
     EVENT_TTL,
     ChangeStreamsUnsupported,
+    Logged,
     last_logged_event,
     list_events,
     record_event,
@@ -25,6 +26,7 @@ from app.store.events import (
     record_missing_thread_events,
     take_event_number,
     watch_events,
+    write_created,
     write_event,
 )
 from app.store.forks import (
@@ -35,12 +37,7 @@ from app.store.forks import (
     reveal_fork,
 )
 from app.store.idempotency import LEASE, Claim, claim, finish, release
-from app.store.inbox import (
-    latest_inbox_event,
-    list_inbox_events,
-    record_inbox_event,
-    watch_inbox_events,
-)
+from app.store.inbox import latest_inbox_event, list_inbox_events, take_inbox_number
 from app.store.indexes import ensure_indexes
 from app.store.listings import MessagePageQuery, fetch_message_pages, last_messages
 from app.store.messages import (
@@ -59,7 +56,6 @@ from app.store.names import (
     EVENTS,
     IDEMPOTENCY_KEYS,
     INBOX_COUNTERS,
-    INBOX_EVENTS,
     MESSAGES,
     PERSISTED_QUERIES,
     REVISIONS,
@@ -117,7 +113,6 @@ __all__ = [
     "EVENT_TTL",
     "IDEMPOTENCY_KEYS",
     "INBOX_COUNTERS",
-    "INBOX_EVENTS",
     "LEASE",
     "MESSAGES",
     "PERSISTED_QUERIES",
@@ -130,6 +125,7 @@ __all__ = [
     "CommandCounter",
     "CommandListenerBase",
     "Database",
+    "Logged",
     "MessagePageQuery",
     "RevisionNumbers",
     "TrustedDocument",
@@ -181,7 +177,6 @@ __all__ = [
     "put_trusted_documents",
     "rarest_term",
     "record_event",
-    "record_inbox_event",
     "record_missing",
     "record_missing_thread_events",
     "recount_threads",
@@ -198,6 +193,7 @@ __all__ = [
     "search_titles",
     "sync_thread_count",
     "take_event_number",
+    "take_inbox_number",
     "trash_message",
     "trash_thread",
     "trashed_ids",
@@ -205,6 +201,6 @@ __all__ = [
     "update_message",
     "update_thread",
     "watch_events",
-    "watch_inbox_events",
+    "write_created",
     "write_event",
 ]

@@ -34,6 +34,7 @@ from app.domain import (
     given,
     text_of,
 )
+from app.inbox import InboxEvent, InboxEventType
 from app.revisions import MessageRevision
 from app.search_terms import TERMS_VERSION, index_terms
 
@@ -41,6 +42,8 @@ Doc = dict[str, Any]
 
 # Messages are read for pages in blocks of this many numbers (store/listings.py).
 BUCKET = 32
+# The messages a thread being created holds until they are in (store/threads.py).
+PENDING = "pendingMessages"
 
 
 def bucket(thread_id: str, seq: int) -> str:
@@ -334,4 +337,28 @@ def event_from_doc(doc: Mapping[str, Any]) -> Event:
         message_id=data.get("messageId"),
         delta=data.get("delta"),
         offset=data.get("offset"),
+    )
+
+
+def inbox_entry_doc(entry: InboxEvent, *, data: Doc) -> Doc:
+    """The inbox entry a thread event's document carries (`data`: the event's own): the
+    organization's number (indexed) and what the inbox event says; its thread snapshot only
+    when the event does not carry the same one."""
+    inbox: Doc = {"type": entry.type.value, "userId": entry.user_id}
+    if entry.thread is not None and (snapshot := thread_doc(entry.thread)) != data.get("thread"):
+        inbox["thread"] = snapshot
+    return {"inboxSeq": entry.seq, "inbox": inbox}
+
+
+def inbox_from_doc(doc: Mapping[str, Any]) -> InboxEvent:
+    """The inbox entry of an event's document (one with `inboxSeq`)."""
+    inbox = doc["inbox"]
+    thread = inbox.get("thread", doc.get("data", {}).get("thread"))
+    return InboxEvent(
+        organization_id=doc["organizationId"],
+        seq=doc["inboxSeq"],
+        type=InboxEventType(inbox["type"]),
+        thread_id=doc["threadId"],
+        user_id=inbox["userId"],
+        thread=None if thread is None else thread_from_doc(thread),
     )

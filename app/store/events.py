@@ -1,26 +1,52 @@
-"""Each thread's event log: numbered from the thread, kept EVENT_TTL, watched as a change stream."""
+"""Each thread's event log: numbered from the thread, kept EVENT_TTL, watched as a change stream.
+An event the organization's inbox shows carries its inbox entry (store/inbox.py): one insert."""
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.domain import Event, EventType, Thread, ThreadState
-from app.store.codec import event_data, event_from_doc, message_from_doc, thread_from_doc
+from app.inbox import InboxEvent, InboxEventType, with_event
+from app.store.codec import (
+    PENDING,
+    event_data,
+    event_from_doc,
+    inbox_entry_doc,
+    inbox_from_doc,
+    message_from_doc,
+    thread_from_doc,
+)
 from app.store.connection import Database, aggregate
+from app.store.inbox import take_inbox_number
 from app.store.listings import VISIBLE
 from app.store.names import EVENTS, MESSAGES, THREADS
 
 T = TypeVar("T")
+# Thread events and the inbox entries they carry alike (the inbox log is read from this one).
 EVENT_TTL = timedelta(hours=24)
 # Server errors meaning "no change streams here" (standalone, or not a replica set).
 NO_CHANGE_STREAMS = (40573, 40324, 115)
+# The inbox entry each event of the thread itself carries.
+INBOX_OF = {
+    EventType.THREAD_UPDATED: InboxEventType.THREAD_UPDATED,
+    EventType.THREAD_DELETED: InboxEventType.THREAD_DELETED,
+    EventType.THREAD_RESTORED: InboxEventType.THREAD_RESTORED,
+}
 
 
 class ChangeStreamsUnsupported(Exception):
     pass
+
+
+class Logged(NamedTuple):
+    """An event logged, and the inbox entry it carries (None for one the inbox does not show)."""
+
+    event: Event
+    inbox: InboxEvent | None
 
 
 def _event_id(thread_id: str, seq: int) -> str:
@@ -50,9 +76,9 @@ async def _owed(db: Database, doc: dict[str, Any]) -> EventType | None:
     return None if logged is not None else EventType(owed["type"])
 
 
-async def record_owed_event(db: Database, doc: dict[str, Any], *, at: datetime) -> Event | None:
+async def record_owed_event(db: Database, doc: dict[str, Any], *, at: datetime) -> Logged | None:
     """Log the thread event the thread document `doc` owes (the thread as it is now, unless it
-    is being deleted), if a crash kept it out of the log."""
+    is being deleted), with its inbox entry, if a crash kept it out of the log."""
     type = await _owed(db, doc)
     if type is None:
         return None
@@ -69,15 +95,16 @@ async def record_owed_event(db: Database, doc: dict[str, Any], *, at: datetime) 
 
 async def record_missing_thread_events(
     db: Database, *, since: datetime, until: datetime, at: datetime
-) -> list[Event]:
+) -> list[Logged]:
     """The thread events (ThreadUpdated, ThreadDeleted, ThreadRestored) of thread writes between
-    `since` and `until` that a crash kept out of the log, logged now under new numbers."""
+    `since` and `until` that a crash kept out of the log, logged now under new numbers (and
+    new inbox numbers)."""
     scan = {"threadEvent.at": {"$gte": since, "$lte": until}}
     recorded = []
-    async for doc in db[THREADS].find(scan):
-        event = await record_owed_event(db, doc, at=at)
-        if event is not None:
-            recorded.append(event)
+    async for doc in db[THREADS].find(scan, {PENDING: 0}):
+        logged = await record_owed_event(db, doc, at=at)
+        if logged is not None:
+            recorded.append(logged)
     return recorded
 
 
@@ -114,18 +141,42 @@ async def take_event_number(
     return thread_from_doc(doc), doc["eventSeq"], doc["seq"] if new_message else 0
 
 
-async def write_event(db: Database, event: Event, *, at: datetime) -> bool:
-    """Log the numbered event: whether it is new (False if an event with its number is logged
-    already: a retry, or the sweep that re-records lost events)."""
+async def write_event(
+    db: Database, event: Event, *, at: datetime, inbox: InboxEvent | None = None
+) -> bool:
+    """Log the numbered event, carrying its `inbox` entry: whether it is new (False if an event
+    with its number is logged already: a retry, or the sweep that re-records lost events)."""
+    data = event_data(event)
     doc: dict[str, Any] = {
         "_id": _event_id(event.thread_id, event.seq),
         "organizationId": event.organization_id,
         "threadId": event.thread_id,
         "seq": event.seq,
         "type": event.type.value,
-        "data": event_data(event),
+        "data": data,
         "createdAt": at,
     }
+    if inbox is not None:
+        doc.update(inbox_entry_doc(inbox, data=data))
+    return await _insert(db, doc)
+
+
+async def write_created(db: Database, inbox: InboxEvent, *, at: datetime) -> bool:
+    """Log a new thread's ThreadCreated in the inbox as the thread's event number 0 (its start,
+    which the thread's own log never replays: its events are numbered from 1): whether it is
+    new (False for a retried create, which logs nothing twice)."""
+    doc: dict[str, Any] = {
+        "_id": _event_id(inbox.thread_id, 0),
+        "organizationId": inbox.organization_id,
+        "threadId": inbox.thread_id,
+        "seq": 0,
+        "createdAt": at,
+        **inbox_entry_doc(inbox, data={}),
+    }
+    return await _insert(db, doc)
+
+
+async def _insert(db: Database, doc: dict[str, Any]) -> bool:
     try:
         await db[EVENTS].insert_one(doc)
     except DuplicateKeyError:
@@ -141,27 +192,42 @@ async def record_event(
     type: EventType,
     at: datetime,
     thread: Thread | None = None,
-) -> Event | None:
-    """Number and log an event of the thread itself (visible or not): the event, or None if
-    the thread is gone."""
-    taken = await take_event_number(
-        db, organization_id=organization_id, thread_id=thread_id, at=at, visible=False
+) -> Logged | None:
+    """Number and log an event of the thread itself (visible or not) with its inbox entry (the
+    thread as of the event; its creator's id from the thread): None if the thread is gone. Both
+    numbers are taken at once; a thread gone meanwhile leaves a gap in the inbox's."""
+    taken, inbox_seq = await asyncio.gather(
+        take_event_number(
+            db, organization_id=organization_id, thread_id=thread_id, at=at, visible=False
+        ),
+        take_inbox_number(db, organization_id=organization_id),
     )
     if taken is None:
         return None
-    event = Event(organization_id, thread_id, taken[1], type, thread=thread)
-    await write_event(db, event, at=at)
-    return event
+    now, seq, _ = taken
+    event = Event(organization_id, thread_id, seq, type, thread=thread)
+    inbox = InboxEvent(
+        organization_id=organization_id,
+        seq=inbox_seq,
+        type=INBOX_OF[type],
+        thread_id=thread_id,
+        user_id=now.user_id,
+        thread=None if thread is None else with_event(thread, seq),
+    )
+    await write_event(db, event, at=at, inbox=inbox)
+    return Logged(event, inbox)
 
 
-async def record_missing(db: Database, *, since: datetime, until: datetime) -> list[Event]:
+async def record_missing(db: Database, *, since: datetime, until: datetime) -> list[Logged]:
     """The events of message writes between `since` and `until` that a crash (or a lost
     connection) kept out of the log, logged now: a message's creation as MessageCreated, a
     later write as the message is now (MessageUpdated, or MessageDeleted if it is in the
-    trash). Messages whose thread is gone (deleted while they were being added: the thread's
-    deletion removed its messages before their insert) are removed."""
+    trash), each with the inbox's ThreadUpdated (the thread as it is now; none for a thread
+    hidden since) under a new inbox number. Messages whose thread is gone (deleted while they
+    were being added: the thread's deletion removed its messages before their insert) are
+    removed."""
     scan = {"eventAt": {"$gte": since, "$lte": until}}
-    recorded: list[Event] = []
+    recorded: list[Logged] = []
     async for batch in _batches(db[MESSAGES].find(scan).sort("eventAt", 1)):
         wanted = {}
         for doc in batch:
@@ -177,7 +243,8 @@ async def record_missing(db: Database, *, since: datetime, until: datetime) -> l
         }
         threads = list({doc["threadId"] for doc in batch})
         alive = {
-            found["_id"] async for found in db[THREADS].find({"_id": {"$in": threads}}, {"_id": 1})
+            found["_id"]: found
+            async for found in db[THREADS].find({"_id": {"$in": threads}}, {PENDING: 0})
         }
         orphans = [doc["_id"] for doc in batch if doc["threadId"] not in alive]
         if orphans:
@@ -200,9 +267,28 @@ async def record_missing(db: Database, *, since: datetime, until: datetime) -> l
             else:
                 message = message_from_doc(doc)
                 event = Event(doc["organizationId"], doc["threadId"], seq, type, message=message)
-            if await write_event(db, event, at=doc["eventAt"]):
-                recorded.append(event)
+            inbox = await _updated_in_inbox(db, alive[doc["threadId"]], seq)
+            if await write_event(db, event, at=doc["eventAt"], inbox=inbox):
+                recorded.append(Logged(event, inbox))
     return recorded
+
+
+async def _updated_in_inbox(
+    db: Database, thread_doc: dict[str, Any], seq: int
+) -> InboxEvent | None:
+    """The inbox's ThreadUpdated for a recovered event of the thread (numbered `seq`), under a
+    new inbox number; None if the thread is hidden (in the trash, being deleted)."""
+    if thread_doc.get("hidden") is not None:
+        return None
+    thread = with_event(thread_from_doc(thread_doc), seq)
+    return InboxEvent(
+        organization_id=thread.organization_id,
+        seq=await take_inbox_number(db, organization_id=thread.organization_id),
+        type=InboxEventType.THREAD_UPDATED,
+        thread_id=thread.id,
+        user_id=thread.user_id,
+        thread=thread,
+    )
 
 
 async def _batches(cursor: Any, size: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
@@ -233,8 +319,10 @@ async def last_logged_event(db: Database, *, organization_id: str, thread_id: st
 async def list_events(
     db: Database, *, organization_id: str, thread_id: str, after: int, until: int | None = None
 ) -> list[Event]:
-    """The thread's events numbered after `after` (and up to `until`), in order."""
-    seqs: dict[str, int] = {"$gt": after} if until is None else {"$gt": after, "$lt": until + 1}
+    """The thread's events numbered after `after` (and up to `until`), in order (never number 0,
+    a new thread's ThreadCreated: an inbox entry only)."""
+    start = max(after, 0)
+    seqs: dict[str, int] = {"$gt": start} if until is None else {"$gt": start, "$lt": until + 1}
     scan = {"organizationId": organization_id, "threadId": thread_id, "seq": seqs}
     docs = await aggregate(db, EVENTS, [{"$match": scan}, {"$sort": {"seq": 1}}])
     return [event_from_doc(doc) for doc in docs]
@@ -267,6 +355,13 @@ async def watch_inserts(
         raise ChangeStreamsUnsupported(str(error) or type(error).__name__) from error
 
 
-def watch_events(db: Database, *, opened: Callable[[], None]) -> AsyncIterator[Event]:
-    """Every thread event written from now on, by any instance."""
-    return watch_inserts(db, EVENTS, event_from_doc, opened=opened)
+def _decode(doc: dict[str, Any]) -> tuple[Event | None, InboxEvent | None]:
+    event = event_from_doc(doc) if "type" in doc else None  # none: a ThreadCreated only
+    return event, inbox_from_doc(doc) if "inboxSeq" in doc else None
+
+
+def watch_events(
+    db: Database, *, opened: Callable[[], None]
+) -> AsyncIterator[tuple[Event | None, InboxEvent | None]]:
+    """Every thread event and inbox entry written from now on, by any instance."""
+    return watch_inserts(db, EVENTS, _decode, opened=opened)

@@ -5,12 +5,11 @@ from pymongo import ASCENDING, IndexModel
 from app.store.connection import Database
 from app.store.events import EVENT_TTL
 from app.store.idempotency import IDEMPOTENCY_TTL
-from app.store.inbox import INBOX_TTL
+from app.store.inbox import INBOX_INDEX
 from app.store.names import (
     API_KEYS,
     EVENTS,
     IDEMPOTENCY_KEYS,
-    INBOX_EVENTS,
     MESSAGES,
     PERSISTED_QUERIES,
     REVISIONS,
@@ -62,13 +61,9 @@ async def ensure_indexes(db: Database) -> None:
     await db[EVENTS].create_indexes(
         [
             _index("organizationId", "threadId", "seq", unique=True),  # replay after a cursor
+            # inboxEvents: replay after a cursor, over the events that carry an inbox entry
+            IndexModel(INBOX_INDEX, partialFilterExpression={"inboxSeq": {"$exists": True}}),
             _index("createdAt", expireAfterSeconds=int(EVENT_TTL.total_seconds())),
-        ]
-    )
-    await db[INBOX_EVENTS].create_indexes(
-        [
-            _index("organizationId", "seq", unique=True),  # inboxEvents: replay after a cursor
-            _index("createdAt", expireAfterSeconds=int(INBOX_TTL.total_seconds())),
         ]
     )
     await db[API_KEYS].create_indexes([_index("organizationId", "createdAt")])  # apikey list

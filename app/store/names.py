@@ -4,8 +4,9 @@ THREADS = "threads"
 MESSAGES = "messages"
 REVISIONS = "message_revisions"  # earlier versions of edited messages
 EVENTS = "events"
-INBOX_EVENTS = "inbox_events"  # each organization's inbox log
-INBOX_COUNTERS = "inbox_counters"  # its numbers, one document per organization
+# Each organization's inbox numbers, one document per organization; the inbox log's entries
+# ride on the events (store/inbox.py).
+INBOX_COUNTERS = "inbox_counters"
 API_KEYS = "api_keys"
 IDEMPOTENCY_KEYS = "idempotency_keys"
 PERSISTED_QUERIES = "persisted_queries"

@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain import Clock, EventType, Message, Thread, ThreadChanges, ThreadState, now
 from app.errors import Conflict, NotFound
-from app.store.codec import Doc, changes_doc, message_doc, thread_doc, thread_from_doc
+from app.store.codec import PENDING, Doc, changes_doc, message_doc, thread_doc, thread_from_doc
 from app.store.connection import Database, aggregate
 from app.store.counters import sync_thread_count
 from app.store.events import record_owed_event, thread_event
@@ -26,8 +26,6 @@ INSERT_BATCH = 1_000  # messages per insert of a thread created with more than i
 # A thread being created with its messages, or being deleted, is hidden until done; so are the
 # leftovers of an abandoned creation while they are removed.
 CREATING, DELETING, DISCARDING = "creating", "deleting", "discarding"
-# The messages a thread being created holds until they are in.
-PENDING = "pendingMessages"
 DUPLICATE_KEY = 11000
 
 

@@ -76,9 +76,7 @@ class Recorder(store.CommandListenerBase):
         command = dict(event.command)
         on = command.get("collection", command.get("killCursors"))
         cursors = event.command_name in ("getMore", "killCursors")
-        watching = (cursors and on in (store.EVENTS, store.INBOX_EVENTS)) or (
-            "$changeStream" in repr(command)
-        )
+        watching = (cursors and on == store.EVENTS) or ("$changeStream" in repr(command))
         if event.command_name not in HOUSEKEEPING and not watching:
             self.commands.append(command)
 
