@@ -8,7 +8,7 @@ import pytest
 from app import store
 from app.domain import now
 from app.pagination import MESSAGE_ORDER, SEQ_STEPS, encode_cursor
-from app.store import Database
+from app.store import Database, codec
 from tests.helpers.api import Api
 from tests.helpers.backends import Recorder, examined
 from tests.helpers.factories import make_thread
@@ -125,3 +125,32 @@ async def test_a_thread_whose_newest_messages_are_in_the_trash(
     assert preview["thread"]["lastMessage"] == {"text": "message 2850"}
     commands, docs, _ = await message_reads(db, recorder)
     assert docs <= 4 * 150, docs
+
+
+async def test_messages_written_in_blocks_are_found_after_migrating(db: Database) -> None:
+    """An older version stored each message's block of 32 numbers (`bucket`), not its key."""
+    for n in range(2):
+        await make_thread(db, title=f"t{n}", messages=40)
+    await db[store.MESSAGES].update_many({}, {"$unset": {"threadSeq": ""}, "$set": {"bucket": "b"}})
+    await db[store.MESSAGES].create_index([("organizationId", 1), ("bucket", 1)])
+    query = "{ threads(first: 2) { nodes { messages(first: 3) { nodes { text } } } } }"
+    found = await Api(db).ok(query)
+    assert [t["messages"]["nodes"] for t in found["threads"]["nodes"]] == [[], []], "as left"
+    assert await store.migrate(db, now=now()) == 80
+    found = await Api(db).ok(query)
+    expected = [{"text": text} for text in texts(range(40, 37, -1))]
+    assert [t["messages"]["nodes"] for t in found["threads"]["nodes"]] == [expected] * 2
+    assert await db[store.MESSAGES].count_documents({"bucket": {"$exists": True}}) == 0
+    assert "organizationId_1_bucket_1" not in await db[store.MESSAGES].index_information()
+    assert await store.migrate(db, now=now()) == 0, "runs once"
+
+
+def test_an_older_held_message_gets_its_key() -> None:
+    """A thread being created holds its messages; one an older version held has `bucket`."""
+    old = {"_id": "m", "threadId": "thread_1", "seq": 7, "bucket": "thread_1:0"}
+    assert codec.keyed(old) == {
+        "_id": "m",
+        "threadId": "thread_1",
+        "seq": 7,
+        "threadSeq": "thread_1:7",
+    }
