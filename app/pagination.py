@@ -192,8 +192,10 @@ def scan_range(request: PageRequest, *, last: int, slack: int) -> SeqRange:
     if _ascending_scan(request):
         origin = start or 0
         return _clipped(request, origin + 1, origin + need, last=last, slack=slack)
-    high = start - 1 if start else last + slack
-    return _clipped(request, (start or last + 1) - need, high, last=last, slack=slack)
+    # The need numbers below `start` (or the newest end), none past `last` + `slack`.
+    high = last + slack if start is None else min(start - 1, last + slack)
+    below = last + 1 if start is None else min(start, last + 1)
+    return _clipped(request, below - need, high, last=last, slack=slack)
 
 
 def next_range(

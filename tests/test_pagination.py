@@ -144,6 +144,8 @@ def test_scan_ranges() -> None:
     at_50, at_10 = encode_cursor(MESSAGE_ORDER, (50,)), encode_cursor(MESSAGE_ORDER, (10,))
     assert scan_range(request(first=5, after=at_50), last=100, slack=4) == SeqRange(44, 49, False)
     assert scan_range(request(last=5, before=at_50), last=100, slack=4) == SeqRange(51, 56, False)
+    far = encode_cursor(MESSAGE_ORDER, (10**9,))  # past the last: none newer than the slack
+    assert scan_range(request(first=5, after=far), last=100, slack=4) == SeqRange(95, 104, False)
     # the page's other cursor ends the scan
     at_4, at_13 = encode_cursor(MESSAGE_ORDER, (4,)), encode_cursor(MESSAGE_ORDER, (13,))
     between = request(first=5, after=at_10, before=at_4)
