@@ -60,6 +60,13 @@ async def test_a_page_of_a_long_thread_examines_what_it_returns(
         commands, docs, keys = await message_reads(db, recorder)
         assert commands == 1, arguments
         assert docs <= RATIO * 101 and keys <= RATIO * 101, (arguments, docs, keys)
+    recorder.commands.clear()
+    probed = """query($t: ID!, $after: String) { thread(id: $t) {
+        messages(first: 100, after: $after) { pageInfo { hasPreviousPage } } } }"""
+    data = await api.ok(probed, {"t": thread.id, "after": deep})
+    assert data["thread"]["messages"]["pageInfo"]["hasPreviousPage"] is True
+    commands, docs, keys = await message_reads(db, recorder)
+    assert commands == 2 and docs <= RATIO * 101 + 2, ("a probe from the cursor", docs)
 
 
 async def test_many_threads_last_messages_examine_what_they_return(

@@ -1,5 +1,5 @@
-"""Pages, counts and probes of thread and message lists, as bounded keyset range scans (pages
-of messages: store/message_pages.py).
+"""Pages and counts of thread and message lists, as bounded keyset range scans (pages and
+probes of messages: store/message_pages.py).
 
 The embedded server's planner does not stop a sorted, limited index scan at the limit, and
 takes an index only for a filter made of index-prefix fields. So a list is a `$match` of
@@ -22,7 +22,6 @@ from app.pagination import (
     Page,
     PageRequest,
     TimeWindow,
-    outside_bound,
     page_of,
     query_plan,
 )
@@ -247,13 +246,3 @@ async def _count(db: Database, listing: Listing) -> int:
     grouped = {"$group": {"_id": None, "count": {"$sum": 1}}}
     rows = await aggregate(db, listing.collection, [*listing.pipeline(), grouped])
     return int(rows[0]["count"]) if rows else 0
-
-
-async def exists_outside_listing(
-    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, previous: bool
-) -> bool:
-    """Whether the list has items on the far side of the cursor the page was taken from."""
-    listing = _listing(query)
-    bound = outside_bound(request, previous=previous)
-    pipeline = [*listing.pipeline([bound]), {"$limit": 1}, {"$project": {"_id": 1}}]
-    return bool(await aggregate(db, listing.collection, pipeline))

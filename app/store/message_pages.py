@@ -17,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.domain import Message, MessageQuery
-from app.pagination import Page, PageRequest, SeqRange, next_range, scan_range, select
+from app.pagination import (
+    SEQ_STEPS,
+    SEQ_WIDEN,
+    Page,
+    PageRequest,
+    SeqRange,
+    next_range,
+    outside_bound,
+    scan_range,
+    select,
+)
 from app.store.codec import message_from_doc, seq_key
 from app.store.connection import Database, aggregate
 from app.store.listings import Listing, listing_page, message_listing, thread_groups
@@ -113,6 +123,32 @@ async def last_messages(
             items = next(pages).items
             result.append(items[0] if items else None)
     return result
+
+
+async def message_exists_outside(
+    db: Database, query: MessageQuery, request: PageRequest, *, previous: bool
+) -> bool:
+    """Whether the thread has matching messages on the far side of the cursor the page was
+    taken from (its own message included): ranges from the cursor, each SEQ_WIDEN times wider,
+    the last open (an open range reaches the thread's end, which the embedded server scans)."""
+    listing = message_listing(query)
+    bound = outside_bound(request, previous=previous)
+    cursor = bound.key[0]
+    assert isinstance(cursor, int)
+    near, width = cursor, 2
+    for step in range(1, SEQ_STEPS + 1):
+        far = near + width if bound.ascending else near - width
+        seq: dict[str, int] = {"$gte": near} if bound.ascending else {"$lt": near + 1}
+        if step < SEQ_STEPS:
+            seq |= {"$lt": far} if bound.ascending else {"$gt": far}
+        scan = {**listing.scan, "seq": seq}
+        pipeline = [*Listing(MESSAGES, scan, listing.rest, listing.key).pipeline(), {"$limit": 1}]
+        if await aggregate(db, MESSAGES, [*pipeline, {"$project": {"_id": 1}}]):
+            return True
+        if not bound.ascending and far < 1:
+            return False
+        near, width = far, width * SEQ_WIDEN
+    return False
 
 
 async def read_ranges(
