@@ -8,6 +8,7 @@ items after this key", never "items N to 2N".
 import base64
 import binascii
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
@@ -163,33 +164,79 @@ def query_plan(request: PageRequest) -> tuple[list[Bound], bool]:
 
 @dataclass(frozen=True)
 class SeqRange:
-    """Sequence numbers `low`..`high` to read for a page; `whole` when no item of the page can
-    lie outside them."""
+    """Sequence numbers `low`..`high` to read for a page (none if `low` > `high`); `whole` when
+    no item of the page can lie beyond them."""
 
     low: int
     high: int
     whole: bool
 
 
+# Ranges of a page keyed by a dense sequence number. A range is followed, while the page is
+# short, by the next one beyond it: sized from the matches seen so far, or, when it held none,
+# this many times all the numbers read so far; the last of SEQ_STEPS ranges reads all the rest.
+SEQ_WIDEN = 8
+SEQ_MARGIN = 1.25
+SEQ_STEPS = 4
+
+
 def scan_range(request: PageRequest, *, last: int, slack: int) -> SeqRange:
-    """What to read for a page of a list keyed by a dense sequence number 1..`last` (few gaps):
-    about three pages from where the scan starts. Every item outside the range comes after
-    every item in it, so a range holding size+1 matching items holds the page; one holding
-    fewer is `whole` only if it reaches the end of the keys. `last` may be stale by up to
-    `slack` newer keys."""
-    ascending = request.forward != request.descending
-    width = 3 * (request.size + 1)
+    """What to read first for a page of a list keyed by a dense sequence number 1..`last` (few
+    gaps): the size+1 numbers from where the scan starts (the one more tells whether items
+    follow). Every item beyond the range comes after every item in it, so a range holding
+    size+1 matching items holds the page; one holding fewer is `whole` only if it reaches the
+    end of the keys (or the page's other cursor), else `next_range` reads on. `last` may be
+    stale by up to `slack` newer keys."""
     key = request.after if request.forward else request.before
     start = key[0] if key else None
     assert start is None or isinstance(start, int)
-    if ascending:
+    need = request.size + 1
+    if _ascending_scan(request):
         origin = start or 0
-        if origin + width >= last:
-            return SeqRange(origin + 1, last + slack, whole=True)
-        return SeqRange(origin + 1, origin + width, whole=False)
-    high = start - 1 if start else last + slack
-    low = max((start or last + 1) - width, 1)
-    return SeqRange(low, high, whole=low == 1)
+        return _clipped(request, origin + 1, origin + need, last=last, slack=slack)
+    # The need numbers below `start` (or the newest end), none past `last` + `slack`.
+    high = last + slack if start is None else min(start - 1, last + slack)
+    below = last + 1 if start is None else min(start, last + 1)
+    return _clipped(request, below - need, high, last=last, slack=slack)
+
+
+def next_range(
+    request: PageRequest, covered: SeqRange, *, found: int, steps: int, last: int, slack: int
+) -> SeqRange:
+    """The range beyond `covered` (all read so far, in `steps` ranges), which held `found` of
+    the size+1 matching items the page needs."""
+    span = covered.high - covered.low + 1
+    needed = request.size + 1 - found
+    width = math.ceil(needed * span / found * SEQ_MARGIN) if found else SEQ_WIDEN * span
+    width = max(width, needed)
+    if steps + 1 >= SEQ_STEPS:
+        width = 2**62
+    if _ascending_scan(request):
+        low = covered.high + 1
+        return _clipped(request, low, low + width - 1, last=last, slack=slack)
+    high = covered.low - 1
+    return _clipped(request, high - width + 1, high, last=last, slack=slack)
+
+
+def _ascending_scan(request: PageRequest) -> bool:
+    return request.forward != request.descending
+
+
+def _clipped(request: PageRequest, low: int, high: int, *, last: int, slack: int) -> SeqRange:
+    """`low`..`high`, `whole` and cut short if it reaches the end of the scan: the page's other
+    cursor, the first number (descending) or `last` (ascending: then up to `last` + `slack`)."""
+    far = request.before if request.forward else request.after
+    end = far[0] if far else None
+    assert end is None or isinstance(end, int)
+    if _ascending_scan(request):
+        ceiling = last + slack if end is None else min(last + slack, end - 1)
+        if high >= min(last, ceiling):
+            return SeqRange(low, ceiling, whole=True)
+        return SeqRange(low, high, whole=False)
+    floor = 1 if end is None else max(1, end + 1)
+    if low <= floor:
+        return SeqRange(floor, high, whole=True)
+    return SeqRange(low, high, whole=False)
 
 
 def select(request: PageRequest, seqs: list[int]) -> list[int]:

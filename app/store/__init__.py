@@ -4,7 +4,6 @@ organization (which goes into every filter), return domain values and raise doma
 One module per aggregate; this module re-exports what the rest of the app uses."""
 
 from app.store.api_keys import ApiKey, get_api_key, insert_api_key, list_api_keys, revoke_api_key
-from app.store.codec import BUCKET
 from app.store.connection import (
     CommandCounter,
     CommandListenerBase,
@@ -39,7 +38,7 @@ from app.store.forks import (
 from app.store.idempotency import LEASE, Claim, claim, finish, release
 from app.store.inbox import latest_inbox_event, list_inbox_events, take_inbox_number
 from app.store.indexes import ensure_indexes
-from app.store.listings import MessagePageQuery, fetch_message_pages, last_messages
+from app.store.message_pages import MessagePageQuery, fetch_message_pages, last_messages
 from app.store.messages import (
     append_text,
     finish_message,
@@ -107,7 +106,6 @@ from app.store.trash import (
 
 __all__ = [
     "API_KEYS",
-    "BUCKET",
     "COUNT_LIMIT",
     "EVENTS",
     "EVENT_TTL",

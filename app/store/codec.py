@@ -40,14 +40,21 @@ from app.search_terms import TERMS_VERSION, index_terms
 
 Doc = dict[str, Any]
 
-# Messages are read for pages in blocks of this many numbers (store/listings.py).
-BUCKET = 32
 # The messages a thread being created holds until they are in (store/threads.py).
 PENDING = "pendingMessages"
 
 
-def bucket(thread_id: str, seq: int) -> str:
-    return f"{thread_id}:{seq // BUCKET}"
+# A message's thread and number as one value (`threadSeq`): the key of a one-field `$in` that
+# reads exact numbers of many threads at once (store/message_pages.py).
+def seq_key(thread_id: str, seq: int) -> str:
+    return f"{thread_id}:{seq}"
+
+
+def keyed(doc: Doc) -> Doc:
+    """A message document as this version stores it: an older one (held by a thread being
+    created) had `bucket`, its block of 32 numbers, instead of `threadSeq`."""
+    current = {name: value for name, value in doc.items() if name != "bucket"}
+    return {**current, "threadSeq": seq_key(doc["threadId"], doc["seq"])}
 
 
 def metadata_pairs(metadata: Mapping[str, str | list[str]]) -> list[dict[str, Any]]:
@@ -234,7 +241,7 @@ def message_doc(message: Message) -> Doc:
         "userId": message.user_id,
         "threadId": message.thread_id,
         "seq": message.seq,
-        "bucket": bucket(message.thread_id, message.seq),
+        "threadSeq": seq_key(message.thread_id, message.seq),
         "createdAt": message.created_at,
         "role": message.role.value,
         "content": [_part_doc(part) for part in message.content],
@@ -311,8 +318,8 @@ def event_data(event: Event) -> Doc:
     data: Doc = {}
     if event.message is not None:
         data["message"] = message_doc(event.message)
-        del data["message"]["terms"]  # search terms are for the messages collection only
-        del data["message"]["termsVersion"]
+        for name in ("terms", "termsVersion", "threadSeq"):  # for the messages collection only
+            del data["message"][name]
     if event.thread is not None:
         data["thread"] = thread_doc(event.thread)
     if event.message_id is not None:

@@ -42,7 +42,8 @@ async def ensure_indexes(db: Database) -> None:
     await db[MESSAGES].create_indexes(
         [
             _index("organizationId", "_id", "version"),  # by id; an edit's version check
-            _index("organizationId", "bucket"),  # message pages of many threads
+            # message pages of many threads: exact numbers (store/message_pages.py)
+            _index("organizationId", "threadSeq"),
             _index("organizationId", "_id", "deletedAt"),  # to the trash, once
             _index("deletedAt", sparse=True),  # the trash's purge
             _index("eventAt", sparse=True),  # writes whose event a crash lost (record_missing)

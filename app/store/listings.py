@@ -1,4 +1,5 @@
-"""Pages, counts and probes of thread and message lists, as bounded keyset range scans.
+"""Pages and counts of thread and message lists, as bounded keyset range scans (pages and
+probes of messages: store/message_pages.py).
 
 The embedded server's planner does not stop a sorted, limited index scan at the limit, and
 takes an index only for a filter made of index-prefix fields. So a list is a `$match` of
@@ -13,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from app.domain import Message, MessageQuery, ThreadOrder, ThreadQuery
+from app.domain import MessageQuery, ThreadOrder, ThreadQuery
 from app.pagination import (
     Bound,
     Key,
@@ -21,13 +22,10 @@ from app.pagination import (
     Page,
     PageRequest,
     TimeWindow,
-    outside_bound,
     page_of,
     query_plan,
-    scan_range,
-    select,
 )
-from app.store.codec import BUCKET, bucket, message_from_doc, metadata_term, thread_from_doc
+from app.store.codec import message_from_doc, metadata_term, thread_from_doc
 from app.store.connection import Database, aggregate
 from app.store.names import MESSAGES, THREADS
 
@@ -192,125 +190,29 @@ async def fetch_listing_page(
     return replace(page, keys=[(*key, started) for key in page.keys])
 
 
-@dataclass(frozen=True)
-class MessagePageQuery:
-    """A page of one thread's messages; `last_seq` is the thread's last message number as
-    read (it may have grown since)."""
-
-    query: MessageQuery
-    request: PageRequest
-    last_seq: int
-
-
-async def last_messages(
-    db: Database, *, organization_id: str, threads: Sequence[tuple[str, int]]
-) -> list[Message | None]:
-    """The newest message of each (thread, last message number as read), in one command: the
-    block of BUCKET numbers holding each thread's last number, by the (organization, bucket)
-    index (the embedded server's planner scans an index for `$in` on one field only). The
-    threads whose block holds no live message (all in the trash) are read again as pages."""
-    blocks = sorted({bucket(thread_id, last) for thread_id, last in threads if last})
-    found: dict[tuple[str, int], Message] = {}
-    if blocks:
-        scan = {"organizationId": organization_id, "bucket": {"$in": blocks}}
-        docs = await aggregate(db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": None}}])
-        latest: dict[str, dict[str, Any]] = {}
-        for doc in docs:
-            if doc["seq"] > latest.get(doc["threadId"], {"seq": 0})["seq"]:
-                latest[doc["threadId"]] = doc
-        found = {
-            (thread_id, last): message_from_doc(latest[thread_id])
-            for thread_id, last in threads
-            if thread_id in latest and latest[thread_id]["seq"] <= last
-        }
-    newest = PageRequest(size=1, forward=True, descending=True)
-    missing = [
-        MessagePageQuery(MessageQuery(organization_id, thread_id), newest, last)
-        for thread_id, last in threads
-        if last and (thread_id, last) not in found
-    ]
-    pages = iter(await fetch_message_pages(db, missing) if missing else [])
-    result: list[Message | None] = []
-    for thread_id, last in threads:
-        if not last:
-            result.append(None)
-        elif (thread_id, last) in found:
-            result.append(found[thread_id, last])
-        else:
-            items = next(pages).items
-            result.append(items[0] if items else None)
-    return result
-
-
-async def fetch_message_pages(
-    db: Database, queries: Sequence[MessagePageQuery]
-) -> list[Page[Message]]:
-    """Pages of messages of many threads in one command (two if a range falls short).
-
-    Each page needs about three pages' worth of numbers (`scan_range`); messages carry the
-    key of their block of BUCKET numbers, so one `$in` on (organization, bucket) reads just
-    those blocks for every thread at once, on any server. The rest (order, cursors, page size)
-    is applied here. A page whose range held too few matches is read again whole.
-    """
-    listings = [message_listing(q.query) for q in queries]
-    ranges = [scan_range(q.request, last=q.last_seq, slack=BUCKET) for q in queries]
-    blocks = [
-        [bucket(q.query.thread_id, seq) for seq in range(r.low, r.high + 1, BUCKET)]
-        + [bucket(q.query.thread_id, r.high)]
-        for q, r in zip(queries, ranges, strict=True)
-    ]
-    found = await _messages_of(db, listings, "bucket", blocks)
-    pages: dict[int, Page[Message]] = {}
-    short: list[int] = []
-    for n, query in enumerate(queries):
-        seq_range = ranges[n]
-        docs = [d for d in found[n] if seq_range.low <= d["seq"] <= seq_range.high]
-        chosen = select(query.request, [d["seq"] for d in docs])
-        if seq_range.whole or len(chosen) > query.request.size:
-            pages[n] = listing_page(listings[n], query.request, [docs[i] for i in chosen])
-        else:
-            short.append(n)
-    if short:
-        threads = [[queries[n].query.thread_id] for n in short]
-        again = await _messages_of(db, [listings[n] for n in short], "threadId", threads)
-        for n, docs in zip(short, again, strict=True):
-            chosen = select(queries[n].request, [d["seq"] for d in docs])
-            pages[n] = listing_page(listings[n], queries[n].request, [docs[i] for i in chosen])
-    return [pages[n] for n in range(len(queries))]
-
-
-async def _messages_of(
-    db: Database, listings: list[Listing], field: str, values: list[list[Any]]
-) -> list[list[dict[str, Any]]]:
-    """The messages matching each listing's filters whose `field` is among its `values`."""
-    results: list[list[dict[str, Any]]] = [[] for _ in listings]
-    for members, merged in _across_threads(listings, field, values):
-        by_thread: dict[str, list[dict[str, Any]]] = {}
-        for doc in await aggregate(db, MESSAGES, merged.pipeline()):
-            by_thread.setdefault(doc["threadId"], []).append(doc)
-        for n in members:
-            results[n] = by_thread.get(listings[n].scan["threadId"], [])
-    return results
-
-
 def _across_threads(
     listings: list[Listing], field: str, values: list[list[Any]]
 ) -> list[tuple[list[int], Listing]]:
     """Message listings that differ only in their thread, merged: for each group, its members'
     positions and one listing of the documents whose `field` is among all their `values`
     (one command per group, usually one in all)."""
-    groups: dict[str, list[int]] = {}
-    for n, listing in enumerate(listings):
-        common = {k: v for k, v in listing.scan.items() if k != "threadId"}
-        groups.setdefault(_digest([common, listing.rest]), []).append(n)
     merged = []
-    for members in groups.values():
+    for members in thread_groups(listings):
         first = listings[members[0]]
         common = {k: v for k, v in first.scan.items() if k != "threadId"}
         wanted = sorted({value for n in members for value in values[n]})
         scan = {**common, field: {"$in": wanted}}
         merged.append((members, Listing(MESSAGES, scan, first.rest, first.key)))
     return merged
+
+
+def thread_groups(listings: Sequence[Listing]) -> list[list[int]]:
+    """The positions of message listings that differ only in their thread, in groups."""
+    groups: dict[str, list[int]] = {}
+    for n, listing in enumerate(listings):
+        common = {k: v for k, v in listing.scan.items() if k != "threadId"}
+        groups.setdefault(_digest([common, listing.rest]), []).append(n)
+    return list(groups.values())
 
 
 def _digest(value: Any) -> str:
@@ -344,13 +246,3 @@ async def _count(db: Database, listing: Listing) -> int:
     grouped = {"$group": {"_id": None, "count": {"$sum": 1}}}
     rows = await aggregate(db, listing.collection, [*listing.pipeline(), grouped])
     return int(rows[0]["count"]) if rows else 0
-
-
-async def exists_outside_listing(
-    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, previous: bool
-) -> bool:
-    """Whether the list has items on the far side of the cursor the page was taken from."""
-    listing = _listing(query)
-    bound = outside_bound(request, previous=previous)
-    pipeline = [*listing.pipeline([bound]), {"$limit": 1}, {"$project": {"_id": 1}}]
-    return bool(await aggregate(db, listing.collection, pipeline))

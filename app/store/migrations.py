@@ -7,6 +7,8 @@ from app.store.connection import Database
 from app.store.counters import recount_threads
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
 
+BUCKET_INDEX = "organizationId_1_bucket_1"  # of versions that read messages in blocks
+
 
 async def migrate(db: Database, *, now: datetime) -> int:
     """Run what has not run on this database yet; how many documents changed."""
@@ -22,7 +24,25 @@ async def migrate(db: Database, *, now: datetime) -> int:
         await db[MIGRATIONS].update_one(
             {"_id": "threadCounters"}, {"$set": {"doneAt": now}}, upsert=True
         )
+    if await db[MIGRATIONS].find_one({"_id": "threadSeq"}) is None:
+        changed += await _thread_seq_keys(db)
+        await db[MIGRATIONS].update_one(
+            {"_id": "threadSeq"}, {"$set": {"doneAt": now}}, upsert=True
+        )
     return changed
+
+
+async def _thread_seq_keys(db: Database) -> int:
+    """Messages written when pages read blocks of 32 numbers (`bucket`) get the exact key of
+    their number (`threadSeq`, codec.seq_key), in one command; the blocks' index goes."""
+    key = {"$concat": ["$threadId", ":", {"$toString": "$seq"}]}
+    done = await db[MESSAGES].update_many(
+        {"threadSeq": {"$exists": False}},
+        [{"$set": {"threadSeq": key}}, {"$project": {"bucket": 0}}],
+    )
+    if BUCKET_INDEX in await db[MESSAGES].index_information():
+        await db[MESSAGES].drop_index(BUCKET_INDEX)
+    return int(done.modified_count)
 
 
 async def _metadata_terms(db: Database) -> int:

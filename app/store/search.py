@@ -28,7 +28,7 @@ from typing import Any
 from app.domain import Message
 from app.pagination import Key
 from app.search_terms import TERMS_VERSION, MessageSearch, prefix_end
-from app.store.codec import bucket, message_from_doc, metadata_term, text_terms, title_terms
+from app.store.codec import message_from_doc, metadata_term, seq_key, text_terms, title_terms
 from app.store.connection import Database, aggregate
 from app.store.listings import VISIBLE
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
@@ -36,6 +36,7 @@ from app.windows import Window
 
 PROBE_LIMIT = 200  # a term is counted up to this many messages to find the rarest
 TIES = 8  # title hits read beyond a page, for threads created in the cursor's millisecond
+FIRST_NUMBERS = 8  # a title hit's message is the first live one among its thread's first numbers
 Scanned = str  # the stored term a page's index scan is an equality on
 
 
@@ -143,8 +144,9 @@ async def search_titles(
     """The first messages of up to `limit` visible threads created in `window` whose title
     matches, newest thread first, each keyed by (the thread's createdAt, the message's id),
     after the cursor `after`: the threads by the (organization, title terms, createdAt, id)
-    index, then, if any, their first messages by the (organization, bucket) index. A thread
-    whose first block of messages is all in the trash is left out."""
+    index, then, if any, their first messages: the first FIRST_NUMBERS numbers of each, by the
+    (organization, threadSeq) index. A thread whose first messages are all in the trash is left
+    out."""
     scan, rest = _terms_stages(search, "titleTerms", scanned, _created(search, after, window))
     rest.append(VISIBLE)
     if search.thread_id is not None:
@@ -159,8 +161,8 @@ async def search_titles(
     threads = await aggregate(db, THREADS, pipeline)
     if not threads:
         return []
-    first_blocks = [bucket(doc["_id"], 1) for doc in threads]
-    scan = {"organizationId": search.organization_id, "bucket": {"$in": first_blocks}}
+    first_keys = [seq_key(doc["_id"], n) for doc in threads for n in range(1, FIRST_NUMBERS + 1)]
+    scan = {"organizationId": search.organization_id, "threadSeq": {"$in": first_keys}}
     firsts: dict[str, dict[str, Any]] = {}
     for doc in await aggregate(db, MESSAGES, [{"$match": scan}, {"$match": {"deletedAt": None}}]):
         if doc["seq"] < firsts.get(doc["threadId"], {"seq": 2**62})["seq"]:

@@ -28,11 +28,11 @@ from app.store.connection import Database, aggregate
 from app.store.counters import Tally, thread_tally
 from app.store.listings import (
     count_listings,
-    exists_outside_listing,
     fetch_listing_page,
     listing_page,
     thread_listing,
 )
+from app.store.message_pages import message_exists_outside
 from app.store.names import THREADS
 
 COUNT_LIMIT = 1_000  # a count by windows is exact up to this many threads
@@ -112,7 +112,7 @@ async def exists_outside(
     """Whether the list has items on the far side of the cursor the page was taken from: by
     windows from the cursor (its own item, if still there, is in the first)."""
     if isinstance(query, MessageQuery):
-        return await exists_outside_listing(db, query, request, previous=previous)
+        return await message_exists_outside(db, query, request, previous=previous)
     listing = thread_listing(query)
     bound = outside_bound(request, previous=previous)
     at = _ms(bound.key[0])

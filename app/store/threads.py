@@ -12,7 +12,15 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain import Clock, EventType, Message, Thread, ThreadChanges, ThreadState, now
 from app.errors import Conflict, NotFound
-from app.store.codec import PENDING, Doc, changes_doc, message_doc, thread_doc, thread_from_doc
+from app.store.codec import (
+    PENDING,
+    Doc,
+    changes_doc,
+    keyed,
+    message_doc,
+    thread_doc,
+    thread_from_doc,
+)
 from app.store.connection import Database, aggregate
 from app.store.counters import sync_thread_count
 from app.store.events import record_owed_event, thread_event
@@ -80,7 +88,7 @@ async def insert_thread(db: Database, thread: Thread, messages: Sequence[Message
 async def _finish_creating(db: Database, doc: Doc) -> Doc:
     """Insert the messages the hidden thread holds that are not in yet, then reveal it."""
     try:
-        await db[MESSAGES].insert_many(doc[PENDING], ordered=False)
+        await db[MESSAGES].insert_many([keyed(m) for m in doc[PENDING]], ordered=False)
     except BulkWriteError as error:
         if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
             raise

@@ -95,3 +95,20 @@ async def docs_examined(db: store.Database, command: dict[str, Any]) -> int:
     )
     assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
     return int(explained["executionStats"]["totalDocsExamined"])
+
+
+async def examined(db: store.Database, command: dict[str, Any]) -> tuple[int, int]:
+    """The documents and keys the server examines for a recorded aggregate (an index scan)."""
+    explained = await db.command(
+        {
+            "explain": {
+                "aggregate": command["aggregate"],
+                "pipeline": command["pipeline"],
+                "cursor": {},
+            },
+            "verbosity": "executionStats",
+        }
+    )
+    assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
+    stats = explained["executionStats"]
+    return int(stats["totalDocsExamined"]), int(stats["totalKeysExamined"])
