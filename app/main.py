@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -77,6 +78,8 @@ def create_app(
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(settings.mongodb_timeout_ms / 1000 + 5):
                     await app.state.started.wait()
+        if settings.gc_freeze:
+            tune_garbage_collector(settings.gc_young_threshold)
         try:
             yield
         finally:
@@ -133,6 +136,13 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+
+
+def tune_garbage_collector(young_threshold: int) -> None:
+    gc.collect()
+    gc.freeze()
+    _, *older = gc.get_threshold()
+    gc.set_threshold(young_threshold, *older)
 
 
 async def answers(db: store.Database, seconds: float) -> bool:

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     # How long an instance trusts a valid API key it looked up: a revoked key stops working
     # everywhere within this many seconds (0: look it up on every request).
     api_key_cache_seconds: float = 1.0
+    # Once started, leave what is alive then (modules, the schema) to reference counting alone
+    # (gc.freeze) and run the cycle collector every GC_YOUNG_THRESHOLD allocations instead of
+    # CPython's 700: a large answer allocates tens of thousands of short-lived objects.
+    gc_freeze: bool = True
+    gc_young_threshold: int = 20_000
     # How often an instance logs the events of message writes a crash (of any instance) lost;
     # it also does at start-up.
     recovery_interval_seconds: float = 60

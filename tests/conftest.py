@@ -1,6 +1,7 @@
 """Fixtures: every database test runs on mongomock-motor and on the embedded server (and on
 MONGODB_URI when set), through the schema or over HTTP. Helpers live in tests/helpers/."""
 
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -17,6 +18,10 @@ from tests.helpers.backends import (
     embedded_server,
     open_backend,
 )
+
+# Apps come and go by the hundred here: frozen, each would stay in memory for good. (The test
+# of the setting itself turns it on.)
+os.environ["GC_FREEZE"] = "false"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

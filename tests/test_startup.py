@@ -2,6 +2,7 @@
 becomes ready once the database answers; no traceback."""
 
 import asyncio
+import gc
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from mongomock_motor import AsyncMongoMockClient
 
 from app import store
 from app.main import create_app
@@ -99,3 +101,16 @@ def test_the_api_starts_before_its_database(tmp_path: Path) -> None:
     logged = log_path.read_text()
     assert "the database is unavailable; retrying" in logged
     assert "Traceback" not in logged, logged
+
+
+async def test_a_started_app_freezes_what_is_alive_and_collects_less_often() -> None:
+    settings = Settings(app_env="production", gc_freeze=True, gc_young_threshold=12_345)
+    before = gc.get_threshold()
+    app = create_app(settings, database=AsyncMongoMockClient()["gc"])
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == 12_345
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)

@@ -75,6 +75,10 @@ def _coercion(leaf_type: GraphQLLeafType) -> Callable[[Any], Any]:
 
 
 def _object_class(object_type: GraphQLObjectType) -> type | None:
+    """The one class whose instances the type's `is_type_of` accepts for sure: `object` when
+    the type has no `is_type_of` (graphql-core then checks nothing), None when unknown."""
+    if object_type.is_type_of is None:
+        return object
     definition = (object_type.extensions or {}).get(_DEFINITION)
     if not isinstance(definition, StrawberryObjectDefinition) or definition.is_graphql_generic:
         return None
@@ -121,7 +125,28 @@ def inline_fields(object_type: GraphQLObjectType) -> dict[str, Inline]:
     return plans
 
 
+Planned = list[tuple[str, FieldDetailsList, Inline | None]]
+
+
 class LeanExecution(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # by the identity of a grouped field set, which graphql-core memoizes per selection
+        self._planned: dict[int, tuple[GroupedFieldSet, Planned]] = {}
+
+    def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Planned:
+        found = self._planned.get(id(grouped_field_set))
+        if found is not None:
+            return found[1]
+        plans = inline_fields(parent_type)
+        planned: Planned = []
+        for response_name, field_details_list in grouped_field_set.items():
+            node = field_details_list[0].node
+            plan = None if node.directives else plans.get(node.name.value)
+            planned.append((response_name, field_details_list, plan))
+        self._planned[id(grouped_field_set)] = (grouped_field_set, planned)
+        return planned
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,
@@ -134,23 +159,40 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
             return super().execute_fields(
                 parent_type, source_value, path, grouped_field_set, position_context
             )
-        plans = inline_fields(parent_type)
         results: dict[str, Any] = {}
         awaitable_fields: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response_name, field_details_list in grouped_field_set.items():
-                node = field_details_list[0].node
-                plan = plans.get(node.name.value)
+            for response_name, field_details_list, plan in self._plan(
+                parent_type, grouped_field_set
+            ):
                 result: Any = Undefined
-                if plan is not None and not node.directives:
-                    result = self._inline(
-                        plan,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
-                    )
+                if plan is not None:
+                    coerce = plan.coerce
+                    value: Any = getattr(source_value, plan.attribute, _ABSENT)
+                    if value is None:
+                        if not plan.non_null:
+                            results[response_name] = None
+                            continue
+                    elif value is _ABSENT:
+                        pass
+                    elif coerce is not None:
+                        try:
+                            result = coerce(value)
+                        except Exception:  # the ordinary path raises it as the field's error
+                            result = Undefined
+                        if result is not None and result is not Undefined:
+                            results[response_name] = result
+                            continue
+                        result = Undefined
+                    else:
+                        result = self._inline(
+                            plan,
+                            value,
+                            field_details_list,
+                            Path(path, response_name, parent_type.name),
+                            position_context,
+                        )
                 if result is Undefined:
                     result = self.execute_field(
                         parent_type,
@@ -174,28 +216,23 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
     def _inline(
         self,
         plan: Inline,
-        source: Any,
+        value: Any,
         field_details_list: FieldDetailsList,
         field_path: Path,
         position_context: Any,
     ) -> Any:
-        """The field completed in place, or Undefined for the ordinary path."""
-        value: Any = getattr(source, plan.attribute, _ABSENT)
-        if value is None:
-            return Undefined if plan.non_null else None
-        if value is _ABSENT:
-            return Undefined
-        if plan.coerce is not None:
-            try:
-                coerced = plan.coerce(value)
-            except Exception:  # the ordinary path raises it as the field's error
-                return Undefined
-            return Undefined if coerced is None else coerced
+        """An object field (or a list of objects) completed in place, or Undefined for the
+        ordinary path."""
         object_class = plan.object_class
         if plan.item_type is not None:
-            if type(value) is not list or any(type(item) is not object_class for item in value):
+            if type(value) is not list:
                 return Undefined
-        elif type(value) is not object_class:
+            if object_class is object:
+                if any(item is None for item in value):
+                    return Undefined
+            elif any(type(item) is not object_class for item in value):
+                return Undefined
+        elif object_class is not object and type(value) is not object_class:
             return Undefined
         try:
             if plan.item_type is not None:
@@ -221,9 +258,13 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         path: Path,
         position_context: Any,
     ) -> Any:
-        assert plan.object_type is not None
-        return self.collect_and_execute_subfields(
-            plan.object_type, field_details_list, path, value, position_context
+        object_type = plan.object_type
+        assert object_type is not None
+        grouped_field_set, defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+        if position_context is None and not defer_usages:
+            return self.execute_fields(object_type, value, path, grouped_field_set, None)
+        return self.execute_collected_subfields(
+            object_type, value, path, grouped_field_set, defer_usages, position_context
         )
 
     def _objects(

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pymongo
 import pytest
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import monitoring
@@ -61,7 +62,10 @@ async def open_backend(
 
 
 async def close_backend(db: store.Database) -> None:
-    await db.client.drop_database(db.name)
+    # Dropping a large database (the long-thread tests) can take the embedded server longer
+    # than the client's 10 s on a busy machine.
+    with pymongo.timeout(120):
+        await db.client.drop_database(db.name)
     db.client.close()
 
 
