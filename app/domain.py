@@ -175,6 +175,8 @@ ContentPart = TextPart | ImageFilePart | ImageUrlPart
 
 def text_of(content: tuple[ContentPart, ...]) -> str:
     """A message's text: its text parts joined with a newline."""
+    if len(content) == 1 and isinstance(content[0], TextPart):
+        return content[0].value
     return "\n".join(part.value for part in content if isinstance(part, TextPart))
 
 

@@ -4,6 +4,8 @@ back exactly as they were, and are purged after the retention period (or at once
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from app import store
 from app.domain import LOCKED, now
 from app.services import trash
@@ -152,3 +154,27 @@ async def test_trash_and_restore_are_events(api: Api, db: Database) -> None:
         "ThreadDeleted",
         "ThreadRestored",
     ]
+
+
+async def test_a_long_thread_goes_by_ranges_of_numbers(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each command removes at most REMOVE_BATCH messages, and together they remove them all."""
+    monkeypatch.setattr(store.threads, "REMOVE_BATCH", 10)
+    kept = await make_thread(db, messages=3)
+    doomed = await make_thread(db, messages=25)
+    removals: list[dict[str, Any]] = []
+    delete_many = type(db[store.MESSAGES]).delete_many
+
+    async def recorded(collection: Any, query: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        if collection.name == store.MESSAGES:
+            removals.append(query)
+        return await delete_many(collection, query, *args, **kwargs)
+
+    monkeypatch.setattr(type(db[store.MESSAGES]), "delete_many", recorded)
+    await api.ok(DELETE, {"id": doomed.id, "p": True})
+    assert await db[store.MESSAGES].count_documents({"threadId": doomed.id}) == 0
+    assert await db[store.MESSAGES].count_documents({"threadId": kept.id}) == 3
+    ranges = [q["seq"] for q in removals if q.get("threadId") == doomed.id]
+    assert len(ranges) == 4  # past the last number, then 25-16, 15-6, 5-1
+    assert all("$gt" in r for r in ranges)

@@ -94,7 +94,8 @@ class QueryLimits(SchemaExtension):
         run = self.execution_context
         document = run.graphql_document
         if document is not None:
-            reason = check(run.schema._schema, document, run.variables, self.limits)
+            sizes = _sizes(run.variables or {})
+            reason = _checked(run.schema._schema, document, sizes, self.limits)
             run.pre_execution_errors = (
                 [GraphQLError(reason)]
                 if reason is not None
@@ -103,6 +104,35 @@ class QueryLimits(SchemaExtension):
                 )
             )
         yield
+
+
+# A page size, a list's length (in a 1-tuple), or None for anything else.
+Sizes = tuple[tuple[str, int | tuple[int] | None], ...]
+
+
+def _sizes(variables: dict[str, Any]) -> Sizes:
+    """What the limits read of the variables: a page size (an int) or a list's length, the rest
+    alike (`check` reads a variable only as a list argument or a page size)."""
+    sizes: list[tuple[str, int | tuple[int] | None]] = []
+    for name, value in variables.items():
+        if isinstance(value, int) and not isinstance(value, bool):
+            sizes.append((name, value))
+        elif isinstance(value, list):
+            sizes.append((name, (len(value),)))
+        else:
+            sizes.append((name, None))
+    return tuple(sizes)
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _checked(
+    schema: GraphQLSchema, document: DocumentNode, sizes: Sizes, limits: Limits
+) -> str | None:
+    """`check`, per document and sizes: lists stand in for lists of their length."""
+    variables = {
+        name: [None] * size[0] if isinstance(size, tuple) else size for name, size in sizes
+    }
+    return check(schema, document, variables, limits)
 
 
 @lru_cache(maxsize=CACHE_SIZE)

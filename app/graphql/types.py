@@ -16,6 +16,10 @@ from app.graphql.scalars import Metadata
 from app.pagination import EVENT_ORDER, MESSAGE_ORDER, Page, PageRequest, encode_cursor
 from app.revisions import MAX_REVISIONS
 
+# The GraphQL member of each domain member (an Enum call costs a chain of lookups).
+_ROLES = {role: MessageRole[role.name] for role in domain.Role}
+_STATUSES = {status: MessageStatus[status.name] for status in domain.MessageStatus}
+
 
 @strawberry.interface(description="An object with an id, fetchable with `node` and `nodes`.")
 class Node:
@@ -204,10 +208,10 @@ class Message(Node):
             id=strawberry.ID(message.id),
             created_at=message.created_at,
             thread_id=strawberry.ID(message.thread_id),
-            role=MessageRole(message.role),
+            role=_ROLES[message.role],
             content=[content_from_domain(part) for part in message.content],
             text=message.text,
-            status=MessageStatus(message.status),
+            status=_STATUSES[message.status],
             assistant_id=message.assistant_id,
             run_id=message.run_id,
             incomplete_reason=message.incomplete_reason,

@@ -155,6 +155,10 @@ async def delete_thread(
     await remove_thread(db, organization_id=organization_id, thread_id=thread_id)
 
 
+# Messages removed per command when a thread goes.
+REMOVE_BATCH = 1_000
+
+
 async def remove_thread(db: Database, *, organization_id: str, thread_id: str) -> None:
     """Remove a thread hidden for deletion, with its messages."""
     await _remove_thread(db, organization_id=organization_id, thread_id=thread_id)
@@ -165,8 +169,17 @@ async def _remove_thread(db: Database, *, organization_id: str, thread_id: str) 
     # hidden thread, never a message or a revision without one.
     await sync_thread_count(db, organization_id=organization_id, thread_id=thread_id)
     await remove_revisions(db, organization_id=organization_id, thread_id=thread_id)
-    await db[MESSAGES].delete_many({"organizationId": organization_id, "threadId": thread_id})
-    await db[THREADS].delete_one({"_id": thread_id, "organizationId": organization_id})
+    owned = {"_id": thread_id, "organizationId": organization_id}
+    found = await db[THREADS].find_one(owned, projection={"seq": 1})
+    last = 0 if found is None else int(found["seq"])
+    messages = {"organizationId": organization_id, "threadId": thread_id}
+    # By ranges of numbers, so that each command stays well within the client's timeout
+    # whatever the thread's length; first any message numbered past the thread's last.
+    await db[MESSAGES].delete_many({**messages, "seq": {"$gt": last}})
+    for high in range(last, 0, -REMOVE_BATCH):
+        numbers = {"$gt": high - REMOVE_BATCH, "$lte": high}
+        await db[MESSAGES].delete_many({**messages, "seq": numbers})
+    await db[THREADS].delete_one(owned)
 
 
 async def clear_abandoned(
