@@ -61,13 +61,18 @@ def _coercion(leaf_type: GraphQLLeafType) -> Callable[[Any], Any]:
             return value if type(value) is str else leaf_type.coerce_output_value(value)
 
         return coerce_text
-    if isinstance(leaf_type, GraphQLEnumType):
-        # Strawberry keeps each member's value as the GraphQL value: look members up by it.
-        names = {definition.value: name for name, definition in leaf_type.values.items()}
-        members = getattr(leaf_type, "wrapped_cls", None)
+    members = getattr(leaf_type, "wrapped_cls", None)
+    if isinstance(leaf_type, GraphQLEnumType) and members is not None:
+        # Strawberry's members are singletons: by identity, with no Enum hash or `.value` call.
+        names = {
+            id(member): name
+            for member in members
+            for name, definition in leaf_type.values.items()
+            if definition.value == member.value
+        }
 
         def coerce_enum(value: Any) -> Any:
-            name = names.get(value.value) if type(value) is members else None
+            name = names.get(id(value)) if type(value) is members else None
             return name if name is not None else leaf_type.coerce_output_value(value)
 
         return coerce_enum

@@ -4,6 +4,7 @@ the response cap, the parse cache."""
 import re
 from collections.abc import Iterator
 from contextlib import suppress
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -94,16 +95,26 @@ class QueryLimits(SchemaExtension):
         run = self.execution_context
         document = run.graphql_document
         if document is not None:
+            parsed = Parsed(run.query or str(id(document)), document)
             sizes = _sizes(run.variables or {})
-            reason = _checked(run.schema._schema, document, sizes, self.limits)
+            reason = _checked(run.schema._schema, parsed, sizes, self.limits)
             run.pre_execution_errors = (
                 [GraphQLError(reason)]
                 if reason is not None
                 else _validate(
-                    run.schema._schema, document, run.validation_rules, self.hide_suggestions
+                    run.schema._schema, parsed, run.validation_rules, self.hide_suggestions
                 )
             )
         yield
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """A document as a cache key, by its text: hashing a DocumentNode walks its whole tree
+    (20 µs for a page query)."""
+
+    text: str
+    document: DocumentNode = field(compare=False)
 
 
 # A page size, a list's length (in a 1-tuple), or None for anything else.
@@ -125,26 +136,24 @@ def _sizes(variables: dict[str, Any]) -> Sizes:
 
 
 @lru_cache(maxsize=CACHE_SIZE)
-def _checked(
-    schema: GraphQLSchema, document: DocumentNode, sizes: Sizes, limits: Limits
-) -> str | None:
+def _checked(schema: GraphQLSchema, parsed: Parsed, sizes: Sizes, limits: Limits) -> str | None:
     """`check`, per document and sizes: lists stand in for lists of their length."""
     variables = {
         name: [None] * size[0] if isinstance(size, tuple) else size for name, size in sizes
     }
-    return check(schema, document, variables, limits)
+    return check(schema, parsed.document, variables, limits)
 
 
 @lru_cache(maxsize=CACHE_SIZE)
 def _validate(
     schema: GraphQLSchema,
-    document: DocumentNode,
+    parsed: Parsed,
     rules: tuple[type[ASTValidationRule], ...],
     hide_suggestions: bool,
 ) -> list[GraphQLError]:
     # `rules` hold graphql-core's; Strawberry adds these two (as its validate_document does).
     every = (*rules, MaybeNullValidationRule, OneOfInputValidationRule)
-    return validate(schema, document, every, hide_suggestions=hide_suggestions)
+    return validate(schema, parsed.document, every, hide_suggestions=hide_suggestions)
 
 
 class ResponseCap(SchemaExtension):
