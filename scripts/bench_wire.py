@@ -169,6 +169,7 @@ class Proxies:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+        self.loop.set_exception_handler(lambda loop, context: None)  # cancelled pipes
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
