@@ -1,730 +1,522 @@
-"""Benchmarks (./scripts/bench): prints a table of figures, each a median over interleaved
-runs measured in this one process run, on the embedded database started for it."""
+"""`./scripts/bench`: the side-by-side harness. Four peers — this API, a hand-written Starlette +
+Motor endpoint, the naive Strawberry schema and a REST peer shaped like OpenAI's Threads API —
+each served by its own uvicorn process (one worker) and connected to the same embedded database
+through its own counting wire proxy (scripts/bench_wire.py), answer the same scenarios on
+organizations of 1,000 / 10,000 / 100,000 threads (scripts/bench_data.py). For each scenario x
+size x peer: requests per second and p50/p99 latency at concurrency 1 and 16 (one asyncio load
+generator, in its own process, for every peer: scripts/bench_load.py), in interleaved batches
+(each round runs every peer in turn, the order rotated each round), medians over rounds;
+database commands per request counted on the wire; for the API's reads, documents and keys
+examined per document returned (its commands replayed with explain). Then the in-process
+GraphQL layer (scripts/bench_layer.py). `--write` puts the tables into docs/performance.md and
+README.md. `./scripts/bench search` prints only the search rows (scripts/bench_search.py).
+
+Settings (environment): BENCH_SIZES (1000,10000,100000), BENCH_ROUNDS (3), BENCH_SECONDS (3,
+per batch), BENCH_CONCURRENCY (1,16), BENCH_DATA_DIR (keep the seeded database there between
+runs; unset: a throwaway one)."""
 
 import asyncio
 import json
-import logging
 import os
-import platform
-import re
+import shlex
 import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AsyncExitStack, contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from pymongo import MongoClient
 
-from app import domain, store
-from app.domain import (
-    Caller,
-    Message,
-    MessageQuery,
-    NewMessage,
-    NewThread,
-    Role,
-    TextPart,
-    Thread,
-    ThreadQuery,
-)
-from app.graphql.context import Context
-from app.graphql.scalars import serialize_datetime
-from app.graphql.schema import schema
-from app.http.middleware import RequestRecord, count_command, current_request, log
-from app.main import create_app
-from app.pagination import MESSAGE_ORDER, Page, encode_cursor, page_request
-from app.services import api_keys, forks, threads, trash
-from app.services.forks import Fork
-from app.services.runtime import Runtime
-from app.settings import Settings
-from scripts import bench_naive, embedded
+from app import store
+from scripts import bench_data, bench_layer, bench_load, bench_report, bench_wire, embedded
+from scripts.bench_data import Org
+from scripts.bench_scenarios import PEERS, SCENARIOS, kind
 
 BIN = Path(sys.executable).parent
-ORG, USER = "org_bench", "user_bench"
-NESTED = """query Nested($id: ID!) { thread(id: $id) {
-  id title createdAt updatedAt metadata messageCount
-  messages(first: 50) {
-    edges { cursor node { id role text createdAt metadata status } }
-    pageInfo { hasNextPage endCursor }
-  }
-} }"""
-LIST = """{ threads(first: 50) { edges { node {
-  id title messages(first: 5) { edges { node { id text } } }
-} } } }"""
-MESSAGES_WITH_THREADS = """query($ids: [ID!]!) {
-  nodes(ids: $ids) { ... on Message { id text thread { id title } } }
-}"""
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "15"))
+DATABASE = "bench"
+SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").split(",") if s]
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
+CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
+COUNTED_REQUESTS = 10  # requests per command count
+# The API's admission limit (MAX_REQUESTS_IN_FLIGHT, 8 by default) would answer part of
+# concurrency 16 with 503: raised, so that every peer serves every request.
+API_ENV = {"APP_ENV": "production", "MAX_REQUESTS_IN_FLIGHT": "64"}
+NAMES = {"api": "API", "handwritten": "hand-written", "naive": "naive", "rest": "REST"}
 
 
-# The hand-written endpoint: the same JSON as NESTED, from the same documents.
-async def rest_thread(db: store.Database, caller: Caller, thread_id: str) -> dict[str, Any]:
-    found = await store.get_threads(db, organization_id=caller.organization_id, ids=[thread_id])
-    thread = found[thread_id]
-    query = MessageQuery(organization_id=caller.organization_id, thread_id=thread_id)
-    request = page_request(
-        MESSAGE_ORDER, first=50, after=None, last=None, before=None, limit=None, descending=True
-    )
-    (page,) = await store.fetch_message_pages(
-        db, [store.MessagePageQuery(query, request, thread.last_seq)]
-    )
-    (count,) = await store.count_all(db, [query])
-    cursors = [encode_cursor(MESSAGE_ORDER, key) for key in page.keys]
-    edges = [
-        {
-            "cursor": cursor,
-            "node": {
-                "id": m.id,
-                "role": m.role.value.upper(),
-                "text": m.text,
-                "createdAt": serialize_datetime(m.created_at),
-                "metadata": m.metadata,
-                "status": m.status.value.upper(),
-            },
-        }
-        for cursor, m in zip(cursors, page.items, strict=True)
-    ]
-    return {
-        "data": {
-            "thread": {
-                "id": thread.id,
-                "title": thread.title,
-                "createdAt": serialize_datetime(thread.created_at),
-                "updatedAt": serialize_datetime(thread.updated_at),
-                "metadata": thread.metadata,
-                "messageCount": count,
-                "messages": {
-                    "edges": edges,
-                    "pageInfo": {
-                        "hasNextPage": bool(page.has_next),
-                        "endCursor": cursors[-1] if cursors else None,
-                    },
-                },
-            }
-        }
-    }
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
 
-def with_rest(app: Starlette) -> Starlette:
-    async def endpoint(request: Request) -> Response:
-        db = request.app.state.runtime.db
-        caller = await api_keys.authenticate(db, request.headers.get("authorization"))
-        if caller is None:
-            return JSONResponse({"errors": [{"message": "no"}]}, 401)
-        return JSONResponse(await rest_thread(db, caller, request.path_params["id"]))
-
-    app.router.routes.append(Route("/rest/threads/{id}", endpoint))
-    return app
+@dataclass
+class Peer:
+    name: str
+    port: int
+    tally: bench_wire.Tally
+    process: subprocess.Popen[bytes]
 
 
-def served_app() -> Starlette:
-    """The app uvicorn serves for the HTTP figures: ours plus the hand-written endpoint."""
-    return with_rest(create_app(Settings(app_env="production")))
-
-
-# Measuring
-def median_ratio(
-    a: Callable[[], Awaitable[object]],
-    b: Callable[[], Awaitable[object]],
-    loop: asyncio.AbstractEventLoop,
-    *,
-    batch: int,
-    rounds: int = ROUNDS,
-) -> tuple[float, float]:
-    """Median seconds per call of a and of b, timed in alternating batches."""
-    times: dict[int, list[float]] = {0: [], 1: []}
-    for n in range(rounds * 2):
-        which = n % 2
-        call = (a, b)[which]
-        started = time.perf_counter()
-        for _ in range(batch):
-            loop.run_until_complete(call())
-        times[which].append((time.perf_counter() - started) / batch)
-    return statistics.median(times[0]), statistics.median(times[1])
-
-
-async def asgi_post(app: Any, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> bytes:
-    """One request through an ASGI app, with nothing around it."""
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST" if body else "GET",
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "query_string": b"",
-        "headers": [(b"content-type", b"application/json"), *headers],
-        "client": ("127.0.0.1", 1),
-        "server": ("test", 80),
-        "root_path": "",
-        "app": app,
-        "state": {},
-    }
-    chunks: list[bytes] = []
-    sent = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal sent
-        if sent:
-            await asyncio.sleep(3600)
-        sent = True
-        return {"type": "http.request", "body": body, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.body":
-            chunks.append(message.get("body", b""))
-
-    await app(scope, receive, send)
-    return b"".join(chunks)
+@dataclass
+class Results:
+    load: dict[tuple[str, int, int, str], list[dict[str, Any]]] = field(default_factory=dict)
+    commands: dict[tuple[str, int, str], dict[str, float]] = field(default_factory=dict)
+    examined: dict[tuple[str, int], bench_wire.Examined] = field(default_factory=dict)
+    items: dict[tuple[str, int], int] = field(default_factory=dict)
+    layer: list[tuple[str, float, float, int]] = field(default_factory=list)
 
 
 @contextmanager
-def embedded_server() -> Iterator[str]:
+def database_server() -> Iterator[tuple[str, int]]:
+    """On disk (BENCH_DATA_DIR, else a temporary directory): held in memory, 100,000 threads
+    overflow the server's cache (WT_CACHE_FULL)."""
     port = embedded.free_port()
-    process = embedded.start(port, ":memory:")
-    uri = f"mongodb://127.0.0.1:{port}"
+    kept = os.environ.get("BENCH_DATA_DIR")
+    storage = kept or tempfile.mkdtemp(prefix="bench-db-")
+    Path(storage).mkdir(parents=True, exist_ok=True)
+    process = embedded.start(port, storage)
     try:
-        embedded.wait_for_ping(uri)
-        yield uri
+        embedded.wait_for_ping(f"mongodb://127.0.0.1:{port}", timeout=120)
+        yield "127.0.0.1", port
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        process.wait(timeout=60)
+        if not kept:
+            shutil.rmtree(storage, ignore_errors=True)
 
 
-async def seed(db: store.Database) -> dict[str, Any]:
-    await store.ensure_indexes(db)
-    key = await api_keys.issue_key(db, organization_id=ORG, user_id=USER, name="bench")
-    caller = Caller(ORG, USER, key_id(key))
-
-    def messages(count: int) -> tuple[NewMessage, ...]:
-        return tuple(
-            NewMessage(
-                content=(TextPart(f"message {n} " * 8),),
-                role=Role.USER if n % 2 else Role.ASSISTANT,
-                metadata={"n": str(n)},
-            )
-            for n in range(count)
-        )
-
-    async def thread(count: int, title: str) -> str:
-        new = NewThread(title=title, metadata={"bench": "yes"}, messages=messages(count))
-        created = await threads.create_thread(Runtime(db), caller=caller, thread=new)
-        return created.value.id
-
-    nested = await thread(50, "nested")
-    small = [await thread(5, f"small {n}") for n in range(50)]
-    long = await thread(10_000, "long")
-    return {"key": key, "nested": nested, "small": small, "long": long}
-
-
-def key_id(key: str) -> str:
-    """The id part of an `sk_<id>_<secret>` key."""
-    return key.split("_")[1]
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as info:
-        for line in info:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
-
-
-def main() -> None:
-    rows: list[tuple[str, str, str]] = []
-    with embedded_server() as uri:
-        loop = asyncio.new_event_loop()
-        db = store.open_database(uri, "bench", timeout_ms=30_000)
-        data = loop.run_until_complete(seed(db))
-        headers = [(b"authorization", f"Bearer {data['key']}".encode())]
-        body = json.dumps({"query": NESTED, "variables": {"id": data["nested"]}}).encode()
-
-        # 1. The GraphQL layer alone: the store answers from memory.
-        log.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
-        log.setLevel(logging.INFO)  # the request log is part of the cost
-        app = with_rest(create_app(Settings(app_env="production"), database=db))
-        lifespan = AsyncExitStack()
-        loop.run_until_complete(lifespan.enter_async_context(app.router.lifespan_context(app)))
-        preloaded = loop.run_until_complete(preload(db, data))
-        with stubbed_store(preloaded):
-            ours = json.loads(loop.run_until_complete(asgi_post(app, "/graphql", body, headers)))
-            rest = json.loads(
-                loop.run_until_complete(
-                    asgi_post(app, f"/rest/threads/{data['nested']}", b"", headers)
-                )
-            )
-            assert ours["data"] == rest["data"], "the two endpoints must answer the same JSON"
-            graphql_s, rest_s = median_ratio(
-                lambda: asgi_post(app, "/graphql", body, headers),
-                lambda: asgi_post(app, f"/rest/threads/{data['nested']}", b"", headers),
-                loop,
-                batch=100,
-            )
-        rows.append(
-            (
-                "1. GraphQL layer: nested thread + 50 messages, store in memory (ASGI, in process)",
-                f"{graphql_s * 1e6:,.0f} µs vs {rest_s * 1e6:,.0f} µs hand-written",
-                f"{graphql_s / rest_s:.1f}x (goal ≤ 3x)",
-            )
-        )
-
-        # 3. A naive peer: stock ListConnection (offsets), no DataLoaders.
-        naive_schema = bench_naive.make_schema(db, ORG)
-        caller = Caller(ORG, USER, key_id(data["key"]))
-        runtime = Runtime(db)
-        # The same document for both: the stock connection has edges, not nodes.
-        ours_q = naive_q = LIST
-
-        async def run_ours() -> None:
-            result = await schema.execute(
-                ours_q, context_value=Context(runtime=runtime, caller=caller)
-            )
-            assert not result.errors, result.errors
-
-        async def run_naive() -> None:
-            result = await naive_schema.execute(naive_q)
-            assert not result.errors, result.errors
-
-        ours_s, naive_s = median_ratio(run_ours, run_naive, loop, batch=5)
-        rows.append(
-            (
-                "3. Naive peer (stock ListConnection, no DataLoaders): 50 threads x 5 messages",
-                f"{ours_s * 1e3:,.1f} ms vs {naive_s * 1e3:,.1f} ms naive",
-                f"{naive_s / ours_s:.1f}x faster",
-            )
-        )
-
-        # 4. Database commands per request, and deep pages.
-        counted = store.open_database(
-            uri, "bench", timeout_ms=30_000, listeners=[store.CommandCounter(count_command)]
-        )
-        for label, query, variables in (
-            ("thread + 50 messages", NESTED, {"id": data["nested"]}),
-            ("50 threads x 5 messages", ours_q, {}),
-            (
-                "100 messages with their thread",
-                MESSAGES_WITH_THREADS,
-                {"ids": loop.run_until_complete(message_ids(db, data["small"]))},
-            ),
-        ):
-            commands = loop.run_until_complete(count_commands(counted, caller, query, variables))
-            rows.append(
-                (f"4. Database commands: {label}", f"{commands} (+1 for the API key over HTTP)", "")
-            )
-
-        page_q = """query($t: ID!, $after: String) { thread(id: $t) {
-            messages(first: 100, after: $after, order: ASC) { nodes { id text } } } }"""
-        after = encode_cursor(MESSAGE_ORDER, (9_900,))
-
-        async def page_one() -> None:
-            await schema.execute(
-                page_q, {"t": data["long"]}, context_value=Context(runtime=runtime, caller=caller)
-            )
-
-        async def page_hundred() -> None:
-            await schema.execute(
-                page_q,
-                {"t": data["long"], "after": after},
-                context_value=Context(runtime=runtime, caller=caller),
-            )
-
-        first_s, last_s = median_ratio(page_one, page_hundred, loop, batch=5)
-        rows.append(
-            (
-                "4. Page 100 vs page 1 of a 10,000-message thread (100 per page)",
-                f"{last_s * 1e3:,.1f} ms vs {first_s * 1e3:,.1f} ms",
-                f"{last_s / first_s:.2f}x (goal ≤ 1.5x)",
-            )
-        )
-        rows += chat_frontend(loop, db, counted, caller, data)
-        loop.run_until_complete(lifespan.aclose())
-        # The lifespan cancels its event watcher without awaiting it: let it finish here.
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-
-        # 2 and 5. Over HTTP: uvicorn, one worker, on the embedded database.
-        rows += over_http(uri, data, body)
-        store.close_database(counted)
-        store.close_database(db)
-        loop.close()
-
-    print(f"\nMachine: {machine()}")
-    print(f"Each figure: median of {ROUNDS} interleaved batches per side, one process run.\n")
-    width = max(len(r[0]) for r in rows)
-    print(f"| {'measure':{width}} | figure | ratio |")
-    print(f"|{'-' * (width + 2)}|---|---|")
-    for label, figure, ratio in rows:
-        print(f"| {label:{width}} | {figure} | {ratio} |")
-
-
-@dataclass(frozen=True)
-class Preloaded:
-    """What the nested query reads, read once from the database."""
-
-    thread: Thread
-    page: Page[Message]
-    key: store.ApiKey | None
-
-
-async def preload(db: store.Database, data: dict[str, Any]) -> Preloaded:
-    thread_id = data["nested"]
-    thread = (await store.get_threads(db, organization_id=ORG, ids=[thread_id]))[thread_id]
-    query = MessageQuery(organization_id=ORG, thread_id=thread_id)
-    request = page_request(
-        MESSAGE_ORDER, first=50, after=None, last=None, before=None, limit=None, descending=True
-    )
-    (page,) = await store.fetch_message_pages(
-        db, [store.MessagePageQuery(query, request, thread.last_seq)]
-    )
-    key = await store.get_api_key(db, key_id=key_id(data["key"]))
-    return Preloaded(thread=thread, page=page, key=key)
-
-
-@contextmanager
-def stubbed_store(preloaded: Preloaded) -> Iterator[None]:
-    """The store answering from memory: what the GraphQL layer costs without I/O. The stubs
-    replace the attributes of the `app.store` package, which the DataLoaders
-    (app/graphql/context.py), `api_keys.authenticate` and `rest_thread` look up at each call."""
-
-    async def get_threads(
-        db: store.Database, *, organization_id: str, ids: list[str]
-    ) -> dict[str, Thread]:
-        return {preloaded.thread.id: preloaded.thread}
-
-    async def fetch_message_pages(
-        db: store.Database, queries: Sequence[store.MessagePageQuery]
-    ) -> list[Page[Message]]:
-        return [preloaded.page for _ in queries]
-
-    async def count_all(
-        db: store.Database, queries: Sequence[ThreadQuery | MessageQuery]
-    ) -> list[int]:
-        return [50 for _ in queries]
-
-    async def get_api_key(db: store.Database, *, key_id: str) -> store.ApiKey | None:
-        return preloaded.key
-
-    stubs: dict[str, Callable[..., Awaitable[object]]] = {
-        "get_threads": get_threads,
-        "fetch_message_pages": fetch_message_pages,
-        "count_all": count_all,
-        "get_api_key": get_api_key,
-    }
-    originals = {name: getattr(store, name) for name in stubs}
-    for name, stub in stubs.items():
-        setattr(store, name, stub)
-    try:
-        yield
-    finally:
-        for name, original in originals.items():
-            setattr(store, name, original)
-
-
-async def message_ids(db: store.Database, thread_ids: list[str]) -> list[str]:
-    docs = (
-        await db[store.MESSAGES]
-        .find({"threadId": {"$in": thread_ids[:20]}})
-        .limit(100)
-        .to_list(None)
-    )
-    return [d["_id"] for d in docs]
-
-
-INBOX_PLAIN = "{ threads(first: 50, orderBy: UPDATED_AT) { nodes { id title updatedAt } } }"
-INBOX_PREVIEWS = """{ threads(first: 50, orderBy: UPDATED_AT) {
-  nodes { id title updatedAt lastMessage { text role createdAt } } } }"""
-
-
-def chat_frontend(
-    loop: asyncio.AbstractEventLoop,
-    db: store.Database,
-    counted: store.Database,
-    caller: Caller,
-    data: dict[str, Any],
-) -> list[tuple[str, str, str]]:
-    """6. What a chat frontend adds: the inbox with previews, a fork of 1,000 messages, and
-    restoring a 1,000-message thread from the trash."""
-    runtime = Runtime(db)
-
-    def query(document: str) -> Callable[[], Awaitable[object]]:
-        async def run() -> None:
-            context = Context(runtime=runtime, caller=caller)
-            result = await schema.execute(document, context_value=context)
-            assert not result.errors, result.errors
-
-        return run
-
-    plain_n, previews_n = (
-        loop.run_until_complete(count_commands(counted, caller, document, {}))
-        for document in (INBOX_PLAIN, INBOX_PREVIEWS)
-    )
-    plain_s, previews_s = median_ratio(query(INBOX_PLAIN), query(INBOX_PREVIEWS), loop, batch=5)
-    (thousandth,) = loop.run_until_complete(
-        store.messages_numbered(
-            db, organization_id=ORG, thread_id=data["long"], start=1_000, stop=1_001
-        )
-    )
-    fork = Fork(thread_id=data["long"], up_to_message_id=thousandth.id)
-    forked: list[str] = []
-
-    async def fork_once() -> None:
-        written = await forks.fork_thread(runtime, caller=caller, fork=fork)
-        forked.append(written.value.id)
-
-    async def trash_once() -> None:
-        await trash.delete_thread(runtime, caller=caller, thread_id=forked[0])
-
-    async def restore_once() -> None:
-        await trash.restore_thread(runtime, caller=caller, thread_id=forked[0])
-
-    fork_s, _ = median_ratio(fork_once, fork_once, loop, batch=1)
-    trash_s, restore_s = median_ratio(trash_once, restore_once, loop, batch=1)
-    return [
-        *search_rows(loop, db, counted, caller),
-        (
-            "6. Inbox by activity, 50 threads: with lastMessage vs without",
-            f"{previews_s * 1e3:,.1f} ms vs {plain_s * 1e3:,.1f} ms;"
-            f" {previews_n} vs {plain_n} database commands",
-            f"{previews_s / plain_s:.2f}x",
-        ),
-        ("6. Fork of a thread's first 1,000 messages (of 10,000)", f"{fork_s * 1e3:,.1f} ms", ""),
-        (
-            "6. A 1,000-message thread to the trash, and back",
-            f"{trash_s * 1e3:,.1f} ms, restore {restore_s * 1e3:,.1f} ms",
-            "",
-        ),
-    ]
-
-
-SEARCH_SIZES = (1_000, 10_000, 100_000)
-SEARCH_SPAN = timedelta(days=180)  # a tenant's messages are spread over its last six months
-SEARCHES = {
-    "a rare and a common word": ("zebra message", 1),
-    "a common word": ("message", 1),
-    "a common word, the next page": ("message", 2),
-    "a common prefix": ("mess", 1),
-}
-
-
-def search_rows(
-    loop: asyncio.AbstractEventLoop, db: store.Database, counted: store.Database, caller: Caller
-) -> list[tuple[str, str, str]]:
-    """6. The same searches on tenants of their own of each of SEARCH_SIZES messages ("message
-    {n}", every 1,000th with the rare word "zebra"), spread evenly over the last SEARCH_SPAN,
-    seeded by threads of 100 messages (one insert_many each): a page's latency (the sizes
-    timed in turn, round after round, so that a busy moment weighs on each alike) and its
-    database commands."""
-    now = domain.now()
-    tenants = {size: Caller(f"{ORG}_search_{size}", USER, caller.key_id) for size in SEARCH_SIZES}
-
-    async def seed(size: int) -> None:
-        starts = range(0, size, 100)
-        await asyncio.gather(
-            *(search_thread(db, tenants[size], size, start, now) for start in starts)
-        )
-
-    for size in SEARCH_SIZES:
-        loop.run_until_complete(seed(size))
-    runtime = Runtime(db)
-    rows: dict[int, list[tuple[str, str, str]]] = {size: [] for size in SEARCH_SIZES}
-    for label, (words, page) in SEARCHES.items():
-        variables: dict[int, dict[str, Any]] = {}
-        for size, tenant in tenants.items():
-            variables[size] = {"q": words, "after": None}
-            if page == 2:
-                context = Context(runtime=runtime, caller=tenant)
-                first = loop.run_until_complete(
-                    schema.execute(SEARCH, variables[size], context_value=context)
-                )
-                assert first.data, first.errors
-                variables[size]["after"] = first.data["search"]["pageInfo"]["endCursor"]
-        times: dict[int, list[float]] = {size: [] for size in SEARCH_SIZES}
-        for _ in range(ROUNDS):
-            for size, tenant in tenants.items():
-                context = Context(runtime=runtime, caller=tenant)
-                started = time.perf_counter()
-                result = loop.run_until_complete(
-                    schema.execute(SEARCH, variables[size], context_value=context)
-                )
-                times[size].append(time.perf_counter() - started)
-                assert not result.errors, result.errors
-        for size, tenant in tenants.items():
-            n = loop.run_until_complete(count_commands(counted, tenant, SEARCH, variables[size]))
-            rows[size].append(
-                (
-                    f"6. Search, a page of 20 of a tenant's {size:,} messages: {label} ({words!r})",
-                    f"{statistics.median(times[size]) * 1e3:,.1f} ms; {n} database commands",
-                    "",
-                )
-            )
-    return [row for size in SEARCH_SIZES for row in rows[size]]
-
-
-async def search_thread(
-    db: store.Database, caller: Caller, size: int, start: int, now: datetime
-) -> None:
-    """Messages `start`.. of a search tenant (up to 100), and their thread, in three writes."""
-    numbers = range(start, min(start + 100, size))
-    at = [now - SEARCH_SPAN * (size - n) / size for n in numbers]
-    new = NewThread(
-        title=f"search {start}",
-        messages=tuple(
-            NewMessage(
-                content=(TextPart(f"message {n} " + ("zebra" if n % 1_000 == 7 else "")),),
-                role=Role.USER,
-            )
-            for n in numbers
-        ),
-    )
-    thread = Thread.new(new, id=domain.new_id(domain.THREAD_PREFIX), caller=caller, at=at[0])
-    messages = [
-        Message.new(
-            message,
-            id=domain.new_id(domain.MESSAGE_PREFIX),
-            caller=caller,
-            thread_id=thread.id,
-            seq=seq,
-            at=at[seq - 1],
-        )
-        for seq, message in enumerate(new.messages, start=1)
-    ]
-    await store.insert_thread(db, thread, messages)
-
-
-SEARCH = """query($q: String!, $after: String) { search(query: $q, first: 20, after: $after) {
-  nodes { message { id text } thread { id title } highlights { start end } }
-  pageInfo { hasNextPage endCursor } } }"""
-
-
-def search_main() -> None:
-    """Only the search rows (`./scripts/bench search`)."""
-    with embedded_server() as uri:
-        loop = asyncio.new_event_loop()
-        db = store.open_database(uri, "bench", timeout_ms=30_000)
-        loop.run_until_complete(store.ensure_indexes(db))
-        counted = store.open_database(
-            uri, "bench", timeout_ms=30_000, listeners=[store.CommandCounter(count_command)]
-        )
-        caller = Caller(ORG, USER, "bench")
-        rows = search_rows(loop, db, counted, caller)
-        store.close_database(counted)
-        store.close_database(db)
-        loop.close()
-    print(f"\nMachine: {machine()}")
-    print(f"Each figure: median of {ROUNDS} runs, one process run.\n")
-    for label, figure, _ in rows:
-        print(f"| {label} | {figure} |")
-
-
-async def count_commands(
-    db: store.Database, caller: Caller, query: str, variables: dict[str, Any]
-) -> int:
-    record = RequestRecord(id="bench")
-    token = current_request.set(record)
-    try:
-        context = Context(runtime=Runtime(db), caller=caller)
-        result = await schema.execute(query, variables, context_value=context)
-        assert not result.errors, result.errors
-    finally:
-        current_request.reset(token)
-    return record.commands
-
-
-def over_http(uri: str, data: dict[str, Any], body: bytes) -> list[tuple[str, str, str]]:
+def start_peer(name: str, db_uri: str) -> subprocess.Popen[bytes]:
     port = embedded.free_port()
-    env = {**os.environ, "MONGODB_URI": uri, "MONGODB_DATABASE": "bench", "APP_ENV": "production"}
-    server = subprocess.Popen(
-        [
-            BIN / "uvicorn",
-            "scripts.bench:served_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
+    common = ["--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", "1"]
+    if name == "api":  # as ./scripts/serve runs it
+        target = ["app.main:create_app", "--http", "app.http.server:GuardedH11Protocol"]
+        env = {**os.environ, **API_ENV, "MONGODB_URI": db_uri, "MONGODB_DATABASE": DATABASE}
+    else:
+        target = [f"scripts.bench_peers:{name}", "--http", "h11"]
+        env = {**os.environ, "BENCH_MONGODB_URI": db_uri, "BENCH_DATABASE": DATABASE}
+    process = subprocess.Popen(
+        [str(BIN / "uvicorn"), *target, "--factory", *common],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    rows = []
-    try:
-        base = f"http://127.0.0.1:{port}"
-        headers = {"Authorization": f"Bearer {data['key']}", "Content-Type": "application/json"}
-        with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
-            for _ in range(100):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.1)
-            rest_path = f"/rest/threads/{data['nested']}"
-            assert (
-                client.post("/graphql", content=body).json()["data"]
-                == client.get(rest_path).json()["data"]
-            )
-            times: dict[int, list[float]] = {0: [], 1: []}
-            for n in range(ROUNDS * 2):
-                started = time.perf_counter()
-                for _ in range(30):
-                    if n % 2 == 0:
-                        client.post("/graphql", content=body)
-                    else:
-                        client.get(rest_path)
-                times[n % 2].append((time.perf_counter() - started) / 30)
-            graphql_s, rest_s = statistics.median(times[0]), statistics.median(times[1])
-            rows.append(
-                (
-                    "2. End to end over HTTP (uvicorn, embedded database): thread + 50 messages",
-                    f"{graphql_s * 1e3:,.2f} ms vs {rest_s * 1e3:,.2f} ms hand-written",
-                    f"{graphql_s / rest_s:.2f}x (goal ≤ 1.5x)",
+    process.port = port  # type: ignore[attr-defined]
+    return process
+
+
+def wait_ready(peer: Peer, check: str) -> None:
+    deadline = time.monotonic() + 900  # the API migrates a fresh database at start-up
+    while time.monotonic() < deadline:
+        if peer.process.poll() is not None:
+            raise RuntimeError(f"the {peer.name} peer exited ({peer.process.returncode})")
+        try:
+            answer = httpx.get(f"http://127.0.0.1:{peer.port}{check}", timeout=5)
+            if answer.status_code < 500:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"the {peer.name} peer did not start")
+
+
+def once(peer: Peer, org: Org, flow: dict[str, Any]) -> Any:
+    headers = {"Authorization": f"Bearer {org.key}", "Content-Type": "application/json"}
+    status, answer = asyncio.run(bench_load.once(peer.port, headers, flow))
+    if status != 200:
+        raise RuntimeError(f"{peer.name}: HTTP {status}: {str(answer)[:500]}")
+    if isinstance(answer, dict) and answer.get("errors"):
+        raise RuntimeError(f"{peer.name}: {answer['errors']}")
+    return answer
+
+
+def check_answers(peers: dict[str, Peer], orgs: list[Org], extra: dict[int, Any]) -> None:
+    """Every peer answers the API's JSON (the hand-written endpoint exactly; the others the same
+    items in the same order) for every read scenario, and writes what it is asked to."""
+    for org in orgs:
+        for scenario in SCENARIOS:
+            flows = scenario.flows(org, extra[org.size])
+            ours = once(peers["api"], org, flows["api"])
+            for name in PEERS[1:]:
+                theirs = once(peers[name], org, flows[name])
+                if scenario.read and name == "handwritten" and theirs["data"] != ours["data"]:
+                    raise RuntimeError(
+                        f"{scenario.name} at {org.size}: the hand-written JSON differs: "
+                        f"{first_difference(ours['data'], theirs['data'])}"
+                    )
+                mine, other = (
+                    scenario.essence("graphql", ours),
+                    scenario.essence(kind(name), theirs),
                 )
-            )
-        rows.append(load(base, headers, body))
+                if isinstance(mine, tuple) and mine[-1] is None:  # the API's count is a bound
+                    mine, other = mine[:-1], other[:-1]
+                if mine != other:
+                    raise RuntimeError(
+                        f"{scenario.name} at {org.size}: {name} answers other items:\n"
+                        f"{str(mine)[:1500]}\n{str(other)[:1500]}"
+                    )
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str:
+    """Where two JSON values first differ, and how."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if a.get(key, ...) != b.get(key, ...):
+                return first_difference(a.get(key), b.get(key), f"{path}.{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for n, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{n}]")
+    return f"at {path or 'the top'}: {json.dumps(a)[:300]} vs {json.dumps(b)[:300]}"
+
+
+def items(answer: Any) -> int:
+    """The objects with an id in an answer: the documents it returns."""
+    if isinstance(answer, dict):
+        return ("id" in answer) + sum(items(v) for v in answer.values())
+    if isinstance(answer, list):
+        return sum(items(v) for v in answer)
+    return 0
+
+
+def count_commands(
+    peers: dict[str, Peer], orgs: list[Org], extra: dict[int, Any], results: Results, db_uri: str
+) -> None:
+    client: MongoClient[dict[str, Any]] = MongoClient(db_uri)
+    try:
+        for org in orgs:
+            for scenario in SCENARIOS:
+                flows = scenario.flows(org, extra[org.size])
+                for name, peer in peers.items():
+                    once(peer, org, flows[name])  # warm
+                    before = peer.tally.snapshot()
+                    for _ in range(COUNTED_REQUESTS):
+                        once(peer, org, flows[name])
+                    after = peer.tally.snapshot()
+                    results.commands[(scenario.name, org.size, name)] = bench_wire.per_request(
+                        before, after, COUNTED_REQUESTS
+                    )
+                    if name == "api" and scenario.read:
+                        with peer.tally.capture() as captured:
+                            answer = once(peer, org, flows[name])
+                        results.items[(scenario.name, org.size)] = items(answer)
+                        results.examined[(scenario.name, org.size)] = bench_wire.examine(
+                            client[DATABASE], list(captured)
+                        )
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-    return rows
+        client.close()
 
 
-def load(base: str, headers: dict[str, str], body: bytes) -> tuple[str, str, str]:
-    hey = shutil.which("hey")
-    if hey is None:
-        return (
-            "5. Requests per second, nested query, one uvicorn worker",
-            "skipped: `hey` is not installed",
-            "",
-        )
-    arguments = [hey, "-z", "10s", "-c", "8", "-m", "POST", "-d", body.decode()]
-    for name, value in headers.items():
-        arguments += ["-H", f"{name}: {value}"]
-    output = subprocess.run(
-        [*arguments, f"{base}/graphql"], capture_output=True, text=True, check=True
-    ).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    statuses = re.findall(r"\[(\d{3})\]\s+(\d+) responses", output)
-    return (
-        "5. Requests per second, nested query, one uvicorn worker (hey -c 8, 10 s, loopback)",
-        f"{float(rps.group(1)) if rps else 0:,.0f} req/s",
-        f"statuses {dict(statuses)}",
+def run_load(peer: Peer, org: Org, flow: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    job = {
+        "port": peer.port,
+        "concurrency": concurrency,
+        "seconds": SECONDS,
+        "headers": {"Authorization": f"Bearer {org.key}", "Content-Type": "application/json"},
+        "flow": flow,
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.bench_load"],
+        input=json.dumps(job).encode(),
+        capture_output=True,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def measure_load(
+    peers: dict[str, Peer], orgs: list[Org], extra: dict[int, Any], results: Results
+) -> None:
+    for round_ in range(ROUNDS):
+        for scenario in SCENARIOS:
+            for org in orgs:
+                flows = scenario.flows(org, extra[org.size])
+                for concurrency in CONCURRENCY:
+                    shift = round_ % len(PEERS)
+                    for name in PEERS[shift:] + PEERS[:shift]:
+                        result = run_load(peers[name], org, flows[name], concurrency)
+                        key = (scenario.name, org.size, concurrency, name)
+                        results.load.setdefault(key, []).append(result)
+        log(f"round {round_ + 1} of {ROUNDS} done")
+
+
+def page100_ids(db_uri: str, orgs: list[Org]) -> dict[int, Any]:
+    """What the REST peer's page 100 starts after: the id of message 9,900 of the long thread."""
+    client: MongoClient[dict[str, Any]] = MongoClient(db_uri)
+    try:
+        found = {}
+        for org in orgs:
+            doc = client[DATABASE][store.MESSAGES].find_one(
+                {"organizationId": org.id, "threadId": org.long, "seq": 9_900}
+            )
+            assert doc is not None
+            found[org.size] = {"page100_after_id": doc["_id"]}
+        return found
+    finally:
+        client.close()
+
+
+# Tables
+def median(results: list[dict[str, Any]], key: str) -> float:
+    return float(statistics.median(r[key] for r in results))
+
+
+def errors(results: list[dict[str, Any]]) -> int:
+    return sum(n for r in results for s, n in r["statuses"].items() if not s.startswith("2"))
+
+
+def throughput_table(results: Results, concurrency: int) -> str:
+    rows = []
+    for scenario in SCENARIOS:
+        for size in SIZES:
+            runs = {p: results.load.get((scenario.name, size, concurrency, p)) for p in PEERS}
+            if not all(runs.values()):
+                continue
+            rps = {p: median(r, "rps") for p, r in runs.items() if r}
+            row = [scenario.label, f"{size:,}"]
+            for peer in PEERS:
+                r = runs[peer]
+                assert r is not None
+                bad = errors(r)
+                cell = (
+                    f"{rps[peer]:,.1f}/s, p50 {median(r, 'p50') * 1e3:,.1f} ms, "
+                    f"p99 {median(r, 'p99') * 1e3:,.0f} ms"
+                )
+                if peer != "handwritten":
+                    cell += f" ({rps[peer] / rps['handwritten']:.2f}x)"
+                row.append(cell + (f", {bad} errors" if bad else ""))
+            row.append(f"{rps['api'] / rps['naive']:.2f}x")
+            rows.append(row)
+    header = ["scenario", "threads", *(NAMES[p] for p in PEERS), "API / naive"]
+    return table_intro(
+        f"Requests per second at concurrency {concurrency} (median of {ROUNDS} batches of "
+        f"{SECONDS:g} s; ratio: throughput vs the hand-written endpoint)",
+        header,
+        rows,
     )
 
 
+def table_intro(title: str, header: list[str], rows: list[list[str]]) -> str:
+    return f"**{title}**\n\n{bench_report.table(header, rows)}\n"
+
+
+# The API's event hub follows these logs with change streams on its own connections: their
+# getMores run whatever the requests, more often after writes. Shown apart.
+WATCHED = ("getMore events", "getMore inbox_events")
+
+
+def commands_cell(counts: dict[str, float]) -> str:
+    keys = sum(v for k, v in counts.items() if k.endswith(" api_keys"))
+    watched = sum(v for k, v in counts.items() if k in WATCHED)
+    others = {k: v for k, v in counts.items() if not k.endswith(" api_keys") and k not in WATCHED}
+    total = sum(others.values())
+    split = ", ".join(f"{k} {v:g}" for k, v in others.items())
+    extra = (f" + key {keys:g}" if keys else "") + (f" + watch {watched:g}" if watched else "")
+    return f"**{total:g}**{extra} ({split})" if split else f"**{total:g}**{extra}"
+
+
+def commands_table(results: Results) -> str:
+    rows = []
+    for scenario in SCENARIOS:
+        for size in SIZES:
+            cells = [results.commands.get((scenario.name, size, p)) for p in PEERS]
+            if any(c is None for c in cells):
+                continue
+            rows.append([scenario.label, f"{size:,}", *(commands_cell(c or {}) for c in cells)])
+    header = ["scenario", "threads", *(NAMES[p] for p in PEERS)]
+    return table_intro(
+        f"Database commands per request, counted on the wire (mean of {COUNTED_REQUESTS} "
+        "sequential requests; key: API-key lookups, cached a second by each peer; watch: the "
+        "getMores of the API's change streams on the event logs, which run beside requests)",
+        header,
+        rows,
+    )
+
+
+def examined_table(results: Results) -> str:
+    rows = []
+    for scenario in SCENARIOS:
+        for size in SIZES:
+            e = results.examined.get((scenario.name, size))
+            if e is None:
+                continue
+            answered = results.items[(scenario.name, size)]
+            rows.append(
+                [
+                    scenario.label,
+                    f"{size:,}",
+                    f"{e.docs:,}",
+                    f"{e.keys:,}",
+                    f"{e.returned:,}",
+                    f"{answered:,}",
+                    f"{e.docs / answered:.2f}x / {e.keys / answered:.2f}x",
+                ]
+            )
+    header = [
+        "scenario",
+        "threads",
+        "docs examined",
+        "keys examined",
+        "returned by the commands",
+        "in the answer",
+        "docs / keys per answered",
+    ]
+    return table_intro(
+        "The API's reads: documents and keys examined (its captured find/aggregate commands "
+        "replayed with explain executionStats) per document in the answer (objects with an id)",
+        header,
+        rows,
+    )
+
+
+def growth_table(results: Results) -> str:
+    if len(SIZES) < 2:
+        return ""
+    low, high = min(SIZES), max(SIZES)
+    rows = []
+    for scenario in SCENARIOS:
+        for peer in PEERS:
+            runs = [results.load.get((scenario.name, size, CONCURRENCY[0], peer)) for size in SIZES]
+            if not all(runs):
+                continue
+            p50 = {size: median(r, "p50") for size, r in zip(SIZES, runs, strict=True) if r}
+            rows.append(
+                [
+                    scenario.label,
+                    NAMES[peer],
+                    *(f"{p50[size] * 1e3:,.1f} ms" for size in SIZES),
+                    f"{p50[high] / p50[low]:.2f}x",
+                ]
+            )
+    header = ["scenario", "peer", *(f"{s:,}" for s in SIZES), f"{high:,} / {low:,}"]
+    return table_intro(
+        f"Growth with the organization's size: p50 latency at concurrency {CONCURRENCY[0]}",
+        header,
+        rows,
+    )
+
+
+def layer_table(results: Results) -> str:
+    rows = [
+        [
+            label,
+            f"{api * 1e6:,.0f} µs",
+            f"{hand * 1e6:,.0f} µs",
+            f"{api / hand:.1f}x" + (f" ({sent} commands leaked)" if sent else ""),
+        ]
+        for label, api, hand, sent in results.layer
+    ]
+    return table_intro(
+        "The GraphQL layer: ASGI in process, the store answering from memory (median of "
+        f"{ROUNDS * 2} alternating batches of 20)",
+        ["query", "API", "hand-built", "ratio"],
+        rows,
+    )
+
+
+def main(argv: list[str]) -> None:
+    if argv[:1] == ["search"]:
+        from scripts import bench_search
+
+        bench_search.search_main()
+        return
+    write = "--write" in argv
+    command = " ".join(
+        [
+            f"{k}={os.environ[k]}"
+            for k in ("BENCH_SIZES", "BENCH_ROUNDS", "BENCH_SECONDS", "BENCH_CONCURRENCY")
+            if k in os.environ
+        ]
+        + ["./scripts/bench", *map(shlex.quote, argv)]
+    )
+    machine_line = bench_report.machine()
+    started = time.monotonic()
+    results = Results()
+    with ExitStack() as stack:
+        host, port = stack.enter_context(database_server())
+        db_uri = f"mongodb://{host}:{port}"
+        seeding = time.monotonic()
+        orgs = bench_data.run_seed(db_uri, DATABASE, SIZES, log)
+        log(f"data ready in {time.monotonic() - seeding:,.1f} s")
+        extra = page100_ids(db_uri, orgs)
+        proxies = stack.enter_context(proxied(host, port))
+        peers = stack.enter_context(peers_running(proxies))
+        log(f"peers up at {time.monotonic() - started:,.1f} s")
+        check_answers(peers, orgs, extra)
+        log("answers checked")
+        count_commands(peers, orgs, extra, results, db_uri)
+        log("commands counted")
+        measure_load(peers, orgs, extra, results)
+        layer_port, layer_tally = proxies.open()
+        smallest = min(orgs, key=lambda o: o.size)
+        results.layer = bench_layer.measure_layer(
+            proxy_uri(layer_port),
+            DATABASE,
+            smallest,
+            max(ROUNDS, 5),
+            lambda: sum(layer_tally.snapshot().values()),
+        )
+    elapsed = time.monotonic() - started
+    tables = [throughput_table(results, c) for c in CONCURRENCY] + [
+        commands_table(results),
+        examined_table(results),
+        growth_table(results),
+        layer_table(results),
+    ]
+    intro = f"Command: `{command}`\n\nMachine: {machine_line}; run took {elapsed / 60:,.1f} min.\n"
+    text = intro + "\n" + "\n".join(t for t in tables if t)
+    print(text)
+    if write:
+        readme = intro + "\n" + throughput_table(results, CONCURRENCY[-1])
+        for name in bench_report.write(text, readme):
+            log(f"wrote {name}")
+
+
+def proxy_uri(port: int) -> str:
+    """A proxy's address. The server calls itself a replica set member by its own address:
+    without directConnection the driver would go there, around the proxy."""
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true"
+
+
+@contextmanager
+def proxied(host: str, port: int) -> Iterator[bench_wire.Proxies]:
+    proxies = bench_wire.Proxies(host, port)
+    try:
+        yield proxies
+    finally:
+        proxies.close()
+
+
+@contextmanager
+def peers_running(proxies: bench_wire.Proxies) -> Iterator[dict[str, Peer]]:
+    """Every peer served by its own uvicorn, each through a wire proxy of its own; once ready."""
+    with ExitStack() as stack:
+        peers: dict[str, Peer] = {}
+        for name in PEERS:
+            proxy_port, tally = proxies.open()
+            process = start_peer(name, proxy_uri(proxy_port))
+            stack.callback(stop, process)
+            peers[name] = Peer(name, process.port, tally, process)  # type: ignore[attr-defined]
+        for name, peer in peers.items():
+            wait_ready(peer, "/readyz" if name == "api" else "/graphql")
+        yield peers
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 if __name__ == "__main__":
-    search_main() if sys.argv[1:] == ["search"] else main()
+    main(sys.argv[1:])
