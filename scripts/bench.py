@@ -112,7 +112,7 @@ def start_peer(name: str, db_uri: str) -> subprocess.Popen[bytes]:
 
 
 def wait_ready(peer: Peer, check: str) -> None:
-    deadline = time.monotonic() + 900  # the API migrates a fresh database at start-up
+    deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         if peer.process.poll() is not None:
             raise RuntimeError(f"the {peer.name} peer exited ({peer.process.returncode})")
