@@ -56,7 +56,9 @@ async def open_backend(
         db: store.Database = AsyncMongoMockClient()[name]
     else:
         counter = store.CommandCounter(count_command)
-        db = store.open_database(uri, name, timeout_ms=10_000, listeners=listeners or [counter])
+        # 30 s: the long-thread tests insert and remove thousands of messages per command on a
+        # shared embedded server that slows as the suite runs.
+        db = store.open_database(uri, name, timeout_ms=30_000, listeners=listeners or [counter])
     await store.ensure_indexes(db)
     return db
 
