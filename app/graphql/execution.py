@@ -191,20 +191,14 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                             continue
                         result = Undefined
                     else:
+                        field_path = Path(path, response_name, parent_type.name)
                         result = self._inline(
-                            plan,
-                            value,
-                            field_details_list,
-                            Path(path, response_name, parent_type.name),
-                            position_context,
+                            plan, value, field_details_list, field_path, position_context
                         )
                 if result is Undefined:
+                    field_path = Path(path, response_name, parent_type.name)
                     result = self.execute_field(
-                        parent_type,
-                        source_value,
-                        field_details_list,
-                        Path(path, response_name, parent_type.name),
-                        position_context,
+                        parent_type, source_value, field_details_list, field_path, position_context
                     )
                 if result is not Undefined:
                     results[response_name] = result
