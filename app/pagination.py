@@ -1,9 +1,8 @@
 """Paging rules and keyset cursors. Pure: no I/O, no storage names.
 
-A list is ordered by a key of one or more values (unique within the list). A cursor
-is the key of an item, so inserting or deleting items never shifts a page: a page is "the N
-items after this key", never "items N to 2N".
-"""
+A list is ordered by a key of one or more values (unique within the list). A cursor is the
+key of an item, so inserting or deleting items never shifts a page: a page is "the N items
+after this key", never "items N to 2N"."""
 
 import base64
 import binascii
@@ -53,6 +52,11 @@ class PageRequest:
     descending: bool
     after: Key | None = None
     before: Key | None = None
+    probe: bool = True  # read the item past the page (whether more follow): if the query asks
+
+    @property
+    def wanted(self) -> int:
+        return self.size + 1 if self.probe else self.size
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,7 @@ def page_request(
     before: str | None,
     limit: int | None,
     descending: bool,
+    probe: bool = True,
 ) -> PageRequest:
     if limit is not None:
         if first is not None:
@@ -91,6 +96,7 @@ def page_request(
         descending=descending,
         after=None if after is None else decode_cursor(after, ordering, field="after"),
         before=None if before is None else decode_cursor(before, ordering, field="before"),
+        probe=probe,
     )
 
 
@@ -151,7 +157,7 @@ class Bound:
 
 
 def query_plan(request: PageRequest) -> tuple[list[Bound], bool]:
-    """The key bounds of the query that fetches a page (limit size+1), and whether it scans
+    """The key bounds of the query that fetches a page (limit `wanted`), and whether it scans
     the key in ascending order."""
     ascending = not request.descending
     found: list[Bound] = []
@@ -182,15 +188,14 @@ SEQ_STEPS = 4
 
 def scan_range(request: PageRequest, *, last: int, slack: int) -> SeqRange:
     """What to read first for a page of a list keyed by a dense sequence number 1..`last` (few
-    gaps): the size+1 numbers from where the scan starts (the one more tells whether items
-    follow). Every item beyond the range comes after every item in it, so a range holding
-    size+1 matching items holds the page; one holding fewer is `whole` only if it reaches the
-    end of the keys (or the page's other cursor), else `next_range` reads on. `last` may be
-    stale by up to `slack` newer keys."""
+    gaps): the `wanted` numbers from where the scan starts. Every item beyond the range comes
+    after every item in it, so a range holding that many matches holds the page; one holding
+    fewer is `whole` only if it reaches the end of the keys (or the page's other cursor), else
+    `next_range` reads on. `last` may be stale by up to `slack` newer keys."""
     key = request.after if request.forward else request.before
     start = key[0] if key else None
     assert start is None or isinstance(start, int)
-    need = request.size + 1
+    need = request.wanted
     if _ascending_scan(request):
         origin = start or 0
         return _clipped(request, origin + 1, origin + need, last=last, slack=slack)
@@ -204,9 +209,9 @@ def next_range(
     request: PageRequest, covered: SeqRange, *, found: int, steps: int, last: int, slack: int
 ) -> SeqRange:
     """The range beyond `covered` (all read so far, in `steps` ranges), which held `found` of
-    the size+1 matching items the page needs."""
+    the `wanted` matching items the page needs."""
     span = covered.high - covered.low + 1
-    needed = request.size + 1 - found
+    needed = request.wanted - found
     width = math.ceil(needed * span / found * SEQ_MARGIN) if found else SEQ_WIDEN * span
     width = max(width, needed)
     if steps + 1 >= SEQ_STEPS:
@@ -240,7 +245,7 @@ def _clipped(request: PageRequest, low: int, high: int, *, last: int, slack: int
 
 
 def select(request: PageRequest, seqs: list[int]) -> list[int]:
-    """The positions of what `query_plan` would fetch (at most size+1, in scan order) among
+    """The positions of what `query_plan` would fetch (at most `wanted`, in scan order) among
     items of a single-number key, read in any order and already filtered."""
     ascending = not request.descending
     low, high = 0, 2**63
@@ -258,12 +263,12 @@ def select(request: PageRequest, seqs: list[int]) -> list[int]:
         key=lambda n: seqs[n],
         reverse=not scan_ascending,
     )
-    return chosen[: request.size + 1]
+    return chosen[: request.wanted]
 
 
 def page_of(request: PageRequest, items: list[T], keys: list[Key]) -> Page[T]:
-    """The page from the items fetched by `query_plan` (at most size+1, in scan order)."""
-    more = len(items) > request.size
+    """The page from the items fetched by `query_plan` (at most `wanted`, in scan order)."""
+    more = len(items) > request.size if request.probe else None
     items, keys = items[: request.size], keys[: request.size]
     if request.forward:
         return Page(items, keys, has_next=more, has_previous=None if request.after else False)

@@ -102,6 +102,14 @@ async def asgi_call(app: Any, path: str, body: bytes, headers: list[tuple[bytes,
     return b"".join(chunks)
 
 
+async def _cancel_others() -> None:
+    """Cancel the tasks the app left running (its background sweeps) and wait for them."""
+    others = asyncio.all_tasks() - {asyncio.current_task()}
+    for task in others:
+        task.cancel()
+    await asyncio.gather(*others, return_exceptions=True)
+
+
 def measure_layer(
     uri: str, database: str, org: Org, rounds: int, leaked: Callable[[], int]
 ) -> list[tuple[str, float, float, int]]:
@@ -160,10 +168,7 @@ def measure_layer(
             )
     finally:
         loop.run_until_complete(lifespan.aclose())
-        pending = asyncio.all_tasks(loop)
-        for task in pending:
-            task.cancel()
-        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(_cancel_others())
         store.close_database(db)
         loop.close()
     return rows

@@ -94,6 +94,40 @@ async def test_many_threads_last_messages_examine_what_they_return(
     assert used == {(m, previews): 1 + previews for m in (1, 10, 50) for previews in (0, 1)}
 
 
+PAGED = "query { threads(first: 10) { nodes { messages(first: 5) { nodes { text } %s } } } }"
+ASKING = [
+    ("pageInfo { hasNextPage }", ""),
+    ("more: pageInfo { hasNextPage }", ""),
+    ("pageInfo @include(if: true) { hasNextPage }", ""),
+    ("... on MessageConnection { pageInfo { hasNextPage } }", ""),
+    ("...Paged", "fragment Paged on MessageConnection { pageInfo { hasNextPage } }"),
+]
+
+
+async def test_a_page_reads_the_message_past_it_only_if_page_info_is_selected(
+    recorded: tuple[Database, Recorder],
+) -> None:
+    """That message tells whether more follow: an inbox that selects no pageInfo reads just
+    its pages; pageInfo under an alias, a directive or a fragment reads it."""
+    db, recorder = recorded
+    for n in range(10):
+        await make_thread(db, title=f"t{n}", messages=12)
+    api = Api(db)
+    recorder.commands.clear()
+    data = await api.ok(PAGED % "")
+    assert all(len(t["messages"]["nodes"]) == 5 for t in data["threads"]["nodes"])
+    assert (await message_reads(db, recorder))[1] == 50
+    for selection, fragment in ASKING:
+        recorder.commands.clear()
+        data = await api.ok(PAGED % selection + fragment)
+        infos = [
+            t["messages"].get("pageInfo", t["messages"].get("more"))
+            for t in data["threads"]["nodes"]
+        ]
+        assert infos == [{"hasNextPage": True}] * 10, selection
+        assert (await message_reads(db, recorder))[1] == 60, selection
+
+
 async def test_a_thread_whose_newest_messages_are_in_the_trash(
     recorded: tuple[Database, Recorder],
 ) -> None:

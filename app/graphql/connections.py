@@ -4,6 +4,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, Generic, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
 from strawberry import Private
 
 from app import store
@@ -120,14 +121,48 @@ async def connection(
         before=before,
         limit=limit,
         descending=order is SortOrder.DESC,
+        probe=selects_page_info(info),
     )
     if fetch is None:
         runtime = info.context.runtime
-        page: Page[Any] = await store.fetch_page(runtime.db, query, request, now=runtime.clock())
+        tally = None
+        if isinstance(query, ThreadQuery):
+            tally = await info.context.loaders.tallies.load(query.organization_id)
+        page: Page[Any] = await store.fetch_page(
+            runtime.db, query, request, now=runtime.clock(), tally=tally
+        )
     else:
         page = await fetch(request)
     edges, nodes, page_info = paged(page, ordering, to_node, query=query, request=request)
     return Connection(edges=edges, nodes=nodes, page_info=page_info, query=query)
+
+
+def selects_page_info(info: Info) -> bool:
+    """Whether the connection's selection holds `pageInfo`, under any alias, fragment or
+    directive: only then does its page read the item past it (whether more follow)."""
+    raw = info._raw_info
+    selections = [
+        s for node in raw.field_nodes if node.selection_set for s in node.selection_set.selections
+    ]
+    seen: set[str] = set()
+    while selections:
+        selection = selections.pop()
+        if isinstance(selection, FieldNode):
+            if selection.name.value == "pageInfo":
+                return True
+            continue
+        fragment: FragmentDefinitionNode | InlineFragmentNode
+        if isinstance(selection, FragmentSpreadNode):
+            name = selection.name.value
+            if name in seen or name not in raw.fragments:
+                continue
+            seen.add(name)
+            fragment = raw.fragments[name]
+        else:
+            assert isinstance(selection, InlineFragmentNode)
+            fragment = selection
+        selections.extend(fragment.selection_set.selections)
+    return False
 
 
 def paged(

@@ -27,11 +27,16 @@ class Loaders:
     # A thread's newest message, by (thread id, its last message number as read).
     last_messages: DataLoader[tuple[str, int], Message | None]
     counts: DataLoader[ThreadQuery | MessageQuery, int]
+    # The organization's thread counts (its counter document): read once for the request's
+    # thread lists and their totalCount.
+    tallies: DataLoader[str, store.Tally]
     # Revisions by message and number: a version's content never changes, so cached.
     revisions: DataLoader[RevisionNumbers, list[MessageRevision]]
 
     @classmethod
-    def of(cls, db: store.Database, organization_id: str) -> "Loaders":
+    def of(cls, runtime: Runtime, organization_id: str) -> "Loaders":
+        db = runtime.db
+
         async def load_threads(ids: list[str]) -> list[Thread | None]:
             found = await store.get_threads(db, organization_id=organization_id, ids=ids)
             return [found.get(thread_id) for thread_id in ids]
@@ -46,8 +51,21 @@ class Loaders:
         async def load_last_messages(threads: list[tuple[str, int]]) -> list[Message | None]:
             return await store.last_messages(db, organization_id=organization_id, threads=threads)
 
+        async def load_tallies(organizations: list[str]) -> list[store.Tally]:
+            at = runtime.clock()
+            return [
+                await store.thread_tally(db, organization_id=organization, now=at)
+                for organization in organizations
+            ]
+
+        tallies: DataLoader[str, store.Tally] = DataLoader(load_fn=load_tallies)
+
         async def load_counts(queries: list[ThreadQuery | MessageQuery]) -> list[int]:
-            return await store.count_all(db, queries)
+            organizations = {q.organization_id for q in queries if isinstance(q, ThreadQuery)}
+            read = {
+                organization: await tallies.load(organization) for organization in organizations
+            }
+            return await store.count_all(db, queries, tallies=read)
 
         async def load_revisions(wanted: list[RevisionNumbers]) -> list[list[MessageRevision]]:
             return await store.get_revisions(db, organization_id=organization_id, wanted=wanted)
@@ -58,6 +76,7 @@ class Loaders:
             message_pages=DataLoader(load_fn=load_message_pages, cache=False),
             last_messages=DataLoader(load_fn=load_last_messages, cache=False),
             counts=DataLoader(load_fn=load_counts),
+            tallies=tallies,
             revisions=DataLoader(load_fn=load_revisions),
         )
 
@@ -87,7 +106,7 @@ class Context:
         """Forget what was read: a subscription's context outlives its events, each of which must
         show what is current when it is delivered."""
         if self.caller is not None:
-            self._loaders = Loaders.of(self.runtime.db, self.caller.organization_id)
+            self._loaders = Loaders.of(self.runtime, self.caller.organization_id)
 
     @property
     def signed_in(self) -> Caller:

@@ -13,7 +13,7 @@ from app.store.connection import (
     open_database,
     ping,
 )
-from app.store.counters import recount_threads, sync_thread_count
+from app.store.counters import Tally, recount_threads, sync_thread_count, thread_tally
 from app.store.events import (
     EVENT_TTL,
     ChangeStreamsUnsupported,
@@ -126,6 +126,7 @@ __all__ = [
     "Logged",
     "MessagePageQuery",
     "RevisionNumbers",
+    "Tally",
     "TrustedDocument",
     "append_text",
     "backfill_progress",
@@ -192,6 +193,7 @@ __all__ = [
     "sync_thread_count",
     "take_event_number",
     "take_inbox_number",
+    "thread_tally",
     "trash_message",
     "trash_thread",
     "trashed_ids",

@@ -181,7 +181,7 @@ async def fetch_listing_page(
     as_of = cursor[2] if activity and cursor else None
     if isinstance(as_of, datetime):  # as a bound, so that it also bounds the index scan
         bounds.append(Bound((as_of, "\uffff"), ascending=False, inclusive=True))
-    pipeline = [*listing.pipeline(bounds), sort, {"$limit": request.size + 1}]
+    pipeline = [*listing.pipeline(bounds), sort, {"$limit": request.wanted}]
     docs = await aggregate(db, listing.collection, pipeline)
     page = listing_page(listing, request, docs)
     if not activity:

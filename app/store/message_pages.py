@@ -77,7 +77,7 @@ async def fetch_message_pages(
             docs[n] += more
             request = queries[n].request
             chosen = select(request, [doc["seq"] for doc in docs[n]])
-            if covered[n].whole or len(chosen) > request.size:
+            if covered[n].whole or len(chosen) >= request.wanted:
                 pages[n] = listing_page(listings[n], request, [docs[n][i] for i in chosen])
                 continue
             last = queries[n].last_seq

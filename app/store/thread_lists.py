@@ -61,7 +61,12 @@ def _ms(value: Any) -> datetime:
 
 
 async def fetch_page(
-    db: Database, query: ThreadQuery | MessageQuery, request: PageRequest, *, now: datetime
+    db: Database,
+    query: ThreadQuery | MessageQuery,
+    request: PageRequest,
+    *,
+    now: datetime,
+    tally: Tally | None = None,
 ) -> Page[Any]:
     """A page of the list. By activity, a walk leaves out what moved after it started (a
     cursor carries that moment: `now` for the first page, or its newest item if later), so
@@ -76,7 +81,8 @@ async def fetch_page(
     as_of = cursor[2] if activity and cursor else None
     if isinstance(as_of, datetime):
         bounds.append(Bound((as_of, "\uffff"), ascending=False, inclusive=True))
-    tally = await thread_tally(db, organization_id=query.organization_id, now=now)
+    if tally is None:
+        tally = await thread_tally(db, organization_id=query.organization_id, now=now)
     docs: list[dict[str, Any]] = []
     if not counted(query) or tally.count(trashed=query.trashed, states=query.states):
         start = request.after if request.forward else request.before
@@ -92,8 +98,8 @@ async def fetch_page(
             end=now if ascending else tally.since,
             open_start=start is None,
         )
-        while not walk.done and len(docs) <= request.size:
-            need = request.size + 1 - len(docs)
+        while not walk.done and len(docs) < request.wanted:
+            need = request.wanted - len(docs)
             window = walk.next(need)
             pipeline = [*listing.pipeline(bounds, window), sort, {"$limit": need}]
             found = await aggregate(db, THREADS, pipeline)
@@ -128,13 +134,18 @@ async def exists_outside(
 
 
 async def count_all(
-    db: Database, queries: Sequence[ThreadQuery | MessageQuery], *, now: datetime | None = None
+    db: Database,
+    queries: Sequence[ThreadQuery | MessageQuery],
+    *,
+    now: datetime | None = None,
+    tallies: dict[str, Tally] | None = None,
 ) -> list[int]:
-    """The counts of many lists: of threads from the counter document, or by windows (an
-    `AtLeast` past COUNT_LIMIT); of messages as `count_listings` does."""
+    """The counts of many lists: of threads from the counter document (`tallies`: those read
+    already, by organization), or by windows (an `AtLeast` past COUNT_LIMIT); of messages as
+    `count_listings` does."""
     now = now or clock_now()
     counts: dict[int, int] = {}
-    tallies: dict[str, Tally] = {}
+    tallies = dict(tallies or {})
     for n, query in enumerate(queries):
         if not isinstance(query, ThreadQuery):
             continue
