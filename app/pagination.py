@@ -186,27 +186,27 @@ SEQ_MARGIN = 1.25
 SEQ_STEPS = 4
 
 
-def scan_range(request: PageRequest, *, last: int, slack: int) -> SeqRange:
+def scan_range(request: PageRequest, *, last: int) -> SeqRange:
     """What to read first for a page of a list keyed by a dense sequence number 1..`last` (few
     gaps): the `wanted` numbers from where the scan starts. Every item beyond the range comes
     after every item in it, so a range holding that many matches holds the page; one holding
     fewer is `whole` only if it reaches the end of the keys (or the page's other cursor), else
-    `next_range` reads on. `last` may be stale by up to `slack` newer keys."""
+    `next_range` reads on. None past `last` (written since) is read: the list as of `last`."""
     key = request.after if request.forward else request.before
     start = key[0] if key else None
     assert start is None or isinstance(start, int)
     need = request.wanted
     if _ascending_scan(request):
         origin = start or 0
-        return _clipped(request, origin + 1, origin + need, last=last, slack=slack)
-    # The need numbers below `start` (or the newest end), none past `last` + `slack`.
-    high = last + slack if start is None else min(start - 1, last + slack)
+        return _clipped(request, origin + 1, origin + need, last=last)
+    # The need numbers below `start` (or the newest end), none past `last`.
+    high = last if start is None else min(start - 1, last)
     below = last + 1 if start is None else min(start, last + 1)
-    return _clipped(request, below - need, high, last=last, slack=slack)
+    return _clipped(request, below - need, high, last=last)
 
 
 def next_range(
-    request: PageRequest, covered: SeqRange, *, found: int, steps: int, last: int, slack: int
+    request: PageRequest, covered: SeqRange, *, found: int, steps: int, last: int
 ) -> SeqRange:
     """The range beyond `covered` (all read so far, in `steps` ranges), which held `found` of
     the `wanted` matching items the page needs."""
@@ -218,24 +218,24 @@ def next_range(
         width = 2**62
     if _ascending_scan(request):
         low = covered.high + 1
-        return _clipped(request, low, low + width - 1, last=last, slack=slack)
+        return _clipped(request, low, low + width - 1, last=last)
     high = covered.low - 1
-    return _clipped(request, high - width + 1, high, last=last, slack=slack)
+    return _clipped(request, high - width + 1, high, last=last)
 
 
 def _ascending_scan(request: PageRequest) -> bool:
     return request.forward != request.descending
 
 
-def _clipped(request: PageRequest, low: int, high: int, *, last: int, slack: int) -> SeqRange:
+def _clipped(request: PageRequest, low: int, high: int, *, last: int) -> SeqRange:
     """`low`..`high`, `whole` and cut short if it reaches the end of the scan: the page's other
-    cursor, the first number (descending) or `last` (ascending: then up to `last` + `slack`)."""
+    cursor, the first number (descending) or `last` (ascending)."""
     far = request.before if request.forward else request.after
     end = far[0] if far else None
     assert end is None or isinstance(end, int)
     if _ascending_scan(request):
-        ceiling = last + slack if end is None else min(last + slack, end - 1)
-        if high >= min(last, ceiling):
+        ceiling = last if end is None else min(last, end - 1)
+        if high >= ceiling:
             return SeqRange(low, ceiling, whole=True)
         return SeqRange(low, high, whole=False)
     floor = 1 if end is None else max(1, end + 1)

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -135,39 +136,42 @@ def test_page_flags() -> None:
 
 
 def test_scan_ranges() -> None:
-    """The size+1 numbers from where the scan starts, `slack` past the last as read."""
+    """The size+1 numbers from where the scan starts (size if it does not probe), none past the
+    last as read."""
     ascending = request(first=5, descending=False)
-    assert scan_range(ascending, last=100, slack=4) == SeqRange(1, 6, False)
-    assert scan_range(ascending, last=5, slack=4) == SeqRange(1, 9, True)
-    assert scan_range(request(first=5), last=100, slack=4) == SeqRange(95, 104, False)
-    assert scan_range(request(first=5), last=5, slack=4) == SeqRange(1, 9, True)
+    assert scan_range(ascending, last=100) == SeqRange(1, 6, False)
+    assert scan_range(ascending, last=5) == SeqRange(1, 5, True)
+    assert scan_range(request(first=5), last=100) == SeqRange(95, 100, False)
+    assert scan_range(replace(request(first=5), probe=False), last=100) == SeqRange(96, 100, False)
+    assert scan_range(request(first=5), last=5) == SeqRange(1, 5, True)
+    assert scan_range(request(first=5), last=0) == SeqRange(1, 0, True)
     at_50, at_10 = encode_cursor(MESSAGE_ORDER, (50,)), encode_cursor(MESSAGE_ORDER, (10,))
-    assert scan_range(request(first=5, after=at_50), last=100, slack=4) == SeqRange(44, 49, False)
-    assert scan_range(request(last=5, before=at_50), last=100, slack=4) == SeqRange(51, 56, False)
-    far = encode_cursor(MESSAGE_ORDER, (10**9,))  # past the last: none newer than the slack
-    assert scan_range(request(first=5, after=far), last=100, slack=4) == SeqRange(95, 104, False)
+    assert scan_range(request(first=5, after=at_50), last=100) == SeqRange(44, 49, False)
+    assert scan_range(request(last=5, before=at_50), last=100) == SeqRange(51, 56, False)
+    far = encode_cursor(MESSAGE_ORDER, (10**9,))  # past the last: from the last
+    assert scan_range(request(first=5, after=far), last=100) == SeqRange(95, 100, False)
     # the page's other cursor ends the scan
     at_4, at_13 = encode_cursor(MESSAGE_ORDER, (4,)), encode_cursor(MESSAGE_ORDER, (13,))
     between = request(first=5, after=at_10, before=at_4)
-    assert scan_range(between, last=100, slack=4) == SeqRange(5, 9, True)
+    assert scan_range(between, last=100) == SeqRange(5, 9, True)
     between = request(first=5, after=at_10, before=at_13, descending=False)
-    assert scan_range(between, last=100, slack=4) == SeqRange(11, 12, True)
+    assert scan_range(between, last=100) == SeqRange(11, 12, True)
 
 
 def test_next_ranges() -> None:
     """Beyond what was read: sized from the matches seen, or 8 times wider after none; the
     last step reads the rest."""
     newest = request(first=5)
-    first = SeqRange(95, 104, False)
-    assert next_range(newest, first, found=0, steps=1, last=100, slack=4) == SeqRange(15, 94, False)
-    assert next_range(newest, first, found=3, steps=1, last=100, slack=4) == SeqRange(82, 94, False)
-    assert next_range(newest, first, found=0, steps=3, last=100, slack=4) == SeqRange(1, 94, True)
+    first = SeqRange(95, 100, False)
+    assert next_range(newest, first, found=0, steps=1, last=100) == SeqRange(47, 94, False)
+    assert next_range(newest, first, found=3, steps=1, last=100) == SeqRange(87, 94, False)
+    assert next_range(newest, first, found=0, steps=3, last=100) == SeqRange(1, 94, True)
     oldest = request(first=5, descending=False)
-    assert next_range(oldest, SeqRange(1, 6, False), found=0, steps=1, last=100, slack=4) == (
+    assert next_range(oldest, SeqRange(1, 6, False), found=0, steps=1, last=100) == (
         SeqRange(7, 54, False)
     )
-    assert next_range(oldest, SeqRange(1, 6, False), found=0, steps=1, last=20, slack=4) == (
-        SeqRange(7, 24, True)
+    assert next_range(oldest, SeqRange(1, 6, False), found=0, steps=1, last=20) == (
+        SeqRange(7, 20, True)
     )
 
 

@@ -33,9 +33,6 @@ from app.store.connection import Database, aggregate
 from app.store.listings import Listing, listing_page, message_listing, thread_groups
 from app.store.names import MESSAGES
 
-# Numbers past the thread's last as read that a page reaching the newest end also reads: the
-# messages written since (a number with no message costs no document).
-SLACK = 2
 # Longer ranges of several threads are read by thread: their numbers would make a large command.
 MOST_KEYS = 1_000
 
@@ -58,7 +55,7 @@ async def fetch_message_pages(
     """Pages of messages of many threads: each reads the size+1 numbers from where it starts,
     then, while short of matches, the ranges beyond (one command per round for all)."""
     listings = [message_listing(q.query) for q in queries]
-    ranges = [scan_range(q.request, last=q.last_seq, slack=SLACK) for q in queries]
+    ranges = [scan_range(q.request, last=q.last_seq) for q in queries]
     covered = list(ranges)
     docs: list[list[Doc]] = [[] for _ in queries]
     pages: dict[int, Page[Message]] = {}
@@ -66,12 +63,7 @@ async def fetch_message_pages(
     steps = 0
     while pending:
         steps += 1
-        found = await read_ranges(
-            db,
-            [listings[n] for n in pending],
-            [ranges[n] for n in pending],
-            [queries[n].last_seq for n in pending],
-        )
+        found = await read_ranges(db, [listings[n] for n in pending], [ranges[n] for n in pending])
         short = []
         for n, more in zip(pending, found, strict=True):
             docs[n] += more
@@ -81,9 +73,7 @@ async def fetch_message_pages(
                 pages[n] = listing_page(listings[n], request, [docs[n][i] for i in chosen])
                 continue
             last = queries[n].last_seq
-            ranges[n] = next_range(
-                request, covered[n], found=len(chosen), steps=steps, last=last, slack=SLACK
-            )
+            ranges[n] = next_range(request, covered[n], found=len(chosen), steps=steps, last=last)
             low, high = min(covered[n].low, ranges[n].low), max(covered[n].high, ranges[n].high)
             covered[n] = SeqRange(low, high, ranges[n].whole)
             short.append(n)
@@ -99,11 +89,10 @@ async def last_messages(
     written yet), a page of one (one more command for all such threads)."""
     wanted = [(thread_id, last) for thread_id, last in threads if last]
     listings = [message_listing(MessageQuery(organization_id, t)) for t, _ in wanted]
-    lasts = [last for _, last in wanted]
-    exact = [SeqRange(last, last, whole=False) for last in lasts]
+    exact = [SeqRange(last, last, whole=False) for _, last in wanted]
     found = {
         key: message_from_doc(docs[0])
-        for key, docs in zip(wanted, await read_ranges(db, listings, exact, lasts), strict=True)
+        for key, docs in zip(wanted, await read_ranges(db, listings, exact), strict=True)
         if docs
     }
     newest = PageRequest(size=1, forward=True, descending=True)
@@ -152,12 +141,12 @@ async def message_exists_outside(
 
 
 async def read_ranges(
-    db: Database, listings: Sequence[Listing], ranges: Sequence[SeqRange], lasts: Sequence[int]
+    db: Database, listings: Sequence[Listing], ranges: Sequence[SeqRange]
 ) -> list[list[Doc]]:
-    """The messages matching each message listing whose numbers are in its range (its thread's
-    last number as read in `lasts`): a range on (organization, thread, seq) for a listing alone
-    in its group, else the exact numbers of all the group's ranges in one `$in` on
-    (organization, threadSeq); ranges of more than MOST_KEYS numbers by thread, whole."""
+    """The messages matching each message listing whose numbers are in its range: a range on
+    (organization, thread, seq) for a listing alone in its group, else the exact numbers of all
+    the group's ranges in one `$in` on (organization, threadSeq); ranges of more than MOST_KEYS
+    numbers by thread, whole."""
     results: list[list[Doc]] = [[] for _ in listings]
     for members in thread_groups(listings):
         live = [n for n in members if ranges[n].low <= ranges[n].high]
@@ -172,17 +161,10 @@ async def read_ranges(
         else:
             keyed = [n for n in live if ranges[n].high - ranges[n].low < MOST_KEYS]
             whole = sorted({_thread(listings[n]) for n in live if n not in keyed})
-            # The numbers past a thread's last as read (rarely written) go last: the embedded
-            # server checks each document against the list in order, linearly.
-            split = [min(ranges[n].high, lasts[n]) for n in keyed]
             keys = [
                 seq_key(_thread(listings[n]), seq)
-                for n, upto in zip(keyed, split, strict=True)
-                for seq in range(ranges[n].low, upto + 1)
-            ] + [
-                seq_key(_thread(listings[n]), seq)
-                for n, upto in zip(keyed, split, strict=True)
-                for seq in range(max(upto + 1, ranges[n].low), ranges[n].high + 1)
+                for n in keyed
+                for seq in range(ranges[n].low, ranges[n].high + 1)
             ]
             if keys:
                 scans.append({**common, "threadSeq": {"$in": list(dict.fromkeys(keys))}})
