@@ -299,6 +299,7 @@ class Thread:
     visible_in_ui: bool
     state: ThreadState
     last_seq: int = 0  # the last message's number
+    message_count: int | None = 0  # out of the trash (store/message_counts.py); None: not kept
     last_event: int = 0  # the last event's number
     deleted_at: datetime | None = None  # when it went to the trash
     forked_from: ForkOrigin | None = None
@@ -318,6 +319,7 @@ class Thread:
             visible_in_ui=new.visible_in_ui,
             state=ACTIVE,
             last_seq=len(new.messages),
+            message_count=len(new.messages),
         )
 
 

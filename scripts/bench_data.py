@@ -104,7 +104,7 @@ async def seed_org(db: store.Database, size: int, now: datetime, log: Any = prin
         # thread's activity.
         step = timedelta(milliseconds=1) if count == LONG_MESSAGES else timedelta(seconds=1)
         at = [created + step * seq for seq in range(1, count + 1)]
-        thread = replace(thread, updated_at=at[-1], last_seq=count)
+        thread = replace(thread, updated_at=at[-1], last_seq=count, message_count=count)
         # Counted already in the lane recount_threads would give it, so that the recount after
         # seeding only reads (it still corrects any thread whose lane differs).
         threads.append({**codec.thread_doc(thread), "countedAs": f"{LIVE}.{thread.state.value}"})

@@ -80,15 +80,6 @@ class Reads:
         docs: list[Doc] = await self.db[store.MESSAGES].aggregate(pipeline).to_list(None)
         return docs
 
-    async def message_count(self, org: str, thread_id: str) -> int:
-        pipeline: list[Doc] = [
-            {"$match": {"organizationId": org, "threadId": thread_id}},
-            {"$match": LIVE},
-            {"$group": {"_id": None, "n": {"$sum": 1}}},
-        ]
-        rows = await self.db[store.MESSAGES].aggregate(pipeline).to_list(None)
-        return int(rows[0]["n"]) if rows else 0
-
     async def numbered(self, org: str, keys: list[str]) -> list[Doc]:
         scan = {"organizationId": org, "threadSeq": {"$in": keys}}
         pipeline: list[Doc] = [{"$match": scan}, {"$match": LIVE}]
@@ -227,10 +218,8 @@ async def thread50(reads: Reads, org: str, v: Doc) -> Doc:
     thread = await reads.thread(org, v["id"])
     if thread is None:
         return {"thread": None}
-    page, count = await asyncio.gather(
-        page_of_messages(reads, org, thread, 50, after=None, ascending=False),
-        reads.message_count(org, thread["_id"]),
-    )
+    page = await page_of_messages(reads, org, thread, 50, after=None, ascending=False)
+    count = thread["messageCount"]  # kept on the thread by the writes
     cursors = [encode_cursor(MESSAGE_ORDER, (d["seq"],)) for d in page[:50]]
     edges = [
         {
@@ -496,10 +485,10 @@ def rest_app(db: store.Database) -> Starlette:
         if caller is None:
             return json_response({"error": {"message": "no valid API key"}}, 401)
         org, thread_id = caller.organization_id, request.path_params["id"]
-        thread, count = await asyncio.gather(
-            reads.thread(org, thread_id), reads.message_count(org, thread_id)
-        )
-        return missing if thread is None else json_response(rest_thread(thread, count))
+        thread = await reads.thread(org, thread_id)
+        if thread is None:
+            return missing
+        return json_response(rest_thread(thread, thread["messageCount"]))
 
     async def messages(request: Request) -> Response:
         caller = await keys.caller(request)

@@ -185,6 +185,10 @@ async def test_create_message_interrupted_keeps_count_true(
     [lost] = await store.list_events(db, organization_id=ORG, thread_id=thread.id, after=0)
     assert lost.type is EventType.MESSAGE_CREATED and lost.message is not None
     assert lost.message.seq == 4, "the message the crash left without its event (3: a gap)"
+    kept = await store.get_thread(db, organization_id=ORG, thread_id=thread.id)
+    assert kept.message_count == 4, "counted with the number the crash left unused"
+    # The sweep recounts a thread whose count a write moved, once no such write can be running.
+    assert await store.finish_interrupted_writes(db, creating_older_than=timedelta(0)) == 1
     data = await api.ok(
         "query($id: ID!) { thread(id: $id) { messageCount messages(order: ASC) { totalCount nodes { text } } } }",
         {"id": thread.id},

@@ -85,6 +85,7 @@ class Thread(Node):
         " eventCursor) delivers what happens after it, so loading then subscribing loses nothing."
     )
     last_seq: strawberry.Private[int]
+    kept_count: strawberry.Private[int | None]  # its messages, as the writes keep them
     origin: strawberry.Private[domain.ForkOrigin | None]
 
     @classmethod
@@ -105,6 +106,7 @@ class Thread(Node):
             deleted_at=thread.deleted_at,
             event_cursor=encode_cursor(EVENT_ORDER, (thread.last_event,)),
             last_seq=thread.last_seq,
+            kept_count=thread.message_count,
             origin=thread.forked_from,
         )
 
@@ -134,8 +136,10 @@ class Thread(Node):
         newest = await info.context.loaders.last_messages.load((self.id, self.last_seq))
         return None if newest is None else Message.from_domain(newest)
 
-    @strawberry.field(description="How many messages the thread holds.")
+    @strawberry.field(description="How many messages the thread holds (not in the trash).")
     async def message_count(self, info: Info) -> int:
+        if self.kept_count is not None:
+            return self.kept_count
         return await info.context.loaders.counts.load(self._messages(info))
 
     @strawberry.field(description="The thread's messages, newest first unless `order: ASC`.")

@@ -71,6 +71,7 @@ async def _add(
         touch=True,
         states=states_allowing(Action.ADD_MESSAGE),
         new_message=True,
+        count=1,
     )
     if taken is None:
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
@@ -85,6 +86,9 @@ async def _add(
         store.take_inbox_number(rt.db, organization_id=organization_id),
     )
     if not inserted:  # a retry racing the first: it logs nothing (the first call does)
+        await store.move_message_count(
+            rt.db, organization_id=organization_id, thread_id=thread_id, by=-1, at=at
+        )
         found, thread = await _message_in_thread(rt, caller, message_id)
         return Written((found, thread), thread.last_event)
     logged = Event(organization_id, thread_id, event, EventType.MESSAGE_CREATED, message=created)

@@ -150,16 +150,18 @@ def publish(rt: Runtime, logged: list[store.Logged]) -> None:
 
 
 async def number(
-    rt: Runtime, caller: Caller, message: Message, *, touch: bool = True
+    rt: Runtime, caller: Caller, message: Message, *, touch: bool = True, count: int = 0
 ) -> tuple[Thread, int]:
-    """Number the event of a write of `message`, moving its thread's `updatedAt` (`touch`): the
-    thread after, and the number (NOT_FOUND for the message if its thread went meanwhile)."""
+    """Number the event of a write of `message`, moving its thread's `updatedAt` (`touch`) and
+    message count (by `count`): the thread after, and the number (NOT_FOUND for the message if
+    its thread went meanwhile)."""
     taken = await store.take_event_number(
         rt.db,
         organization_id=caller.organization_id,
         thread_id=message.thread_id,
         at=rt.clock(),
         touch=touch,
+        count=count,
     )
     if taken is None:
         raise NotFound(f"Message {message.id} not found.")

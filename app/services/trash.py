@@ -57,10 +57,11 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Wri
     organization_id = caller.organization_id
     message = await store.get_message(rt.db, organization_id=organization_id, message_id=message_id)
     await thread_of(rt, caller, message, Action.DELETE_MESSAGE)
-    touched, event = await number(rt, caller, message)
+    touched, event = await number(rt, caller, message, count=-1)
     if not await store.trash_message(
         rt.db, organization_id=organization_id, message_id=message_id, at=rt.clock(), event=event
-    ):
+    ):  # a racing delete trashed it
+        await _uncount(rt, message, by=1)
         raise NotFound(f"Message {message_id} not found.")
     logged = Event(
         organization_id, message.thread_id, event, EventType.MESSAGE_DELETED, message_id=message_id
@@ -80,17 +81,30 @@ async def restore_message(
     if trashed is None:
         raise NotFound(f"Message {message_id} is not in the trash.")
     await thread_of(rt, caller, trashed, Action.ADD_MESSAGE)
-    touched, event = await number(rt, caller, trashed)
+    touched, event = await number(rt, caller, trashed, count=1)
     restored = await store.restore_message(
         rt.db, organization_id=organization_id, message_id=message_id, event=event, at=rt.clock()
     )
     if restored is None:
+        await _uncount(rt, trashed, by=-1)
         raise NotFound(f"Message {message_id} is not in the trash.")
     logged = Event(
         organization_id, restored.thread_id, event, EventType.MESSAGE_RESTORED, message=restored
     )
     after = await message_written(rt, caller, touched, logged)
     return Written((restored, after), event)
+
+
+async def _uncount(rt: Runtime, message: Message, *, by: int) -> None:
+    """Move back the message count that numbering a write moved, the write having found
+    nothing to do."""
+    await store.move_message_count(
+        rt.db,
+        organization_id=message.organization_id,
+        thread_id=message.thread_id,
+        by=by,
+        at=rt.clock(),
+    )
 
 
 async def purge(rt: Runtime, *, deleted_before: datetime) -> int:

@@ -38,6 +38,7 @@ from app.store.forks import (
 from app.store.idempotency import LEASE, Claim, claim, finish, release
 from app.store.inbox import latest_inbox_event, list_inbox_events, take_inbox_number
 from app.store.indexes import ensure_indexes
+from app.store.message_counts import move_message_count, settle_message_counts
 from app.store.message_pages import MessagePageQuery, fetch_message_pages, last_messages
 from app.store.messages import (
     append_text,
@@ -169,6 +170,7 @@ __all__ = [
     "mark_backfill_progress",
     "messages_numbered",
     "migrate",
+    "move_message_count",
     "open_database",
     "outnumbered",
     "ping",
@@ -190,6 +192,7 @@ __all__ = [
     "revoke_api_key",
     "search_messages",
     "search_titles",
+    "settle_message_counts",
     "sync_thread_count",
     "take_event_number",
     "take_inbox_number",

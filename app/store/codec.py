@@ -118,6 +118,7 @@ def thread_doc(thread: Thread) -> Doc:
         "visibleInUi": thread.visible_in_ui,
         "state": thread.state.value,
         "seq": thread.last_seq,
+        "messageCount": thread.message_count,
         **fork_origin_doc(thread.forked_from),
     }
 
@@ -147,6 +148,7 @@ def thread_from_doc(doc: Mapping[str, Any]) -> Thread:
         visible_in_ui=doc["visibleInUi"],
         state=ThreadState(doc["state"]),
         last_seq=doc["seq"],
+        message_count=doc.get("messageCount"),
         last_event=doc.get("eventSeq", 0),
         deleted_at=doc.get("deletedAt"),
         forked_from=_fork_origin(doc.get("forkedFrom")),

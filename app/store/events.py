@@ -118,11 +118,13 @@ async def take_event_number(
     touch: bool = False,
     states: Sequence[ThreadState] | None = None,
     new_message: bool = False,
+    count: int = 0,
 ) -> tuple[Thread, int, int] | None:
     """Number the thread's next event, in one atomic write that also checks the thread (visible,
-    in one of `states`), moves its `updatedAt` to `at` (`touch`) and takes the next message
-    number (`new_message`): the thread after, the event's number and the message number (0
-    unless taken). None if the thread is not there or not in such a state.
+    in one of `states`), moves its `updatedAt` to `at` (`touch`), takes the next message number
+    (`new_message`) and moves its message count by `count` (store/message_counts.py): the
+    thread after, the event's number and the message number (0 unless taken). None if the
+    thread is not there or not in such a state.
 
     The number is taken before the write it numbers, which records it in its document (a
     message's `lastEvent`): a crash before that write leaves a gap in the numbers, which
@@ -135,10 +137,20 @@ async def take_event_number(
     update: dict[str, Any] = {"$inc": {"eventSeq": 1, **({"seq": 1} if new_message else {})}}
     if touch:
         update["$max"] = {"updatedAt": at}
+    if count:
+        update["$inc"]["messageCount"] = count
+        update["$set"] = counted(at)
     doc = await db[THREADS].find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
     if doc is None:
         return None
     return thread_from_doc(doc), doc["eventSeq"], doc["seq"] if new_message else 0
+
+
+def counted(at: datetime) -> dict[str, Any]:
+    """The part of a write that moves a thread's message count before the message write it
+    counts: when, so that `settle_message_counts` recounts the thread once no such write can be
+    running (a crash in between, or a racing retry, leaves the count off)."""
+    return {"countedAt": at}
 
 
 async def write_event(

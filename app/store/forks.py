@@ -60,7 +60,10 @@ async def reveal_fork(
     being created (the sweep took it meanwhile)."""
     doc = await db[THREADS].find_one_and_update(
         {"_id": thread_id, "organizationId": organization_id, "hidden": CREATING},
-        {"$set": {"seq": last_seq, **fork_origin_doc(origin)}, "$unset": {"hidden": ""}},
+        {
+            "$set": {"seq": last_seq, "messageCount": last_seq, **fork_origin_doc(origin)},
+            "$unset": {"hidden": ""},
+        },
         return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)

@@ -37,6 +37,7 @@ async def ensure_indexes(db: Database) -> None:
             _index("organizationId", "titleTerms", "createdAt", "_id"),  # search by title
             _index("hidden", "deletedAt", sparse=True),  # the start-up sweep, the trash's purge
             _index("threadEvent.at", sparse=True),  # writes whose event a crash lost
+            _index("countedAt", sparse=True),  # message counts to settle (message_counts.py)
         ]
     )
     await db[MESSAGES].create_indexes(

@@ -3,7 +3,7 @@
 from datetime import datetime
 
 from app.store.codec import metadata_terms
-from app.store.connection import Database
+from app.store.connection import Database, aggregate
 from app.store.counters import recount_threads
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
 
@@ -29,7 +29,30 @@ async def migrate(db: Database, *, now: datetime) -> int:
         await db[MIGRATIONS].update_one(
             {"_id": "threadSeq"}, {"$set": {"doneAt": now}}, upsert=True
         )
+    if await db[MIGRATIONS].find_one({"_id": "messageCount"}) is None:
+        changed += await _message_counts(db)
+        await db[MIGRATIONS].update_one(
+            {"_id": "messageCount"}, {"$set": {"doneAt": now}}, upsert=True
+        )
     return changed
+
+
+async def _message_counts(db: Database) -> int:
+    """Threads written before they kept their message count get it: one pass over the
+    messages out of the trash, grouped by thread."""
+    grouped = {"$group": {"_id": "$threadId", "count": {"$sum": 1}}}
+    rows = await aggregate(db, MESSAGES, [{"$match": {"deletedAt": None}}, grouped])
+    changed = 0
+    for row in rows:
+        done = await db[THREADS].update_one(
+            {"_id": row["_id"], "messageCount": {"$exists": False}},
+            {"$set": {"messageCount": row["count"]}},
+        )
+        changed += done.modified_count
+    rest = await db[THREADS].update_many(
+        {"messageCount": {"$exists": False}}, {"$set": {"messageCount": 0}}
+    )
+    return changed + rest.modified_count
 
 
 async def _thread_seq_keys(db: Database) -> int:

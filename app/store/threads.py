@@ -25,6 +25,7 @@ from app.store.connection import Database, aggregate
 from app.store.counters import sync_thread_count
 from app.store.events import record_owed_event, thread_event
 from app.store.listings import TRASHED, VISIBLE
+from app.store.message_counts import settle_message_counts
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
 from app.validation import MAX_THREAD_MESSAGES
@@ -223,7 +224,8 @@ async def finish_interrupted_writes(
 ) -> int:
     """Finish the writes interrupted more than `creating_older_than` ago (the lease of a create:
     no call is still at them): reveal threads created with their messages held, remove other
-    unfinished creations (forks) and interrupted deletions. How many."""
+    unfinished creations (forks) and interrupted deletions; recount the messages of threads
+    whose count such a write may have left off. How many."""
     at = clock()
     cutoff = at - creating_older_than
     finished = 0
@@ -249,4 +251,4 @@ async def finish_interrupted_writes(
                     created_before=cutoff,
                 )
         finished += 1
-    return finished
+    return finished + await settle_message_counts(db, before=cutoff)
