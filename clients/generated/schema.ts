@@ -829,7 +829,7 @@ export type Thread = Node & {
   id: Scalars['ID']['output'];
   /** The thread's newest message, null when it has none: the inbox preview. Read for every thread of a page in one batch. */
   lastMessage?: Maybe<Message>;
-  /** How many messages the thread holds. */
+  /** How many messages the thread holds (not in the trash). */
   messageCount: Scalars['Int']['output'];
   /** The thread's messages, newest first unless `order: ASC`. */
   messages: MessageConnection;
