@@ -26,6 +26,11 @@ class InboxEvent:
     user_id: str
     thread: Thread | None = None
 
+    @classmethod
+    def showing(cls, thread: Thread, seq: int, type: InboxEventType) -> "InboxEvent":
+        """The entry numbered `seq` that shows `thread` (as after the change)."""
+        return cls(thread.organization_id, seq, type, thread.id, thread.user_id, thread)
+
 
 def with_event(thread: Thread, event: int | None) -> Thread:
     """The thread as of the event a write recorded (what its inbox event shows)."""

@@ -233,20 +233,30 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
                 return Undefined
         elif object_class is not object and type(value) is not object_class:
             return Undefined
+        complete = self._objects if plan.item_type is not None else self._object
+        return self._guarded(
+            complete, plan, value, field_details_list, field_path, position_context, plan.field_type
+        )
+
+    def _guarded(
+        self,
+        complete: Callable[[Inline, Any, FieldDetailsList, Path, Any], Any],
+        plan: Inline,
+        value: Any,
+        field_details_list: FieldDetailsList,
+        path: Path,
+        position_context: Any,
+        return_type: GraphQLOutputType,
+    ) -> Any:
+        """`complete`'s result, an error raised or awaited being the field's (or item's), as
+        graphql-core handles one: reported, and null in its place."""
         try:
-            if plan.item_type is not None:
-                completed = self._objects(
-                    plan, value, field_details_list, field_path, position_context
-                )
-            else:
-                completed = self._object(
-                    plan, value, field_details_list, field_path, position_context
-                )
+            completed = complete(plan, value, field_details_list, path, position_context)
         except Exception as raw_error:
-            self.handle_field_error(raw_error, plan.field_type, field_details_list, field_path)
+            self.handle_field_error(raw_error, return_type, field_details_list, path)
             return None
         if self.is_awaitable(completed):
-            return self._settled(completed, plan.field_type, field_details_list, field_path)
+            return self._settled(completed, return_type, field_details_list, path)
         return completed
 
     def _object(
@@ -281,13 +291,10 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         awaitable_indices: list[int] = []
         for index, item in enumerate(items):
             item_path = path.add_key(index, None)
-            try:
-                result = self._object(plan, item, field_details_list, item_path, position_context)
-            except Exception as raw_error:
-                self.handle_field_error(raw_error, item_type, field_details_list, item_path)
-                result = None
+            result = self._guarded(
+                self._object, plan, item, field_details_list, item_path, position_context, item_type
+            )
             if self.is_awaitable(result):
-                result = self._settled(result, item_type, field_details_list, item_path)
                 awaitable_indices.append(index)
             completed.append(result)
         if not awaitable_indices:

@@ -20,7 +20,16 @@ from app.domain import (
     states_allowing,
 )
 from app.errors import Conflict, InvalidInput
-from app.services.runtime import Runtime, Written, claim, log, message_written, number, thread_of
+from app.services.runtime import (
+    Runtime,
+    Written,
+    claim,
+    log,
+    message_written,
+    number,
+    thread_of,
+    uncount,
+)
 from app.validation import MAX_CONTENT
 
 
@@ -86,9 +95,7 @@ async def _add(
         store.take_inbox_number(rt.db, organization_id=organization_id),
     )
     if not inserted:  # a retry racing the first: it logs nothing (the first call does)
-        await store.move_message_count(
-            rt.db, organization_id=organization_id, thread_id=thread_id, by=-1, at=at
-        )
+        await uncount(rt, caller, thread_id, by=-1)
         found, thread = await _message_in_thread(rt, caller, message_id)
         return Written((found, thread), thread.last_event)
     logged = Event(organization_id, thread_id, event, EventType.MESSAGE_CREATED, message=created)

@@ -169,6 +169,14 @@ async def number(
     return thread, seq
 
 
+async def uncount(rt: Runtime, caller: Caller, thread_id: str, *, by: int) -> None:
+    """Move back by `by` the thread's message count that numbering a write moved (`number`),
+    the write having found nothing to do (a racing delete, restore or retry)."""
+    await store.move_message_count(
+        rt.db, organization_id=caller.organization_id, thread_id=thread_id, by=by, at=rt.clock()
+    )
+
+
 async def thread_of(rt: Runtime, caller: Caller, message: Message, *actions: Action) -> Thread:
     """The message's visible thread, whose state must allow each of `actions` (NOT_FOUND for
     the message when the thread is hidden)."""
@@ -193,27 +201,14 @@ async def message_written(
     after = with_event(thread, event.seq)
     if inbox_seq is None:
         inbox_seq = await store.take_inbox_number(rt.db, organization_id=caller.organization_id)
-    inbox = InboxEvent(
-        organization_id=caller.organization_id,
-        seq=inbox_seq,
-        type=InboxEventType.THREAD_UPDATED,
-        thread_id=thread.id,
-        user_id=thread.user_id,
-        thread=after,
-    )
+    inbox = InboxEvent.showing(after, inbox_seq, InboxEventType.THREAD_UPDATED)
     await log(rt, event, inbox=inbox)
     return after
 
 
 async def log_creation(rt: Runtime, caller: Caller, thread: Thread) -> None:
     """Log the inbox's ThreadCreated for a new thread (or fork), once whatever retries."""
-    inbox = InboxEvent(
-        organization_id=caller.organization_id,
-        seq=await store.take_inbox_number(rt.db, organization_id=caller.organization_id),
-        type=InboxEventType.THREAD_CREATED,
-        thread_id=thread.id,
-        user_id=thread.user_id,
-        thread=thread,
-    )
+    seq = await store.take_inbox_number(rt.db, organization_id=caller.organization_id)
+    inbox = InboxEvent.showing(thread, seq, InboxEventType.THREAD_CREATED)
     if await store.write_created(rt.db, inbox, at=rt.clock()):
         rt.publish_inbox(inbox)

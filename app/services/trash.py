@@ -9,7 +9,15 @@ from app import store
 from app.domain import Action, Caller, Event, EventType, Message, Thread
 from app.errors import NotFound
 from app.inbox import with_event
-from app.services.runtime import Runtime, Written, message_written, number, record, thread_of
+from app.services.runtime import (
+    Runtime,
+    Written,
+    message_written,
+    number,
+    record,
+    thread_of,
+    uncount,
+)
 
 log = logging.getLogger("app.trash")
 
@@ -61,7 +69,7 @@ async def delete_message(rt: Runtime, *, caller: Caller, message_id: str) -> Wri
     if not await store.trash_message(
         rt.db, organization_id=organization_id, message_id=message_id, at=rt.clock(), event=event
     ):  # a racing delete trashed it
-        await _uncount(rt, message, by=1)
+        await uncount(rt, caller, message.thread_id, by=1)
         raise NotFound(f"Message {message_id} not found.")
     logged = Event(
         organization_id, message.thread_id, event, EventType.MESSAGE_DELETED, message_id=message_id
@@ -86,25 +94,13 @@ async def restore_message(
         rt.db, organization_id=organization_id, message_id=message_id, event=event, at=rt.clock()
     )
     if restored is None:
-        await _uncount(rt, trashed, by=-1)
+        await uncount(rt, caller, trashed.thread_id, by=-1)
         raise NotFound(f"Message {message_id} is not in the trash.")
     logged = Event(
         organization_id, restored.thread_id, event, EventType.MESSAGE_RESTORED, message=restored
     )
     after = await message_written(rt, caller, touched, logged)
     return Written((restored, after), event)
-
-
-async def _uncount(rt: Runtime, message: Message, *, by: int) -> None:
-    """Move back the message count that numbering a write moved, the write having found
-    nothing to do."""
-    await store.move_message_count(
-        rt.db,
-        organization_id=message.organization_id,
-        thread_id=message.thread_id,
-        by=by,
-        at=rt.clock(),
-    )
 
 
 async def purge(rt: Runtime, *, deleted_before: datetime) -> int:

@@ -293,14 +293,8 @@ async def _updated_in_inbox(
     if thread_doc.get("hidden") is not None:
         return None
     thread = with_event(thread_from_doc(thread_doc), seq)
-    return InboxEvent(
-        organization_id=thread.organization_id,
-        seq=await take_inbox_number(db, organization_id=thread.organization_id),
-        type=InboxEventType.THREAD_UPDATED,
-        thread_id=thread.id,
-        user_id=thread.user_id,
-        thread=thread,
-    )
+    inbox_seq = await take_inbox_number(db, organization_id=thread.organization_id)
+    return InboxEvent.showing(thread, inbox_seq, InboxEventType.THREAD_UPDATED)
 
 
 async def _batches(cursor: Any, size: int = 500) -> AsyncIterator[list[dict[str, Any]]]:
