@@ -12,8 +12,9 @@ GraphQL layer (scripts/bench_layer.py). `--write` puts the tables into docs/perf
 README.md. `./scripts/bench search` prints only the search rows (scripts/bench_search.py).
 
 Settings (environment): BENCH_SIZES (1000,10000,100000), BENCH_ROUNDS (3), BENCH_SECONDS (3,
-per batch), BENCH_CONCURRENCY (1,16), BENCH_DATA_DIR (keep the seeded database there between
-runs; unset: a throwaway one)."""
+per batch), BENCH_CONCURRENCY (1,16), BENCH_SCENARIOS (some of thread50, inbox, page1, page100,
+filtered, counted, create; unset: all, which --write needs), BENCH_DATA_DIR (keep the seeded
+database there between runs; unset: a throwaway one)."""
 
 import asyncio
 import json
@@ -35,9 +36,17 @@ import httpx
 from pymongo import MongoClient
 
 from app import store
-from scripts import bench_data, bench_layer, bench_load, bench_report, bench_wire, embedded
+from scripts import (
+    bench_data,
+    bench_layer,
+    bench_load,
+    bench_report,
+    bench_scenarios,
+    bench_wire,
+    embedded,
+)
 from scripts.bench_data import Org
-from scripts.bench_scenarios import PEERS, SCENARIOS, kind
+from scripts.bench_scenarios import PEERS, kind
 
 BIN = Path(sys.executable).parent
 DATABASE = "bench"
@@ -45,6 +54,8 @@ SIZES = [int(s) for s in os.environ.get("BENCH_SIZES", "1000,10000,100000").spli
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = float(os.environ.get("BENCH_SECONDS", "3"))
 CONCURRENCY = [int(c) for c in os.environ.get("BENCH_CONCURRENCY", "1,16").split(",")]
+CHOSEN = [s for s in os.environ.get("BENCH_SCENARIOS", "").split(",") if s]
+SCENARIOS = [s for s in bench_scenarios.SCENARIOS if not CHOSEN or s.name in CHOSEN]
 COUNTED_REQUESTS = 10  # requests per command count
 # The API's admission limit (MAX_REQUESTS_IN_FLIGHT, 8 by default) would answer part of
 # concurrency 16 with 503: raised, so that every peer serves every request.
@@ -428,10 +439,18 @@ def main(argv: list[str]) -> None:
         bench_search.search_main()
         return
     write = "--write" in argv
+    if write and CHOSEN:
+        raise SystemExit("--write needs every scenario: unset BENCH_SCENARIOS")
     command = " ".join(
         [
             f"{k}={os.environ[k]}"
-            for k in ("BENCH_SIZES", "BENCH_ROUNDS", "BENCH_SECONDS", "BENCH_CONCURRENCY")
+            for k in (
+                "BENCH_SIZES",
+                "BENCH_ROUNDS",
+                "BENCH_SECONDS",
+                "BENCH_CONCURRENCY",
+                "BENCH_SCENARIOS",
+            )
             if k in os.environ
         ]
         + ["./scripts/bench", *map(shlex.quote, argv)]

@@ -21,7 +21,7 @@ from app import domain, store
 from app.domain import Caller, Message, NewMessage, NewThread, Role, TextPart, Thread
 from app.services import api_keys
 from app.store import codec
-from app.store.counters import LIVE
+from app.store.counters import LIVE, counted_as
 
 USER = "user_bench"
 META = "bench_meta"  # the seeded organizations and their keys (for BENCH_DATA_DIR reuse)
@@ -105,9 +105,12 @@ async def seed_org(db: store.Database, size: int, now: datetime, log: Any = prin
         step = timedelta(milliseconds=1) if count == LONG_MESSAGES else timedelta(seconds=1)
         at = [created + step * seq for seq in range(1, count + 1)]
         thread = replace(thread, updated_at=at[-1], last_seq=count, message_count=count)
-        # Counted already in the lane recount_threads would give it, so that the recount after
-        # seeding only reads (it still corrects any thread whose lane differs).
-        threads.append({**codec.thread_doc(thread), "countedAs": f"{LIVE}.{thread.state.value}"})
+        # Counted already in the lane and under the terms recount_threads would give it, so
+        # that the recount after seeding only reads (it still corrects any thread that differs).
+        doc = codec.thread_doc(thread)
+        terms = sorted(doc["metaTerms"])
+        lane = counted_as(f"{LIVE}.{thread.state.value}", terms)
+        threads.append({**doc, "countedAs": lane, "countedTerms": terms})
         messages += [_message(caller, thread, seq, at[seq - 1]) for seq in range(1, count + 1)]
         if n == 0:
             ids["nested"] = thread.id

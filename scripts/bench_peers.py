@@ -86,12 +86,19 @@ class Reads:
         docs: list[Doc] = await self.db[store.MESSAGES].aggregate(pipeline).to_list(None)
         return docs
 
-    async def tally(self, org: str) -> tuple[int, datetime | None]:
-        """How many live threads the organization has, and since when (its counter document)."""
-        doc = await self.db[store.THREAD_COUNTERS].find_one({"_id": org})
-        if doc is None:
+    async def tally(self, org: str, term: str | None = None) -> tuple[int, datetime | None]:
+        """How many live threads the organization has (with `term`: how many listed ones hold
+        it), and since when: its counter documents, in one read."""
+        ids = [org] + ([store.term_id(org, term)] if term else [])
+        docs = await self.db[store.THREAD_COUNTERS].find({"_id": {"$in": ids}}).to_list(None)
+        by_id = {doc["_id"]: doc for doc in docs}
+        if org not in by_id:
             return 0, None
-        return sum(doc.get("live", {}).values()), doc.get("since")
+        since = by_id[org].get("since")
+        if term is None:
+            return sum(by_id[org].get("live", {}).values()), since
+        live = by_id.get(ids[-1], {}).get("live", {})
+        return sum(n for state, n in live.items() if state != "archived"), since
 
     async def window(
         self, scan: Doc, field: str, low: datetime | None, high: datetime | None, limit: int
@@ -304,12 +311,11 @@ async def page(reads: Reads, org: str, v: Doc) -> Doc:
 
 
 async def filtered(reads: Reads, org: str, v: Doc, *, counted: bool) -> Doc:
-    tally = await reads.tally(org)
-    scan = {"organizationId": org, "metaTerms": codec.metadata_term("tag", v["tag"])}
-    threads, count = await asyncio.gather(
-        newest_threads(reads, org, scan, "createdAt", 21, tally),
-        count_threads(reads, scan, tally) if counted else asyncio.sleep(0, 0),
-    )
+    term = codec.metadata_term("tag", v["tag"])
+    tally = await reads.tally(org, term)  # the count of the threads holding the term
+    scan = {"organizationId": org, "metaTerms": term}
+    threads = await newest_threads(reads, org, scan, "createdAt", 21, tally)
+    count = tally[0]
     items = threads[:20]
     connection: Doc = {
         "nodes": [
@@ -324,9 +330,9 @@ async def filtered(reads: Reads, org: str, v: Doc, *, counted: bool) -> Doc:
             ),
         },
     }
-    if counted:
-        connection["totalCount"] = min(count, COUNT_LIMIT)
-        connection["totalCountIsExact"] = count <= COUNT_LIMIT
+    if counted:  # kept exactly for one metadata pair
+        connection["totalCount"] = count
+        connection["totalCountIsExact"] = True
     return {"threads": connection}
 
 
@@ -529,15 +535,18 @@ def rest_app(db: store.Database) -> Starlette:
         field = "updatedAt" if params.get("order_by") == "updated_at" else "createdAt"
         scan: Doc = {"organizationId": org}
         tags = [(k[9:-1], v) for k, v in params.items() if k.startswith("metadata[")]
+        term = codec.metadata_term(*tags[0]) if len(tags) == 1 else None
         if tags:
             scan["metaTerms"] = codec.metadata_term(*tags[0])
-        tally = await reads.tally(org)
+        tally = await reads.tally(org, term)  # with one tag, its threads' count
         total = params.get("include_total") == "true"
+        counted = term is not None or not tags
         threads, count = await asyncio.gather(
             newest_threads(reads, org, scan, field, limit + 1, tally),
-            count_threads(reads, scan, tally) if total else asyncio.sleep(0, 0),
+            count_threads(reads, scan, tally) if total and not counted else asyncio.sleep(0, 0),
         )
-        extra = {"total": min(count, COUNT_LIMIT), "total_is_exact": count <= COUNT_LIMIT}
+        exact = counted or count <= COUNT_LIMIT
+        extra = {"total": tally[0] if counted else min(count, COUNT_LIMIT), "total_is_exact": exact}
         items = [rest_thread(t) for t in threads[:limit]]
         return json_response(rest_list(items, len(threads) > limit, **(extra if total else {})))
 

@@ -2,6 +2,7 @@
 server sums the keys every window examined; counts read the counter document, or count in
 windows up to COUNT_LIMIT; the counters follow every write that moves a thread."""
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
@@ -29,11 +30,14 @@ PLAIN = """query($after: String, $order: SortOrder = DESC, $by: ThreadOrderBy = 
   }
 }"""
 COUNT = "{ threads(first: 1) { totalCount totalCountIsExact } }"
+TWO_PAIRS = """{
+  threads(filter: {metadata: {tier: "gold", kind: "any"}}) { totalCount totalCountIsExact }
+}"""
 
 
 async def spread(db: Database, count: int) -> list[dict[str, Any]]:
     """`count` threads, one every two hours back from now, in bulk; every 2nd is "gold", every
-    500th also "rare"."""
+    500th also "rare"; all of "kind" "any"."""
     at = domain.now()
     docs = []
     for n in range(count):
@@ -46,7 +50,7 @@ async def spread(db: Database, count: int) -> list[dict[str, Any]]:
             created_at=created,
             updated_at=created,
             title=f"t{n}",
-            metadata={"tier": tiers},
+            metadata={"tier": tiers, "kind": "any"},
             tool_resources=None,
             assistant_id=None,
             visible_in_ui=True,
@@ -126,13 +130,19 @@ async def test_counts_do_not_scan(recorded: tuple[Database, Recorder]) -> None:
     assert data == {"totalCount": SPREAD, "totalCountIsExact": True}
     counting = [c for c in recorder.commands if "aggregate" in c and "$group" in repr(c)]
     assert counting == [], "by state: the counter document alone"
+    for tag, expected in (("gold", SPREAD // 2), ("rare", SPREAD // 500), ("none", 0)):
+        recorder.commands.clear()
+        data = (await api.ok(TAGGED, {"tag": tag}))["threads"]
+        assert data["totalCount"] == expected and data["totalCountIsExact"] is True
+        counting = [c for c in recorder.commands if "aggregate" in c and "$group" in repr(c)]
+        assert counting == [], "one metadata pair: its term's counter document"
+        counters = [c for c in recorder.commands if c.get("find") == store.THREAD_COUNTERS]
+        assert len(counters) == 1, "the organization's and the term's, in one read"
     recorder.commands.clear()
-    data = (await api.ok(TAGGED, {"tag": "gold"}))["threads"]
+    data = (await api.ok(TWO_PAIRS))["threads"]
     assert data["totalCount"] == store.COUNT_LIMIT and data["totalCountIsExact"] is False
     examined, _ = await keys_examined(db, recorder, counts=True)
     assert examined <= 1.5 * (store.COUNT_LIMIT + 1), examined
-    data = (await api.ok(TAGGED, {"tag": "rare"}))["threads"]
-    assert data["totalCount"] == SPREAD // 500 and data["totalCountIsExact"] is True
 
 
 async def test_counters_follow_every_write(db: Database) -> None:
@@ -176,3 +186,63 @@ async def test_counters_follow_every_write(db: Database) -> None:
     assert await counts() == (3, 0, 0)
     await db[store.THREAD_COUNTERS].delete_many({})  # lost: rebuilt from the threads
     assert await counts() == (3, 0, 0)
+
+
+TERM_COUNTS = """{
+  red: threads(filter: {metadata: {color: "red"}}) { totalCount totalCountIsExact }
+  blue: threads(filter: {metadata: {color: "blue"}}) { totalCount }
+  redArchived: threads(filter: {metadata: {color: "red"}, state: ARCHIVED}) { totalCount }
+  blueTrashed: threads(filter: {metadata: {color: "blue"}, deleted: true}) { totalCount }
+}"""
+
+
+async def test_counts_by_metadata_follow_every_write(db: Database) -> None:
+    rt = Runtime(db)
+    who = caller()
+    api = Api(db)
+
+    async def counts() -> tuple[int, int, int, int]:
+        data = await api.ok(TERM_COUNTS)
+        assert data["red"]["totalCountIsExact"] is True
+        return (
+            data["red"]["totalCount"],
+            data["blue"]["totalCount"],
+            data["redArchived"]["totalCount"],
+            data["blueTrashed"]["totalCount"],
+        )
+
+    async def recolor(thread_id: str, *colors: str) -> None:
+        metadata = {"color": list(colors)} if colors else {}
+        changes = ThreadChanges(metadata=metadata)
+        await threads.update_thread(rt, caller=who, thread_id=thread_id, changes=changes)
+
+    colors: list[dict[str, Any]] = [
+        {"color": "red"},
+        {"color": "red"},
+        {"color": "blue"},
+        {"color": ["red", "blue"]},
+    ]
+    made = [await make_thread(db, title=f"t{n}", metadata=m) for n, m in enumerate(colors)]
+    assert await counts() == (3, 2, 0, 0)
+    await recolor(made[0].id, "blue")
+    assert await counts() == (2, 3, 0, 0)
+    await recolor(made[1].id)
+    assert await counts() == (1, 3, 0, 0)
+    archive = ThreadChanges(state=ThreadState.ARCHIVED)
+    await threads.update_thread(rt, caller=who, thread_id=made[3].id, changes=archive)
+    assert await counts() == (0, 2, 1, 0)
+    await trash.delete_thread(rt, caller=who, thread_id=made[2].id)
+    assert await counts() == (0, 1, 1, 1)
+    await trash.restore_thread(rt, caller=who, thread_id=made[2].id)
+    assert await counts() == (0, 2, 1, 0)
+    await forks.fork_thread(rt, caller=who, fork=forks.Fork(thread_id=made[2].id))
+    assert await counts() == (0, 3, 1, 0)
+    await trash.delete_thread(rt, caller=who, thread_id=made[0].id, permanent=True)
+    assert await counts() == (0, 2, 1, 0)
+    # Racing recolorings of one thread: it is counted once, under the colors it ends with.
+    await asyncio.gather(*(recolor(made[1].id, color) for color in ("red", "blue") * 3))
+    final = await store.get_thread(db, organization_id=who.organization_id, thread_id=made[1].id)
+    red = final.metadata["color"] == ["red"]
+    assert await counts() == (1, 2, 1, 0) if red else (0, 3, 1, 0)
+    await db[store.THREAD_COUNTERS].delete_many({})  # lost: rebuilt from the threads
+    assert await counts() == (1, 2, 1, 0) if red else (0, 3, 1, 0)

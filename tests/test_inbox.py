@@ -208,10 +208,15 @@ async def test_metadata_written_before_terms_is_found_after_migrating(
     api: Api, db: Database
 ) -> None:
     thread = await make_thread(db, title="old", metadata={"tags": ["legacy"]})
-    await db[store.THREADS].update_one({"_id": thread.id}, {"$unset": {"metaTerms": ""}})
+    # As an older version left it: no terms, and no counts by term.
+    unset = {"metaTerms": "", "countedTerms": ""}
+    await db[store.THREADS].update_one({"_id": thread.id}, {"$unset": unset})
+    await db[store.THREAD_COUNTERS].delete_many({"_id": {"$regex": "\x1f"}})
+    await db[store.THREAD_COUNTERS].update_many({}, {"$unset": {"termsCountedAt": ""}})
     found = await api.ok(TITLES, {"filter": {"metadata": {"tags": "legacy"}}})
     assert found["threads"]["totalCount"] == 0, "as an older version left it"
     assert await store.migrate(db, now=now()) == 1
     found = await api.ok(TITLES, {"filter": {"metadata": {"tags": "legacy"}}})
     assert [node["title"] for node in found["threads"]["nodes"]] == ["old"]
+    assert found["threads"]["totalCount"] == 1
     assert await store.migrate(db, now=now()) == 0, "runs once"

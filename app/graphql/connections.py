@@ -127,7 +127,7 @@ async def connection(
         runtime = info.context.runtime
         tally = None
         if isinstance(query, ThreadQuery):
-            tally = await info.context.loaders.tallies.load(query.organization_id)
+            tally = await info.context.loaders.tallies.load(store.tally_key(query))
         page: Page[Any] = await store.fetch_page(
             runtime.db, query, request, now=runtime.clock(), tally=tally
         )

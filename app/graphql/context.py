@@ -29,7 +29,7 @@ class Loaders:
     counts: DataLoader[ThreadQuery | MessageQuery, int]
     # The organization's thread counts (its counter document): read once for the request's
     # thread lists and their totalCount.
-    tallies: DataLoader[str, store.Tally]
+    tallies: DataLoader[store.TallyKey, store.Tally]
     # Revisions by message and number: a version's content never changes, so cached.
     revisions: DataLoader[RevisionNumbers, list[MessageRevision]]
 
@@ -51,20 +51,18 @@ class Loaders:
         async def load_last_messages(threads: list[tuple[str, int]]) -> list[Message | None]:
             return await store.last_messages(db, organization_id=organization_id, threads=threads)
 
-        async def load_tallies(organizations: list[str]) -> list[store.Tally]:
+        async def load_tallies(keys: list[store.TallyKey]) -> list[store.Tally]:
             at = runtime.clock()
             return [
-                await store.thread_tally(db, organization_id=organization, now=at)
-                for organization in organizations
+                await store.thread_tally(db, organization_id=organization, now=at, terms=terms)
+                for organization, terms in keys
             ]
 
-        tallies: DataLoader[str, store.Tally] = DataLoader(load_fn=load_tallies)
+        tallies: DataLoader[store.TallyKey, store.Tally] = DataLoader(load_fn=load_tallies)
 
         async def load_counts(queries: list[ThreadQuery | MessageQuery]) -> list[int]:
-            organizations = {q.organization_id for q in queries if isinstance(q, ThreadQuery)}
-            read = {
-                organization: await tallies.load(organization) for organization in organizations
-            }
+            keys = {store.tally_key(q) for q in queries if isinstance(q, ThreadQuery)}
+            read = {key: await tallies.load(key) for key in keys}
             return await store.count_all(db, queries, tallies=read)
 
         async def load_revisions(wanted: list[RevisionNumbers]) -> list[list[MessageRevision]]:

@@ -87,7 +87,7 @@ async def update_thread(
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
         refusing = sorted(actions - ALLOWED[thread.state]) or [Action.CHANGE_STATE]
         raise refused(thread, refusing[0])
-    if "state" in changed:
+    if changed.keys() & {"state", "metadata"}:  # what the counts count threads by
         await store.sync_thread_count(rt.db, organization_id=organization_id, thread_id=thread_id)
     event = await record(rt, caller, thread_id, EventType.THREAD_UPDATED, thread=updated)
     return Written(with_event(updated, event), event)

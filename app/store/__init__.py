@@ -13,7 +13,13 @@ from app.store.connection import (
     open_database,
     ping,
 )
-from app.store.counters import Tally, recount_threads, sync_thread_count, thread_tally
+from app.store.counters import (
+    Tally,
+    recount_threads,
+    sync_thread_count,
+    term_id,
+    thread_tally,
+)
 from app.store.events import (
     EVENT_TTL,
     ChangeStreamsUnsupported,
@@ -83,7 +89,14 @@ from app.store.search import (
     search_messages,
     search_titles,
 )
-from app.store.thread_lists import COUNT_LIMIT, count_all, exists_outside, fetch_page
+from app.store.thread_lists import (
+    COUNT_LIMIT,
+    TallyKey,
+    count_all,
+    exists_outside,
+    fetch_page,
+    tally_key,
+)
 from app.store.threads import (
     clear_abandoned,
     delete_thread,
@@ -128,6 +141,7 @@ __all__ = [
     "MessagePageQuery",
     "RevisionNumbers",
     "Tally",
+    "TallyKey",
     "TrustedDocument",
     "append_text",
     "backfill_progress",
@@ -196,6 +210,8 @@ __all__ = [
     "sync_thread_count",
     "take_event_number",
     "take_inbox_number",
+    "tally_key",
+    "term_id",
     "thread_tally",
     "trash_message",
     "trash_thread",

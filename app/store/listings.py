@@ -84,14 +84,14 @@ def _metadata_filter(metadata: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {"metaTerms": {"$all": terms}} if terms else {}
 
 
-def thread_listing(query: ThreadQuery) -> Listing:
-    """Scanned by (organization, user) or (organization, a metadata term) when given, so that
-    the index (..., order key) bounds the scan."""
+def thread_listing(query: ThreadQuery, *, scan_term: str | None = None) -> Listing:
+    """Scanned by (organization, user) or (organization, a metadata term: `scan_term`, else the
+    first) when given, so that the index (..., order key) bounds the scan."""
     scan: dict[str, Any] = {"organizationId": query.organization_id}
     if query.user_id is not None:
         scan["userId"] = query.user_id
     elif query.metadata:
-        scan["metaTerms"] = metadata_term(*query.metadata[0])
+        scan["metaTerms"] = scan_term or metadata_term(*query.metadata[0])
     states = [state.value for state in query.states]
     visibility = {"hidden": TRASHED} if query.trashed else VISIBLE
     rest: dict[str, Any] = {

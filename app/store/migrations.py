@@ -24,6 +24,14 @@ async def migrate(db: Database, *, now: datetime) -> int:
         await db[MIGRATIONS].update_one(
             {"_id": "threadCounters"}, {"$set": {"doneAt": now}}, upsert=True
         )
+    if await db[MIGRATIONS].find_one({"_id": "termCounters"}) is None:
+        # The counts of the threads holding each metadata term begin: every organization's
+        # recounted (the threads' `countedTerms` set, the term counter documents written).
+        for organization_id in await db[THREADS].distinct("organizationId"):
+            await recount_threads(db, organization_id=organization_id, now=now)
+        await db[MIGRATIONS].update_one(
+            {"_id": "termCounters"}, {"$set": {"doneAt": now}}, upsert=True
+        )
     if await db[MIGRATIONS].find_one({"_id": "threadSeq"}) is None:
         changed += await _thread_seq_keys(db)
         await db[MIGRATIONS].update_one(

@@ -4,11 +4,12 @@ organization's size.
 A page reads windows of its order's time (pagination.WindowWalk), each a range bounded on both
 ends of the index's time field, sized from the organization's rate of threads (its counter
 document: how many, since when) and then from what the windows so far held. A count is the
-counter document's when the filter is one it keeps (state, trash); otherwise it is counted in
-such windows up to COUNT_LIMIT, beyond which it is a lower bound (`AtLeast`).
+counter documents' when the filter is one they keep (state, trash, and one metadata pair);
+otherwise it is counted in such windows up to COUNT_LIMIT, beyond which it is a lower bound
+(`AtLeast`).
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,9 +25,11 @@ from app.pagination import (
     outside_bound,
     query_plan,
 )
+from app.store.codec import metadata_term
 from app.store.connection import Database, aggregate
 from app.store.counters import Tally, thread_tally
 from app.store.listings import (
+    Listing,
     count_listings,
     fetch_listing_page,
     listing_page,
@@ -37,13 +40,48 @@ from app.store.names import THREADS
 
 COUNT_LIMIT = 1_000  # a count by windows is exact up to this many threads
 _PROBE_RATE = 1.0  # threads per second a probe's first window is sized for
+TallyKey = tuple[str, tuple[str, ...]]  # an organization, and metadata terms
 
 
-def counted(query: ThreadQuery) -> bool:
-    """Whether the counter document answers the query's count: conditions on state and trash
-    only."""
-    others = (query.metadata, query.visible_in_ui, query.assistant_id, query.user_id)
-    return all(value in ((), None) for value in others)
+def tally_key(query: ThreadQuery) -> TallyKey:
+    """What a page or a count of the query reads of the counter documents: the organization's,
+    and those of the metadata terms its filter holds."""
+    terms = tuple(sorted({metadata_term(key, value) for key, value in query.metadata}))
+    return query.organization_id, terms
+
+
+def _counter(query: ThreadQuery, tally: Tally) -> Tally | None:
+    """The tally that counts the query's threads exactly, if one does: the organization's for
+    conditions on state and trash only, a metadata term's for one metadata pair besides."""
+    others = (query.visible_in_ui, query.assistant_id, query.user_id)
+    if any(value is not None for value in others) or len(query.metadata) > 1:
+        return None
+    return tally.of_term(metadata_term(*query.metadata[0])) if query.metadata else tally
+
+
+def _by_term(query: ThreadQuery, tally: Tally) -> dict[str, int]:
+    """How many threads hold each of the filter's terms whose count is kept, in the query's
+    lanes."""
+    held = {term: tally.of_term(term) for term in tally_key(query)[1]}
+    return {
+        term: counter.count(trashed=query.trashed, states=query.states)
+        for term, counter in held.items()
+        if counter is not None
+    }
+
+
+def _most(query: ThreadQuery, tally: Tally) -> int | None:
+    """How many threads the query matches at most, as the counts tell (None: they do not)."""
+    counter = _counter(query, tally)
+    if counter is not None:
+        return counter.count(trashed=query.trashed, states=query.states)
+    return min(_by_term(query, tally).values(), default=None)
+
+
+def _listing(query: ThreadQuery, tally: Tally) -> Listing:
+    """The query's listing, scanned by its rarest metadata term when the counts tell which."""
+    by_term = _by_term(query, tally)
+    return thread_listing(query, scan_term=min(by_term, key=by_term.__getitem__, default=None))
 
 
 def _rate(tally: Tally, query: ThreadQuery, now: datetime) -> float | None:
@@ -51,8 +89,8 @@ def _rate(tally: Tally, query: ThreadQuery, now: datetime) -> float | None:
     span = (now - tally.since).total_seconds() if tally.since else 0.0
     if span <= 0 or not tally.total:
         return None
-    expected = tally.count(trashed=query.trashed, states=query.states) if counted(query) else 0
-    return max(expected or tally.total, 1) / span
+    most = _most(query, tally)
+    return max(tally.total if most is None else most, 1) / span
 
 
 def _ms(value: Any) -> datetime:
@@ -73,18 +111,19 @@ async def fetch_page(
     it never returns a thread twice; what moved is reported by the events."""
     if isinstance(query, MessageQuery):
         return await fetch_listing_page(db, query, request, now=now)
-    listing = thread_listing(query)
     bounds, ascending = query_plan(request)
-    sort = {"$sort": {name: 1 if ascending else -1 for name in listing.key}}
     activity = query.order is ThreadOrder.UPDATED
     cursor = request.after or request.before
     as_of = cursor[2] if activity and cursor else None
     if isinstance(as_of, datetime):
         bounds.append(Bound((as_of, "\uffff"), ascending=False, inclusive=True))
     if tally is None:
-        tally = await thread_tally(db, organization_id=query.organization_id, now=now)
+        organization_id, terms = tally_key(query)
+        tally = await thread_tally(db, organization_id=organization_id, now=now, terms=terms)
+    listing = _listing(query, tally)
+    sort = {"$sort": {name: 1 if ascending else -1 for name in listing.key}}
     docs: list[dict[str, Any]] = []
-    if not counted(query) or tally.count(trashed=query.trashed, states=query.states):
+    if _most(query, tally) != 0:
         start = request.after if request.forward else request.before
         if start is not None:
             at = _ms(start[0])
@@ -138,10 +177,10 @@ async def count_all(
     queries: Sequence[ThreadQuery | MessageQuery],
     *,
     now: datetime | None = None,
-    tallies: dict[str, Tally] | None = None,
+    tallies: Mapping[TallyKey, Tally] | None = None,
 ) -> list[int]:
-    """The counts of many lists: of threads from the counter document (`tallies`: those read
-    already, by organization), or by windows (an `AtLeast` past COUNT_LIMIT); of messages as
+    """The counts of many lists: of threads from the counter documents (`tallies`: those read
+    already, by `tally_key`), or by windows (an `AtLeast` past COUNT_LIMIT); of messages as
     `count_listings` does."""
     now = now or clock_now()
     counts: dict[int, int] = {}
@@ -149,14 +188,13 @@ async def count_all(
     for n, query in enumerate(queries):
         if not isinstance(query, ThreadQuery):
             continue
-        organization_id = query.organization_id
-        if organization_id not in tallies:
-            tallies[organization_id] = await thread_tally(
-                db, organization_id=organization_id, now=now
-            )
-        tally = tallies[organization_id]
-        if counted(query):
-            counts[n] = tally.count(trashed=query.trashed, states=query.states)
+        key = tally_key(query)
+        if key not in tallies:
+            tallies[key] = await thread_tally(db, organization_id=key[0], now=now, terms=key[1])
+        tally = tallies[key]
+        counter = _counter(query, tally)
+        if counter is not None:
+            counts[n] = counter.count(trashed=query.trashed, states=query.states)
         else:
             counts[n] = await _count_by_windows(db, query, tally, now)
     others = [n for n, query in enumerate(queries) if n not in counts]
@@ -169,14 +207,13 @@ async def count_all(
 async def _count_by_windows(db: Database, query: ThreadQuery, tally: Tally, now: datetime) -> int:
     """Newest first, in windows that each hold about what is still to count, up to
     COUNT_LIMIT + 1: exact if the windows reach the oldest thread first."""
-    if not tally.total:
+    if not tally.total or _most(query, tally) == 0:
         return 0
-    listing = thread_listing(query)
-    span = (now - tally.since).total_seconds() if tally.since else 0.0
+    listing = _listing(query, tally)
     walk = WindowWalk(
         now,
         descending=True,
-        rate=tally.total / span if span > 0 else None,
+        rate=_rate(tally, query, now),
         end=tally.since,
         open_start=True,
         open_last=False,
