@@ -87,12 +87,15 @@ class Results:
 @contextmanager
 def database_server() -> Iterator[tuple[str, int]]:
     """On disk (BENCH_DATA_DIR, else a temporary directory): held in memory, 100,000 threads
-    overflow the server's cache (WT_CACHE_FULL)."""
+    overflow the server's cache (WT_CACHE_FULL). The cache sized as MongoDB sizes its own by
+    default: half of the memory less 1 GB."""
     port = embedded.free_port()
     kept = os.environ.get("BENCH_DATA_DIR")
     storage = kept or tempfile.mkdtemp(prefix="bench-db-")
     Path(storage).mkdir(parents=True, exist_ok=True)
-    process = embedded.start(port, storage)
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    cache = max(memory - 2**30, 2**29) // 2
+    process = embedded.start(port, storage, cache=f"{cache // 2**20}M")
     try:
         embedded.wait_for_ping(f"mongodb://127.0.0.1:{port}", timeout=120)
         yield "127.0.0.1", port

@@ -20,11 +20,13 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def start(port: int, storage: str) -> subprocess.Popen[bytes]:
-    """Start the server on 127.0.0.1:`port`, data in `storage` (`:memory:` for none)."""
+def start(port: int, storage: str, *, cache: str | None = None) -> subprocess.Popen[bytes]:
+    """Start the server on 127.0.0.1:`port`, data in `storage` (`:memory:` for none), with a
+    storage cache of `cache` (e.g. "4G"; the server's default: 1G)."""
     server = str(BIN / "secantusd-py")
     command = [server, "--host", "127.0.0.1", "--port", str(port), "--storage-path", storage]
-    return subprocess.Popen([*command, "--log-level", "WARNING"])
+    sized = ["--cache-size", cache] if cache else []
+    return subprocess.Popen([*command, *sized, "--log-level", "WARNING"])
 
 
 def wait_for_ping(uri: str, timeout: float = 30) -> None:

@@ -85,7 +85,8 @@ class Connection(Generic[NodeT]):
 
     @strawberry.field(
         description="How many items the whole filtered list holds; for threads filtered by"
-        f" other than state, counted up to {store.COUNT_LIMIT:,} (see totalCountIsExact)."
+        " other than state, the trash and one metadata pair, counted up to"
+        f" {store.COUNT_LIMIT:,} (see totalCountIsExact)."
     )
     async def total_count(self, info: Info) -> int:
         return int(await info.context.loaders.counts.load(self.query))

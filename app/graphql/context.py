@@ -27,8 +27,8 @@ class Loaders:
     # A thread's newest message, by (thread id, its last message number as read).
     last_messages: DataLoader[tuple[str, int], Message | None]
     counts: DataLoader[ThreadQuery | MessageQuery, int]
-    # The organization's thread counts (its counter document): read once for the request's
-    # thread lists and their totalCount.
+    # The organization's thread counts, with those of the metadata terms a filter names (its
+    # counter documents): read once for the request's thread lists and their totalCount.
     tallies: DataLoader[store.TallyKey, store.Tally]
     # Revisions by message and number: a version's content never changes, so cached.
     revisions: DataLoader[RevisionNumbers, list[MessageRevision]]

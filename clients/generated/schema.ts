@@ -367,7 +367,7 @@ export type MessageConnection = {
   nodes: Array<Message>;
   /** Where this page sits in the list. */
   pageInfo: PageInfo;
-  /** How many items the whole filtered list holds; for threads filtered by other than state, counted up to 1,000 (see totalCountIsExact). */
+  /** How many items the whole filtered list holds; for threads filtered by other than state, the trash and one metadata pair, counted up to 1,000 (see totalCountIsExact). */
   totalCount: Scalars['Int']['output'];
   /** False when totalCount is only a lower bound: the list holds more than 1,000 threads (or more than could be counted within that many). */
   totalCountIsExact: Scalars['Boolean']['output'];
@@ -875,7 +875,7 @@ export type ThreadConnection = {
   nodes: Array<Thread>;
   /** Where this page sits in the list. */
   pageInfo: PageInfo;
-  /** How many items the whole filtered list holds; for threads filtered by other than state, counted up to 1,000 (see totalCountIsExact). */
+  /** How many items the whole filtered list holds; for threads filtered by other than state, the trash and one metadata pair, counted up to 1,000 (see totalCountIsExact). */
   totalCount: Scalars['Int']['output'];
   /** False when totalCount is only a lower bound: the list holds more than 1,000 threads (or more than could be counted within that many). */
   totalCountIsExact: Scalars['Boolean']['output'];
