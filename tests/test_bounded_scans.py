@@ -212,7 +212,7 @@ async def test_counts_by_metadata_follow_every_write(db: Database) -> None:
         )
 
     async def recolor(thread_id: str, *colors: str) -> None:
-        metadata = {"color": list(colors)} if colors else {}
+        metadata: domain.Metadata = {"color": list(colors)} if colors else {}
         changes = ThreadChanges(metadata=metadata)
         await threads.update_thread(rt, caller=who, thread_id=thread_id, changes=changes)
 
