@@ -32,6 +32,10 @@ _BATCH = 1_000
 LIVE, TRASH = "live", "trash"
 # On an organization's counter document: since when its term counts count every thread.
 TERMS_SINCE = "termsCountedAt"
+# What of a thread decides where it is counted, and where it is.
+_COUNTED_BY = dict.fromkeys(
+    ("hidden", "state", "createdAt", "metaTerms", "countedAs", "countedTerms"), 1
+)
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,8 @@ def _term_moves(
         for term in terms:
             inc = moves.setdefault(term, {})
             inc[lane] = inc.get(lane, 0) + step
-    return {term: {k: v for k, v in inc.items() if v} for term, inc in moves.items()}
+    nonzero = {term: {k: v for k, v in inc.items() if v} for term, inc in moves.items()}
+    return {term: inc for term, inc in nonzero.items() if inc}
 
 
 async def sync_thread_count(
@@ -117,10 +122,8 @@ async def sync_thread_count(
     """Count the thread in the lane it is in now, under the terms it holds now (nowhere with
     `uncount`: before it goes for good)."""
     for _ in range(5):  # a racing write moved it meanwhile: read it again
-        fields = {"hidden": 1, "state": 1, "countedAs": 1, "createdAt": 1}
         doc = await db[THREADS].find_one(
-            {"_id": thread_id, "organizationId": organization_id},
-            {**fields, "metaTerms": 1, "countedTerms": 1},
+            {"_id": thread_id, "organizationId": organization_id}, _COUNTED_BY
         )
         if doc is None:
             return
@@ -142,10 +145,9 @@ async def sync_thread_count(
         if moved.matched_count:
             await _move(db, organization_id, doc, old, new)
             for term, inc in _term_moves(old, old_terms, new, new_terms).items():
-                if inc:
-                    await db[THREAD_COUNTERS].update_one(
-                        {"_id": term_id(organization_id, term)}, {"$inc": inc}, upsert=True
-                    )
+                await db[THREAD_COUNTERS].update_one(
+                    {"_id": term_id(organization_id, term)}, {"$inc": inc}, upsert=True
+                )
             return
 
 
@@ -195,10 +197,7 @@ async def recount_threads(
     by_term: dict[str, dict[str, int]] = {}
     since: datetime | None = None
     moved: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-    fields = {"hidden": 1, "state": 1, "createdAt": 1, "countedAs": 1}
-    async for doc in db[THREADS].find(
-        {"organizationId": organization_id}, {**fields, "metaTerms": 1, "countedTerms": 1}
-    ):
+    async for doc in db[THREADS].find({"organizationId": organization_id}, _COUNTED_BY):
         lane = _lane(doc)
         held = () if lane == NONE else tuple(sorted(doc.get("metaTerms") or []))
         recorded = (doc.get("countedAs") or NONE, doc.get("countedTerms") or [])
