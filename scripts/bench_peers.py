@@ -535,9 +535,9 @@ def rest_app(db: store.Database) -> Starlette:
         field = "updatedAt" if params.get("order_by") == "updated_at" else "createdAt"
         scan: Doc = {"organizationId": org}
         tags = [(k[9:-1], v) for k, v in params.items() if k.startswith("metadata[")]
-        term = codec.metadata_term(*tags[0]) if len(tags) == 1 else None
         if tags:
             scan["metaTerms"] = codec.metadata_term(*tags[0])
+        term = scan["metaTerms"] if len(tags) == 1 else None
         tally = await reads.tally(org, term)  # with one tag, its threads' count
         total = params.get("include_total") == "true"
         counted = term is not None or not tags

@@ -18,7 +18,7 @@ demand).
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -46,7 +46,7 @@ class Tally:
 
     lanes: dict[str, int]
     since: datetime | None
-    terms: Mapping[str, dict[str, int]] | None = field(default=None, compare=False)
+    terms: Mapping[str, dict[str, int]] | None = None
 
     def count(self, *, trashed: bool, states: tuple[ThreadState, ...]) -> int:
         prefix = TRASH if trashed else LIVE
@@ -64,6 +64,7 @@ class Tally:
 
 
 _TERM = "\x1f"  # between an organization and a term, in a term's counter document's `_id`
+_TERM_END = chr(ord(_TERM) + 1)  # past every term of an organization, in `_id` order
 
 
 def term_id(organization_id: str, term: str) -> str:
@@ -214,7 +215,7 @@ async def recount_threads(
             batch = {"organizationId": organization_id, "_id": {"$in": ids[start : start + _BATCH]}}
             counted = {"countedAs": counted_as(lane, held), "countedTerms": list(held)}
             await db[THREADS].update_many(batch, {"$set": counted})
-    terms_of = {"$gte": term_id(organization_id, ""), "$lt": f"{organization_id}{chr(0x20)}"}
+    terms_of = {"$gte": term_id(organization_id, ""), "$lt": f"{organization_id}{_TERM_END}"}
     await db[THREAD_COUNTERS].delete_many({"_id": terms_of})
     docs = [{"_id": term_id(organization_id, t), **_nested(c)} for t, c in by_term.items()]
     for start in range(0, len(docs), _BATCH):

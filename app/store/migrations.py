@@ -18,20 +18,15 @@ async def migrate(db: Database, *, now: datetime) -> int:
         await db[MIGRATIONS].update_one(
             {"_id": "metaTerms"}, {"$set": {"doneAt": now}}, upsert=True
         )
-    if await db[MIGRATIONS].find_one({"_id": "threadCounters"}) is None:
+    # The thread counters began, then the counts by metadata term: one recount of every
+    # organization makes both (the threads' counted lanes and terms, the counter documents).
+    counters = ("threadCounters", "termCounters")
+    done = await db[MIGRATIONS].count_documents({"_id": {"$in": list(counters)}})
+    if done < len(counters):
         for organization_id in await db[THREADS].distinct("organizationId"):
             await recount_threads(db, organization_id=organization_id, now=now)
-        await db[MIGRATIONS].update_one(
-            {"_id": "threadCounters"}, {"$set": {"doneAt": now}}, upsert=True
-        )
-    if await db[MIGRATIONS].find_one({"_id": "termCounters"}) is None:
-        # The counts of the threads holding each metadata term begin: every organization's
-        # recounted (the threads' `countedTerms` set, the term counter documents written).
-        for organization_id in await db[THREADS].distinct("organizationId"):
-            await recount_threads(db, organization_id=organization_id, now=now)
-        await db[MIGRATIONS].update_one(
-            {"_id": "termCounters"}, {"$set": {"doneAt": now}}, upsert=True
-        )
+        for name in counters:
+            await db[MIGRATIONS].update_one({"_id": name}, {"$set": {"doneAt": now}}, upsert=True)
     if await db[MIGRATIONS].find_one({"_id": "threadSeq"}) is None:
         changed += await _thread_seq_keys(db)
         await db[MIGRATIONS].update_one(

@@ -84,12 +84,12 @@ def _listing(query: ThreadQuery, tally: Tally) -> Listing:
     return thread_listing(query, scan_term=min(by_term, key=by_term.__getitem__, default=None))
 
 
-def _rate(tally: Tally, query: ThreadQuery, now: datetime) -> float | None:
-    """The expected matching threads per second (None: no thread, or no time to speak of)."""
+def _rate(tally: Tally, most: int | None, now: datetime) -> float | None:
+    """The expected matching threads per second, from at `most` so many (None: no thread, or
+    no time to speak of)."""
     span = (now - tally.since).total_seconds() if tally.since else 0.0
     if span <= 0 or not tally.total:
         return None
-    most = _most(query, tally)
     return max(tally.total if most is None else most, 1) / span
 
 
@@ -123,7 +123,8 @@ async def fetch_page(
     listing = _listing(query, tally)
     sort = {"$sort": {name: 1 if ascending else -1 for name in listing.key}}
     docs: list[dict[str, Any]] = []
-    if _most(query, tally) != 0:
+    most = _most(query, tally)
+    if most != 0:
         start = request.after if request.forward else request.before
         if start is not None:
             at = _ms(start[0])
@@ -133,7 +134,7 @@ async def fetch_page(
         walk = WindowWalk(
             edge,
             descending=not ascending,
-            rate=_rate(tally, query, now),
+            rate=_rate(tally, most, now),
             end=now if ascending else tally.since,
             open_start=start is None,
         )
@@ -207,13 +208,14 @@ async def count_all(
 async def _count_by_windows(db: Database, query: ThreadQuery, tally: Tally, now: datetime) -> int:
     """Newest first, in windows that each hold about what is still to count, up to
     COUNT_LIMIT + 1: exact if the windows reach the oldest thread first."""
-    if not tally.total or _most(query, tally) == 0:
+    most = _most(query, tally)
+    if not tally.total or most == 0:
         return 0
     listing = _listing(query, tally)
     walk = WindowWalk(
         now,
         descending=True,
-        rate=_rate(tally, query, now),
+        rate=_rate(tally, most, now),
         end=tally.since,
         open_start=True,
         open_last=False,
