@@ -45,7 +45,7 @@ THREAD_INPUT = {"messages": [{"content": f"m{n}"} for n in range(3)], "idempoten
 CREATE_STEPS = [
     (store.THREADS, "insert_one"),
     (store.MESSAGES, "insert_many"),
-    (store.THREADS, "find_one_and_update"),
+    (store.THREADS, "update_one"),
 ]
 
 
@@ -162,7 +162,7 @@ async def test_create_message_interrupted_keeps_count_true(
     api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     thread = await make_thread(db, messages=2)
-    crash_on(monkeypatch, db, store.THREADS, "find_one_and_update")
+    crash_on(monkeypatch, db, store.THREADS, "update_one")
     with pytest.raises(Crash):
         await messages.create_message(
             Runtime(db), caller=caller(ORG, "u"), thread_id=thread.id, message=new_message()
@@ -235,7 +235,7 @@ async def test_a_fork_left_by_a_crash_is_removed_by_the_sweep_after_its_lease(
     api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = await make_thread(db, messages=3)
-    crash_on(monkeypatch, db, store.THREADS, "find_one_and_update")  # the reveal
+    crash_on(monkeypatch, db, store.THREADS, "update_one")  # the reveal
     with pytest.raises(Crash):
         await forks.fork_thread(Runtime(db), caller=caller(), fork=forks.Fork(source.id))
     monkeypatch.undo()

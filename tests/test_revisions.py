@@ -274,7 +274,7 @@ async def test_an_edit_that_loses_a_race_edits_the_winners_version(
         await edit(api, message.id, content="b")
 
     # "b" lands after "a" kept version 1, before "a" writes the message.
-    crash_on(monkeypatch, db, store.MESSAGES, "find_one_and_update", before=edit_meanwhile)
+    crash_on(monkeypatch, db, store.MESSAGES, "update_one", before=edit_meanwhile)
     assert (await edit(api, message.id, content="a"))["text"] == "a"
     final = await revisions(api, message.id)
     assert [e["node"]["text"] for e in final["revisions"]["edges"]] == ["b", "v1"]
@@ -289,7 +289,7 @@ async def test_a_crash_between_the_revision_and_the_message(
     message = await make_message(db, thread.id, "original")
     rt = Runtime(db)
     changes = domain.MessageChanges(content=(domain.TextPart("edited"),))
-    crash_on(monkeypatch, db, store.MESSAGES, "find_one_and_update")
+    crash_on(monkeypatch, db, store.MESSAGES, "update_one")
     with pytest.raises(Crash):
         await messages.update_message(rt, caller=caller(), message_id=message.id, changes=changes)
     monkeypatch.undo()

@@ -81,6 +81,7 @@ async def _add(
         states=states_allowing(Action.ADD_MESSAGE),
         new_message=True,
         count=1,
+        images=rt.images,
     )
     if taken is None:
         thread = await store.get_thread(rt.db, organization_id=organization_id, thread_id=thread_id)
@@ -208,6 +209,7 @@ async def append_text(
             max_length=MAX_CONTENT,
             event=event,
             at=rt.clock(),
+            images=rt.images,
         )
 
     appended, _, event = await _numbered(rt, caller, message, append, touch=False)

@@ -59,6 +59,8 @@ class Runtime:
     # How long a create may run (the request deadline and a margin): its idempotency key's lease.
     lease: timedelta = store.LEASE
     api_keys: KeyCache = field(default_factory=KeyCache)
+    # The documents as this instance last wrote them: writes to them skip their first read.
+    images: store.Images = field(default_factory=store.Images)
 
 
 async def claim(
@@ -162,6 +164,7 @@ async def number(
         at=rt.clock(),
         touch=touch,
         count=count,
+        images=rt.images,
     )
     if taken is None:
         raise NotFound(f"Message {message.id} not found.")

@@ -117,6 +117,7 @@ from app.store.trash import (
     trashed_ids,
     trashed_message,
 )
+from app.store.versioned import Images
 
 __all__ = [
     "API_KEYS",
@@ -137,6 +138,7 @@ __all__ = [
     "CommandCounter",
     "CommandListenerBase",
     "Database",
+    "Images",
     "Logged",
     "MessagePageQuery",
     "RevisionNumbers",

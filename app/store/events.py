@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.domain import Event, EventType, Thread, ThreadState
@@ -24,6 +23,7 @@ from app.store.connection import Database, aggregate
 from app.store.inbox import take_inbox_number
 from app.store.listings import VISIBLE
 from app.store.names import EVENTS, MESSAGES, THREADS
+from app.store.versioned import Images, find_one_and_update
 
 T = TypeVar("T")
 # Thread events and the inbox entries they carry alike (the inbox log is read from this one).
@@ -119,6 +119,7 @@ async def take_event_number(
     states: Sequence[ThreadState] | None = None,
     new_message: bool = False,
     count: int = 0,
+    images: Images | None = None,
 ) -> tuple[Thread, int, int] | None:
     """Number the thread's next event, in one atomic write that also checks the thread (visible,
     in one of `states`), moves its `updatedAt` to `at` (`touch`), takes the next message number
@@ -140,7 +141,7 @@ async def take_event_number(
     if count:
         update["$inc"]["messageCount"] = count
         update["$set"] = counted(at)
-    doc = await db[THREADS].find_one_and_update(query, update, return_document=ReturnDocument.AFTER)
+    doc = await find_one_and_update(db, THREADS, query, update, images=images)
     if doc is None:
         return None
     return thread_from_doc(doc), doc["eventSeq"], doc["seq"] if new_message else 0

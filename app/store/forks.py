@@ -6,7 +6,6 @@ sweep (`finish_interrupted_writes`) removes with its copies."""
 
 from collections.abc import Sequence
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.domain import ForkOrigin, Message, Thread
@@ -20,6 +19,7 @@ from app.store.codec import (
 from app.store.connection import Database, aggregate
 from app.store.names import MESSAGES, THREADS
 from app.store.threads import CREATING
+from app.store.versioned import find_one_and_update
 
 
 async def insert_hidden_thread(db: Database, thread: Thread) -> bool:
@@ -58,13 +58,14 @@ async def reveal_fork(
 ) -> Thread | None:
     """Show the fork with its last message number and origin; None if it is no longer hidden
     being created (the sweep took it meanwhile)."""
-    doc = await db[THREADS].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        THREADS,
         {"_id": thread_id, "organizationId": organization_id, "hidden": CREATING},
         {
             "$set": {"seq": last_seq, "messageCount": last_seq, **fork_origin_doc(origin)},
             "$unset": {"hidden": ""},
         },
-        return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)
 

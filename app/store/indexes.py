@@ -15,6 +15,7 @@ from app.store.names import (
     REVISIONS,
     THREADS,
 )
+from app.store.versioned import BY_ID
 
 
 def _index(*fields: str, **options: object) -> IndexModel:
@@ -26,8 +27,9 @@ async def ensure_indexes(db: Database) -> None:
     # the embedded server's planner takes an index only when every filtered field is in it.
     await db[THREADS].create_indexes(
         [
-            # by id; updates; the compare-and-set of a thread's counted lane (store/counters.py)
-            _index("organizationId", "_id", "hidden", "state", "countedAs"),
+            # by id; updates (store/versioned.py); the compare-and-set of a thread's counted
+            # lane (store/counters.py)
+            _index("organizationId", "_id", *BY_ID[THREADS]),
             _index("organizationId", "createdAt", "_id"),  # threads(...)
             _index("organizationId", "updatedAt", "_id"),  # threads(orderBy: UPDATED_AT)
             _index("organizationId", "userId", "createdAt", "_id"),  # threads(filter: {userId})
@@ -42,7 +44,8 @@ async def ensure_indexes(db: Database) -> None:
     )
     await db[MESSAGES].create_indexes(
         [
-            _index("organizationId", "_id", "version"),  # by id; an edit's version check
+            # by id; an edit's version check; updates (store/versioned.py)
+            _index("organizationId", "_id", *BY_ID[MESSAGES]),
             # message pages of many threads: exact numbers (store/message_pages.py)
             _index("organizationId", "threadSeq"),
             _index("organizationId", "_id", "deletedAt"),  # to the trash, once

@@ -3,7 +3,6 @@
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.domain import Message, MessageChanges, MessageStatus
@@ -11,6 +10,7 @@ from app.errors import NotFound
 from app.store.codec import changes_doc, message_doc, message_from_doc, text_terms
 from app.store.connection import Database, aggregate
 from app.store.names import MESSAGES
+from app.store.versioned import Images, find_one_and_update
 
 IN_PROGRESS = MessageStatus.IN_PROGRESS.value
 
@@ -68,10 +68,11 @@ async def update_message(
     event: int,
     at: datetime,
 ) -> Message:
-    doc = await db[MESSAGES].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        MESSAGES,
         {"_id": message_id, "organizationId": organization_id},
         {"$set": changes_doc(changes), **numbered(event, at)},
-        return_document=ReturnDocument.AFTER,
     )
     if doc is None:
         raise NotFound(f"Message {message_id} not found.")
@@ -87,10 +88,13 @@ async def append_text(
     max_length: int,
     event: int,
     at: datetime,
+    images: Images | None = None,
 ) -> Message | None:
     """Append to a message in progress whose text stays within `max_length`, unless a write
     numbered after `event` got there first; None if not."""
-    doc = await db[MESSAGES].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        MESSAGES,
         {
             "_id": message_id,
             "organizationId": organization_id,
@@ -99,7 +103,7 @@ async def append_text(
             **not_outnumbered(event),
         },
         {"$push": {"chunks": delta}, "$inc": {"length": len(delta)}, **numbered(event, at)},
-        return_document=ReturnDocument.AFTER,
+        images=images,
     )
     return None if doc is None else message_from_doc(doc)
 
@@ -124,13 +128,14 @@ async def finish_message(
         if read is None:
             return None
         terms = text_terms(message_from_doc(read).text)
-        doc = await db[MESSAGES].find_one_and_update(
+        doc = await find_one_and_update(
+            db,
+            MESSAGES,
             {**which, "length": read["length"], **not_outnumbered(event)},
             {
                 "$set": {"status": status.value, "incompleteReason": incomplete_reason, **terms},
                 **numbered(event, at),
             },
-            return_document=ReturnDocument.AFTER,
         )
         if doc is not None:
             return message_from_doc(doc)

@@ -8,6 +8,14 @@ from app.store.counters import recount_threads
 from app.store.names import MESSAGES, MIGRATIONS, THREADS
 
 BUCKET_INDEX = "organizationId_1_bucket_1"  # of versions that read messages in blocks
+# Indexes of older versions that newer ones of the same purpose replaced (store/indexes.py).
+REPLACED_INDEXES = {
+    THREADS: [
+        "organizationId_1__id_1_hidden_1_state_1",
+        "organizationId_1__id_1_hidden_1_state_1_countedAs_1",
+    ],
+    MESSAGES: ["organizationId_1__id_1_version_1"],
+}
 
 
 async def migrate(db: Database, *, now: datetime) -> int:
@@ -37,7 +45,16 @@ async def migrate(db: Database, *, now: datetime) -> int:
         await db[MIGRATIONS].update_one(
             {"_id": "messageCount"}, {"$set": {"doneAt": now}}, upsert=True
         )
+    await _drop_replaced_indexes(db)
     return changed
+
+
+async def _drop_replaced_indexes(db: Database) -> None:
+    for collection, names in REPLACED_INDEXES.items():
+        present = await db[collection].index_information()
+        for name in names:
+            if name in present:
+                await db[collection].drop_index(name)
 
 
 async def _message_counts(db: Database) -> int:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.domain import Message, MessageChanges
@@ -22,6 +21,7 @@ from app.store.codec import changes_doc, message_from_doc, revision_doc, revisio
 from app.store.connection import Database, aggregate
 from app.store.messages import numbered
 from app.store.names import MESSAGES, REVISIONS
+from app.store.versioned import find_one_and_update
 
 
 async def edit_message(
@@ -47,7 +47,9 @@ async def edit_message(
     key = {name: kept.pop(name) for name in ("organizationId", "messageId", "number")}
     with suppress(DuplicateKeyError):  # a racing edit kept it at the same moment
         await db[REVISIONS].update_one(key, {"$setOnInsert": kept}, upsert=True)
-    doc = await db[MESSAGES].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        MESSAGES,
         {
             "_id": message.id,
             "organizationId": message.organization_id,
@@ -59,7 +61,6 @@ async def edit_message(
             "$unset": {"chunks": "", "length": ""},  # a streamed message's text, if any
             **numbered(event, at),
         },
-        return_document=ReturnDocument.AFTER,
     )
     if doc is None:
         return None

@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 
-from pymongo import ReturnDocument
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain import Clock, EventType, Message, Thread, ThreadChanges, ThreadState, now
@@ -28,6 +27,7 @@ from app.store.listings import TRASHED, VISIBLE
 from app.store.message_counts import settle_message_counts
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
+from app.store.versioned import find_one_and_update
 from app.validation import MAX_THREAD_MESSAGES
 
 INSERT_BATCH = 1_000  # messages per insert of a thread created with more than it holds
@@ -94,10 +94,8 @@ async def _finish_creating(db: Database, doc: Doc) -> Doc:
         if any(e["code"] != DUPLICATE_KEY for e in error.details["writeErrors"]):
             raise
     owned = {"_id": doc["_id"], "organizationId": doc["organizationId"]}
-    revealed = await db[THREADS].find_one_and_update(
-        {**owned, "hidden": CREATING},
-        {"$unset": {"hidden": "", PENDING: ""}},
-        return_document=ReturnDocument.AFTER,
+    revealed = await find_one_and_update(
+        db, THREADS, {**owned, "hidden": CREATING}, {"$unset": {"hidden": "", PENDING: ""}}
     )
     if revealed is None:  # revealed by another call meanwhile
         revealed = await db[THREADS].find_one(owned)
@@ -123,13 +121,14 @@ async def update_thread(
         **VISIBLE,
         "state": {"$in": [state.value for state in states]},
     }
-    doc = await db[THREADS].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        THREADS,
         query,
         {
             "$set": {**changes_doc(changes), **thread_event(EventType.THREAD_UPDATED, at)},
             "$max": {"updatedAt": at},
         },
-        return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)
 

@@ -6,8 +6,6 @@ place."""
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
-
 from app.domain import EventType, Message, Thread
 from app.store.codec import message_from_doc, thread_from_doc
 from app.store.connection import Database, aggregate
@@ -17,6 +15,7 @@ from app.store.listings import TRASHED, VISIBLE
 from app.store.messages import numbered
 from app.store.names import MESSAGES, THREADS
 from app.store.revisions import remove_revisions
+from app.store.versioned import REVISION, find_one_and_update
 
 
 async def trash_thread(db: Database, *, organization_id: str, thread_id: str, at: datetime) -> bool:
@@ -38,14 +37,15 @@ async def restore_thread(
     db: Database, *, organization_id: str, thread_id: str, at: datetime
 ) -> Thread | None:
     """The thread back from the trash (its activity moved to `at`); None if it is not there."""
-    doc = await db[THREADS].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        THREADS,
         {"_id": thread_id, "organizationId": organization_id, "hidden": TRASHED},
         {
             "$unset": {"hidden": "", "deletedAt": ""},
             "$set": thread_event(EventType.THREAD_RESTORED, at),
             "$max": {"updatedAt": at},
         },
-        return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else thread_from_doc(doc)
 
@@ -57,7 +57,7 @@ async def trash_message(
     deletes, one wins)."""
     moved = await db[MESSAGES].update_one(
         {"organizationId": organization_id, "_id": message_id, "deletedAt": None},
-        {"$set": {"deletedAt": at}, **numbered(event, at)},
+        {"$set": {"deletedAt": at}, "$inc": {REVISION: 1}, **numbered(event, at)},
     )
     return moved.matched_count > 0
 
@@ -85,10 +85,11 @@ async def restore_message(
     db: Database, *, organization_id: str, message_id: str, event: int, at: datetime
 ) -> Message | None:
     """The message back from the trash (found there with `trashed_message`); None if gone."""
-    doc = await db[MESSAGES].find_one_and_update(
+    doc = await find_one_and_update(
+        db,
+        MESSAGES,
         {"_id": message_id, "organizationId": organization_id},
         {"$unset": {"deletedAt": ""}, **numbered(event, at)},
-        return_document=ReturnDocument.AFTER,
     )
     return None if doc is None else message_from_doc(doc)
 
