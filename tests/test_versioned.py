@@ -126,3 +126,18 @@ def test_satisfies_reads_the_conditions_the_writes_use() -> None:
     assert not versioned.satisfies(doc, {"status": {"$in": ["completed"]}})
     assert not versioned.satisfies(doc, {"length": {"$gte": 1}}), "unknown: read instead"
     assert versioned.satisfies({"_id": "m"}, {"lastEvent": {"$not": {"$gt": 1}}, "hidden": None})
+
+
+async def test_numbers_taken_elsewhere_are_never_taken_again(db: Database) -> None:
+    """A write that takes an event number without moving `rev` (an older version of the app)
+    still makes a cached image stale: the event number is pinned too."""
+    await seed(db)
+    images = store.Images()
+    query = {"_id": "t1", "organizationId": ORG}
+    taken = {"$inc": {"eventSeq": 1, "seq": 1}}
+    first = await versioned.find_one_and_update(db, store.THREADS, query, taken, images=images)
+    await db[store.THREADS].update_one(query, taken)  # the older version's write
+    second = await versioned.find_one_and_update(db, store.THREADS, query, taken, images=images)
+    assert first is not None and second is not None
+    assert (first["eventSeq"], second["eventSeq"]) == (1, 3)
+    assert second == await db[store.THREADS].find_one(query)

@@ -29,8 +29,13 @@ from app.store.names import MESSAGES, THREADS
 Doc = dict[str, Any]
 REVISION = "rev"  # how many writes that a query here checks changed the document
 # The fields of each collection's by-id index after the organization and the id: pinned to equal
-# values, the embedded server's planner takes that index (and MongoDB's the _id index).
-BY_ID = {THREADS: ("hidden", "state", "countedAs", REVISION), MESSAGES: ("version", REVISION)}
+# values, the embedded server's planner takes that index (and MongoDB's the _id index). Among
+# them the event numbers, which every write that numbers an event moves, whatever wrote it (an
+# older version of the app too): so no number is ever taken twice.
+BY_ID = {
+    THREADS: ("hidden", "state", "countedAs", "eventSeq", REVISION),
+    MESSAGES: ("version", "lastEvent", REVISION),
+}
 
 
 # How many images of each collection an instance keeps (a thread's is a few kB; a message's,
