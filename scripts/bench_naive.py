@@ -236,7 +236,13 @@ class NaiveMutation:
     ) -> NaiveCreateMessagePayload | None:
         caller = info.context["caller"]
         written = await bench_peers.write_message(
-            _db(info), caller, input.thread_id, input.content, input.role.value, event=False
+            _db(info),
+            caller,
+            input.thread_id,
+            input.content,
+            input.role.value,
+            event=False,
+            naive=True,
         )
         if written is None:
             return None

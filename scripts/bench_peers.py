@@ -10,7 +10,8 @@ the API does).
 - `rest`: OpenAI/DashScope's Threads API: GET /v1/threads/{id}, GET /v1/threads/{id}/messages
   (limit, order, after), POST /v1/threads/{id}/messages, and a thread list GET /v1/threads
   (limit, order, order_by, metadata[key], include_total); the same queries as `handwritten`.
-- `naive`: the naive Strawberry schema (scripts/bench_naive.py)."""
+- `naive`: the naive Strawberry schema (scripts/bench_naive.py), which takes a new message's
+  numbers with findAndModify, as the driver's documentation suggests."""
 
 import asyncio
 import os
@@ -337,21 +338,39 @@ async def filtered(reads: Reads, org: str, v: Doc, *, counted: bool) -> Doc:
 
 
 async def write_message(
-    db: store.Database, caller: Caller, thread_id: str, text: str, role: str, *, event: bool
+    db: store.Database,
+    caller: Caller,
+    thread_id: str,
+    text: str,
+    role: str,
+    *,
+    event: bool,
+    naive: bool = False,
 ) -> tuple[Doc, Message] | None:
-    """The thread's next numbers and activity in one write, then the message (and, with `event`,
-    its MessageCreated for subscribers, sent together with it)."""
+    """The thread's next numbers and activity, then the message (and, with `event`, its
+    MessageCreated for subscribers, sent together with it). The numbers: read, then taken in a
+    write that lands only if no one took them since. The embedded server answers a matching
+    findAndModify by scanning the whole collection; `naive` sends one all the same, as the
+    driver's documentation suggests."""
     at = now()
-    thread = await db[store.THREADS].find_one_and_update(
-        {
-            "_id": thread_id,
-            "organizationId": caller.organization_id,
-            "hidden": None,
-            "state": "active",
-        },
-        {"$inc": {"eventSeq": 1, "seq": 1}, "$max": {"updatedAt": at}},
-        return_document=ReturnDocument.AFTER,
-    )
+    owned: Doc = {"_id": thread_id, "organizationId": caller.organization_id}
+    owned |= {"hidden": None, "state": "active"}
+    taking = {"$inc": {"eventSeq": 1, "seq": 1}, "$max": {"updatedAt": at}}
+    thread: Doc | None
+    if naive:
+        thread = await db[store.THREADS].find_one_and_update(
+            owned, taking, return_document=ReturnDocument.AFTER
+        )
+    else:
+        while True:
+            thread = await db[store.THREADS].find_one(owned, {"eventSeq": 1, "seq": 1})
+            if thread is None:
+                break
+            numbers = {"eventSeq": thread.get("eventSeq"), "seq": thread.get("seq")}
+            taken = await db[store.THREADS].update_one({**owned, **numbers}, taking)
+            if taken.matched_count:
+                thread = {name: (number or 0) + 1 for name, number in numbers.items()}
+                break
     if thread is None:
         return None
     new = NewMessage(content=(TextPart(text),), role=Role(role))
