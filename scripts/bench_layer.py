@@ -24,6 +24,8 @@ from app.settings import Settings
 from scripts import bench_peers, bench_scenarios
 from scripts.bench_data import Org
 
+SETTLE_SECONDS = 5
+
 
 class Recorder:
     """Wraps coroutine functions: `recording` keeps what each returns, by name; then `replaying`
@@ -122,6 +124,9 @@ def measure_layer(
     app = create_app(Settings(app_env="production"), database=db)
     lifespan = AsyncExitStack()
     loop.run_until_complete(lifespan.enter_async_context(app.router.lifespan_context(app)))
+    # The start-up's first sweeps (the events of recent writes: many after the write scenario)
+    # run in the background: let them finish before measuring.
+    loop.run_until_complete(asyncio.sleep(SETTLE_SECONDS))
     headers = [(b"authorization", f"Bearer {org.key}".encode())]
     rows = []
     try:
