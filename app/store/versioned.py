@@ -1,9 +1,9 @@
 """findAndModify's effect, in commands every server runs by index.
 
-The embedded server answers a `findAndModify` that matches by scanning the whole collection
-(it writes through a filter of `{_id, $and: [query]}`, which its planner cannot take an index
-for): 0.75 s at 111,000 threads, about 15 s at 2.2 million messages, however selective the
-query. So the writes that return the document after read it first (by index), then write it
+The embedded server answers a `findAndModify` that matches by scanning the collection up to
+the document (it writes through a filter of `{_id, $and: [query]}`, which its planner cannot
+take an index for): 0.75-1.45 s for a thread among 111,000, however selective the query. So
+the writes that return the document after read it first (by index), then write it
 only if it is still the one read: the write's filter pins every field of the collection's
 by-id index to the value read (`BY_ID`), among them `rev`, which every write here and every
 other write to a field these queries check (a message to the trash) moves. So the query still
