@@ -2,6 +2,7 @@
 stored, stale images are caught by the guard, and a lost race is retried."""
 
 import asyncio
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
@@ -141,3 +142,35 @@ async def test_numbers_taken_elsewhere_are_never_taken_again(db: Database) -> No
     assert first is not None and second is not None
     assert (first["eventSeq"], second["eventSeq"]) == (1, 3)
     assert second == await db[store.THREADS].find_one(query)
+
+
+async def test_an_instances_writes_to_one_document_take_turns(db: Database) -> None:
+    """50 concurrent writes of one instance: one update each, no read, no lost race."""
+    await seed(db)
+    images = store.Images()
+    query = {"_id": "t1", "organizationId": ORG}
+    bump = {"$inc": {"n": 1}}
+    await versioned.find_one_and_update(db, store.THREADS, query, bump, images=images)
+    calls: Counter[str] = Counter()
+    cls = type(db[store.THREADS])
+
+    def counting(name: str) -> Any:
+        original = getattr(cls, name)
+
+        async def counted(self: Any, *args: Any, **kwargs: Any) -> Any:
+            calls[name] += 1
+            return await original(self, *args, **kwargs)
+
+        return counted
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("find_one", "update_one"):
+            patch.setattr(cls, name, counting(name))
+        seen = await asyncio.gather(
+            *(
+                versioned.find_one_and_update(db, store.THREADS, query, bump, images=images)
+                for _ in range(50)
+            )
+        )
+    assert calls == {"update_one": 50}, calls
+    assert sorted(after["n"] for after in seen if after is not None) == list(range(3, 53))

@@ -147,24 +147,29 @@ async def test_deadlines_and_a_kill_of_the_api_under_load_lose_no_event(tmp_path
         assert await assert_every_message_has_its_event(db, threads) >= statuses[200]
 
         # kill -9 of the API in the middle of writes (once messages are being inserted), then
-        # a restart: its start-up pass logs what the kill lost.
-        with api_process(uri, DATABASE) as (process, base):
-            before = await db[store.MESSAGES].count_documents({})
-            load = asyncio.create_task(create_many(base, key, threads, 200))
-            for _ in range(6_000):  # at most 30 s
-                if await db[store.MESSAGES].count_documents({}) >= before + 40:
-                    break
-                await asyncio.sleep(0.005)
-            process.kill()
-            statuses = await load
-        lost = await messages_without_event(db)
+        # a restart: its start-up pass logs what the kill lost. A kill between two writes loses
+        # nothing: then once more.
+        answered = 0
+        for _ in range(5):
+            with api_process(uri, DATABASE) as (process, base):
+                before = await db[store.MESSAGES].count_documents({})
+                load = asyncio.create_task(create_many(base, key, threads, 200))
+                for _ in range(6_000):  # at most 30 s
+                    if await db[store.MESSAGES].count_documents({}) >= before + 40:
+                        break
+                    await asyncio.sleep(0.005)
+                process.kill()
+                answered += (await load)[200]
+            lost = await messages_without_event(db)
+            if lost:
+                break
         assert lost > 0, "the kill left messages without their event (else this proves nothing)"
         with api_process(uri, DATABASE) as (_, base):
             async with httpx.AsyncClient() as http:
                 assert (await http.get(f"{base}/readyz")).status_code == 200
             assert await messages_without_event(db) == 0
             stored = await assert_every_message_has_its_event(db, threads)
-            assert stored >= statuses[200]
+            assert stored >= answered
         client.close()
 
 

@@ -15,10 +15,15 @@ write that loses a race reads again and retries: one of the racers always progre
 
 `Images` keeps the documents as this instance last wrote them: a write whose document's image
 satisfies its query tries the guarded write at once, with no read; a stale image costs only the
-read it skipped (the guard finds the document changed).
+read it skipped (the guard finds the document changed). The writes of one instance to one
+document take turns, each from the image the last one left: many concurrent writers to a
+thread cost one command each, not a race that all but one lose and retry.
 """
 
+import asyncio
 from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import bson
@@ -48,6 +53,21 @@ class Images:
 
     def __init__(self) -> None:
         self._docs: dict[str, OrderedDict[Any, Doc]] = {name: OrderedDict() for name in KEPT_IMAGES}
+        self._turns: dict[tuple[str, Any], tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def turn(self, collection: str, doc_id: Any) -> AsyncIterator[None]:
+        """One write of this instance to the document at a time."""
+        key = (collection, doc_id)
+        lock, users = self._turns.setdefault(key, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._turns[key]
 
     def get(self, collection: str, doc_id: Any) -> Doc | None:
         return self._docs[collection].get(doc_id)
@@ -70,6 +90,15 @@ async def find_one_and_update(
     $unset, $inc, $max and $push on top-level fields); None if none matches."""
     update = _normalized(update)
     revised = {**update, "$inc": {**update.get("$inc", {}), REVISION: 1}}
+    if images is None:
+        return await _written(db, collection, query, revised, None)
+    async with images.turn(collection, query["_id"]):
+        return await _written(db, collection, query, revised, images)
+
+
+async def _written(
+    db: Database, collection: str, query: Doc, revised: Doc, images: Images | None
+) -> Doc | None:
     known = None if images is None else images.get(collection, query["_id"])
     while True:
         before = known if known is not None and satisfies(known, query) else None

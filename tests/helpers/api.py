@@ -31,10 +31,13 @@ class Api:
     user_id: str = LOCAL_USER
     clock: Clock = domain.now
     results: list[ExecutionResult] = field(default_factory=list)
+    # What the API's one runtime keeps across requests: the documents it last wrote.
+    images: store.Images = field(default_factory=store.Images)
 
     async def run(self, query: str, variables: dict[str, Any] | None = None) -> ExecutionResult:
         caller = Caller(organization_id=self.organization_id, user_id=self.user_id, key_id="test")
-        context = Context(runtime=Runtime(self.db, clock=self.clock), caller=caller)
+        runtime = Runtime(self.db, clock=self.clock, images=self.images)
+        context = Context(runtime=runtime, caller=caller)
         return await schema.execute(query, variable_values=variables, context_value=context)
 
     async def ok(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
