@@ -313,9 +313,9 @@ async def test_a_long_source_forks_in_batches(recorded: tuple[Database, Recorder
     assert [len(c.get("documents", [])) for c in inserts[1:]] == [forks.COPY_BATCH] * 10
     reads = [c for c in recorder.commands if "seq" in repr(c.get("pipeline"))]
     assert len(reads) == LONG // forks.COPY_BATCH, names
-    # the source, the hidden fork, the reads and copies, the reveal, the fork counted in its
-    # organization's threads (its lane read, set, and the counter document)
-    assert len(recorder.commands) == 1 + 1 + 2 * len(reads) + 1 + 2 + 3, names
+    # the source, the hidden fork, the reads and copies, the reveal (read, write), the fork
+    # counted in its organization's threads (its lane read, set, and the counter document)
+    assert len(recorder.commands) == 1 + 1 + 2 * len(reads) + 2 + 2 + 3, names
     examined = await docs_examined(db, reads[-1])
     assert examined <= forks.COPY_BATCH, "each read takes one range of numbers"
     page = """query($id: ID!) { thread(id: $id) { messageCount

@@ -26,6 +26,7 @@ from app.domain import ThreadState
 from app.store.connection import Database
 from app.store.listings import TRASHED
 from app.store.names import THREAD_COUNTERS, THREADS
+from app.store.versioned import BY_ID
 
 NONE = "none"
 _BATCH = 1_000
@@ -34,7 +35,7 @@ LIVE, TRASH = "live", "trash"
 TERMS_SINCE = "termsCountedAt"
 # What of a thread decides where it is counted, and where it is.
 _COUNTED_BY = dict.fromkeys(
-    ("hidden", "state", "createdAt", "metaTerms", "countedAs", "countedTerms"), 1
+    ("hidden", "state", "createdAt", "metaTerms", "countedAs", "countedTerms", *BY_ID[THREADS]), 1
 )
 
 
@@ -134,13 +135,10 @@ async def sync_thread_count(
         new_terms = [] if new == NONE else sorted(doc.get("metaTerms") or [])
         if recorded == counted_as(new, new_terms):
             return
-        unchanged = {
-            "_id": thread_id,
-            "organizationId": organization_id,
-            "hidden": doc.get("hidden"),
-            "state": doc["state"],
-            "countedAs": {"$in": [None, NONE]} if recorded == NONE else recorded,
-        }
+        # The thread as read: every field of its by-id index, so that a write in between
+        # (which moves its revision: a recoloring back and forth too) makes this one read again.
+        unchanged: dict[str, Any] = {"_id": thread_id, "organizationId": organization_id}
+        unchanged |= {name: doc.get(name) for name in BY_ID[THREADS]}
         counted = {"countedAs": counted_as(new, new_terms), "countedTerms": new_terms}
         moved = await db[THREADS].update_one(unchanged, {"$set": counted})
         if moved.matched_count:
