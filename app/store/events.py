@@ -121,7 +121,8 @@ async def take_event_number(
     count: int = 0,
     images: Images | None = None,
 ) -> tuple[Thread, int, int] | None:
-    """Number the thread's next event, in one atomic write that also checks the thread (visible,
+    """Number the thread's next event, in one guarded write (store/versioned.py: the thread read
+    first unless this instance's image of it serves) that also checks the thread (visible,
     in one of `states`), moves its `updatedAt` to `at` (`touch`), takes the next message number
     (`new_message`) and moves its message count by `count` (store/message_counts.py): the
     thread after, the event's number and the message number (0 unless taken). None if the
