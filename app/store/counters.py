@@ -26,7 +26,7 @@ from app.domain import ThreadState
 from app.store.connection import Database
 from app.store.listings import TRASHED
 from app.store.names import THREAD_COUNTERS, THREADS
-from app.store.versioned import BY_ID
+from app.store.versioned import BY_ID, unchanged
 
 NONE = "none"
 _BATCH = 1_000
@@ -35,7 +35,7 @@ LIVE, TRASH = "live", "trash"
 TERMS_SINCE = "termsCountedAt"
 # What of a thread decides where it is counted, and where it is.
 _COUNTED_BY = dict.fromkeys(
-    ("hidden", "state", "createdAt", "metaTerms", "countedAs", "countedTerms", *BY_ID[THREADS]), 1
+    ("organizationId", "createdAt", "metaTerms", "countedTerms", *BY_ID[THREADS]), 1
 )
 
 
@@ -135,12 +135,10 @@ async def sync_thread_count(
         new_terms = [] if new == NONE else sorted(doc.get("metaTerms") or [])
         if recorded == counted_as(new, new_terms):
             return
-        # The thread as read: every field of its by-id index, so that a write in between
-        # (which moves its revision: a recoloring back and forth too) makes this one read again.
-        unchanged: dict[str, Any] = {"_id": thread_id, "organizationId": organization_id}
-        unchanged |= {name: doc.get(name) for name in BY_ID[THREADS]}
+        # The thread as read, its revision included: a write in between (a recoloring back
+        # and forth too) makes this one read again.
         counted = {"countedAs": counted_as(new, new_terms), "countedTerms": new_terms}
-        moved = await db[THREADS].update_one(unchanged, {"$set": counted})
+        moved = await db[THREADS].update_one(unchanged(THREADS, doc), {"$set": counted})
         if moved.matched_count:
             await _move(db, organization_id, doc, old, new)
             for term, inc in _term_moves(old, old_terms, new, new_terms).items():

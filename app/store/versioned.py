@@ -109,14 +109,19 @@ async def _written(
             if images is not None:
                 images.forget(collection, query["_id"])
             return None
-        owned = {"organizationId": before["organizationId"], "_id": before["_id"]}
-        guard = owned | {name: before.get(name) for name in BY_ID[collection]}
-        written = await db[collection].update_one(guard, revised)
+        written = await db[collection].update_one(unchanged(collection, before), revised)
         if written.matched_count:
             after = applied(before, revised)
             if images is not None:
                 images.keep(collection, after)
             return after
+
+
+def unchanged(collection: str, doc: Doc) -> Doc:
+    """The filter of a write that lands only on `doc` as it was read: every field of the
+    collection's by-id index pinned to the value read."""
+    owned = {"organizationId": doc["organizationId"], "_id": doc["_id"]}
+    return owned | {name: doc.get(name) for name in BY_ID[collection]}
 
 
 def satisfies(doc: Doc, query: Doc) -> bool:
