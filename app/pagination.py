@@ -322,14 +322,13 @@ def numbered_page(request: PageRequest, *, low: int, high: int) -> Page[int]:
     return Page(items, [(n,) for n in items], has_next=later, has_previous=more)
 
 
-# Windows of a time-keyed scan. A server that examines every index key of a scanned range,
-# whatever the query's limit (the embedded one does), reads a page in time proportional to the
-# range: so a page of a list keyed by a time reads bounded windows of time, each sized from the
-# rate at which the list's items come, until the page fills. The last window is open-ended.
+# Windows of a time-keyed scan: a server that examines every index key of a scanned range (the
+# embedded one does) reads a page of a list keyed by a time in bounded windows, each sized from
+# the rate at which the list's items come, until the page fills. The last one is open-ended.
 
 WINDOW_STEPS = 4  # windows read per page at most
 WINDOW_MARGIN = 1.25  # a window is sized to hold this many times what is still needed
-WINDOW_GROWTH = 8  # after an empty window, the rate is taken to be this many times lower
+WINDOW_GROWTH = 8  # after a window, the rate is taken to be at most this many times lower
 _MAX_SECONDS = 3e9  # about 95 years: wider is no window
 
 
@@ -367,7 +366,8 @@ class WindowWalk:
         """The next window, expected to hold `need` more matching items."""
         self.steps += 1
         if self.found and self.covered > 0:
-            self.rate = self.found / self.covered
+            # at most GROWTH times sparser: a fresh outlier must not widen it to a full scan
+            self.rate = max(self.found / self.covered, (self.rate or 0) / WINDOW_GROWTH)
         seconds = _MAX_SECONDS if not self.rate else need * WINDOW_MARGIN / self.rate
         seconds = min(max(seconds, 0.001), _MAX_SECONDS)
         far: datetime | None

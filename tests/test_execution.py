@@ -149,3 +149,36 @@ async def test_plain_fields_skip_graphql_cores_field_execution(
     # resolvers (holder, later), a field with a directive (included), a list of scalars
     # (tags): every other field completes inline
     assert sorted(calls) == ["Holder", "Holder", "Leaf", "Query"], calls
+
+
+async def test_plain_selections_are_built_without_executing_their_fields(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A selection of plain fields only (at any depth, __typename included) is compiled: no
+    object of it goes through field execution, while its answer stays graphql-core's."""
+    types: list[str] = []
+    original = LeanExecution.execute_fields
+
+    def counted(self: LeanExecution, parent_type: Any, *args: Any) -> Any:
+        types.append(parent_type.name)
+        return original(self, parent_type, *args)
+
+    monkeypatch.setattr(LeanExecution, "execute_fields", counted)
+    query = """{ holder(case: "null_in_list") {
+      leaves { name color __typename }  maybeLeaf { n: name size }  leaf { color } } }"""
+    lean = await _schema(LeanExecution).execute(query)
+    assert sorted(types) == ["Holder", "Leaf", "Query"]  # the irregular item only
+    stock = await _schema(StrawberryGraphQLCoreExecutionContext).execute(query)
+    assert lean.data == stock.data
+    assert [(e.message, e.path) for e in lean.errors or []] == [
+        (e.message, e.path) for e in stock.errors or []
+    ]
+    types.clear()
+    plain = '{ holder(case: "plain") { leaves { name __typename } leaf { name size } } }'
+    assert (await _schema(LeanExecution).execute(plain)).data == {
+        "holder": {
+            "leaves": [{"name": "b", "__typename": "Leaf"}, {"name": "c", "__typename": "Leaf"}],
+            "leaf": {"name": "a", "size": 1},
+        }
+    }
+    assert sorted(types) == ["Holder", "Query"]

@@ -3,7 +3,7 @@
 import base64
 import json
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -12,9 +12,11 @@ from app.pagination import (
     DEFAULT_PAGE_SIZE,
     MESSAGE_ORDER,
     THREAD_ORDER,
+    WINDOW_GROWTH,
     Bound,
     PageRequest,
     SeqRange,
+    WindowWalk,
     decode_cursor,
     encode_cursor,
     next_range,
@@ -182,3 +184,30 @@ def test_select_orders_and_bounds() -> None:
     after = encode_cursor(MESSAGE_ORDER, (4,))
     assert [seqs[n] for n in select(request(first=5, after=after), seqs)] == [3, 2, 1]
     assert [seqs[n] for n in select(request(last=1, before=after), seqs)] == [5, 9]
+
+
+def test_a_window_holding_an_outlier_widens_the_next_by_at_most_growth() -> None:
+    """The first window of an inbox holds only the thread just written to; the threads below it
+    come at the organization's rate. The next window is at most GROWTH times as wide (per item
+    still needed) as the rate said, not sized from the one outlier (a scan of most of the list)."""
+    now = datetime(2026, 11, 28, 12)
+    walk = WindowWalk(now, descending=True, rate=1 / 60, end=now - timedelta(days=400))
+    first = walk.next(50)
+    assert first.high == now and first.low is not None
+    width = (now - first.low).total_seconds()
+    walk.saw(1)
+    second = walk.next(49)
+    assert second.high == first.low and second.low is not None
+    assert (first.low - second.low).total_seconds() <= WINDOW_GROWTH * width * 49 / 50 * 1.001
+    walk.saw(49)
+    assert walk.found == 50
+
+
+def test_a_window_as_dense_as_expected_keeps_its_rate() -> None:
+    now = datetime(2026, 11, 28, 12)
+    walk = WindowWalk(now, descending=True, rate=1.0)
+    first = walk.next(10)
+    walk.saw(4)  # 4 of the 12.5 expected: denser than GROWTH times less, so taken as seen
+    second = walk.next(6)
+    assert first.low is not None and second.low is not None
+    assert (first.low - second.low).total_seconds() == pytest.approx(6 * 1.25 / (4 / 12.5))
