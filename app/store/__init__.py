@@ -22,6 +22,7 @@ from app.store.counters import (
 )
 from app.store.events import (
     EVENT_TTL,
+    QUIET_POLL_SECONDS,
     ChangeStreamsUnsupported,
     Logged,
     last_logged_event,
@@ -129,6 +130,7 @@ __all__ = [
     "LEASE",
     "MESSAGES",
     "PERSISTED_QUERIES",
+    "QUIET_POLL_SECONDS",
     "REVISIONS",
     "THREADS",
     "THREAD_COUNTERS",
