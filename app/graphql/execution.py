@@ -345,7 +345,8 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         """As graphql-core's `complete_iterable_value` for non-null object items."""
         item_type = plan.item_type
         assert item_type is not None and plan.object_type is not None
-        steps = None if position_context else self._compiled(plan.object_type, field_details_list)
+        in_place = position_context is None
+        steps = self._compiled(plan.object_type, field_details_list) if in_place else None
         completed: list[Any] = []
         awaitable_indices: list[int] = []
         for index, item in enumerate(items):
