@@ -1,6 +1,8 @@
 """The benchmark harness (scripts/bench*.py): its wire proxy counts exactly the commands a client
 sends, and every peer answers what the API answers for every scenario."""
 
+import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -90,3 +92,34 @@ def test_every_peer_answers_what_the_api_answers(secantus_uri: str) -> None:
         bench.check_answers(peers, orgs, extra)
         for peer in peers.values():
             assert sum(peer.tally.snapshot().values()) > 0
+
+
+def test_commands_are_counted_once_the_api_is_quiet() -> None:
+    """The count waits out what the API sends on its own (a sweep), not its change streams'
+    getMores, which never stop."""
+    tally = bench_wire.Tally()
+    stop = threading.Event()
+
+    def watching() -> None:
+        while not stop.is_set():
+            with tally.lock:
+                tally.counts["getMore events"] += 1
+            time.sleep(0.02)
+
+    def sweeping() -> None:
+        for _ in range(8):
+            with tally.lock:
+                tally.counts["insert events"] += 1
+            time.sleep(0.1)
+
+    threads = [threading.Thread(target=watching), threading.Thread(target=sweeping)]
+    for thread in threads:
+        thread.start()
+    started = time.monotonic()
+    bench.settle(tally, quiet=0.3, most=5)
+    waited = time.monotonic() - started
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert tally.counts["insert events"] == 8  # the sweep had finished
+    assert waited < 2  # and the getMores did not hold the count off
