@@ -328,7 +328,7 @@ def numbered_page(request: PageRequest, *, low: int, high: int) -> Page[int]:
 
 WINDOW_STEPS = 4  # windows read per page at most
 WINDOW_MARGIN = 1.25  # a window is sized to hold this many times what is still needed
-WINDOW_GROWTH = 8  # after a window, the rate is taken to be at most this many times lower
+WINDOW_GROWTH = 8  # after a window, the rate is at most this many times lower
 _MAX_SECONDS = 3e9  # about 95 years: wider is no window
 
 
@@ -365,8 +365,9 @@ class WindowWalk:
     def next(self, need: int) -> TimeWindow:
         """The next window, expected to hold `need` more matching items."""
         self.steps += 1
-        if self.found and self.covered > 0:
-            # at most GROWTH times sparser: a fresh outlier must not widen it to a full scan
+        if self.covered > 0:
+            # what the windows held, but at most GROWTH times sparser than the last window's
+            # rate: a window of one fresh outlier (or none) must not widen the next to a scan
             self.rate = max(self.found / self.covered, (self.rate or 0) / WINDOW_GROWTH)
         seconds = _MAX_SECONDS if not self.rate else need * WINDOW_MARGIN / self.rate
         seconds = min(max(seconds, 0.001), _MAX_SECONDS)
@@ -392,8 +393,6 @@ class WindowWalk:
     def saw(self, count: int) -> None:
         """`count` matching items were in the last window."""
         self.found += count
-        if not count and self.rate:
-            self.rate /= WINDOW_GROWTH
 
 
 class AtLeast(int):

@@ -199,22 +199,6 @@ def items(answer: Any) -> int:
     return 0
 
 
-def settle(tally: bench_wire.Tally, quiet: float = 1.0, most: float = 30.0) -> None:
-    """Wait until the peer has sent nothing but its change streams' getMores for `quiet`
-    seconds (at most `most`): the API's sweeps finish what other peers' writes left (messages
-    written without their events by the naive peer), which is no request's work."""
-
-    def working() -> float:
-        return sum(n for label, n in tally.snapshot().items() if label not in WATCHED)
-
-    deadline = time.monotonic() + most
-    seen, since = working(), time.monotonic()
-    while time.monotonic() < deadline and time.monotonic() - since < quiet:
-        time.sleep(0.1)
-        if (now := working()) != seen:
-            seen, since = now, time.monotonic()
-
-
 def count_commands(
     peers: dict[str, Peer], orgs: list[Org], extra: dict[int, Any], results: Results, db_uri: str
 ) -> None:
@@ -226,7 +210,7 @@ def count_commands(
                 for name, peer in peers.items():
                     once(peer, org, flows[name])  # warm
                     if name == "api":
-                        settle(peer.tally)
+                        bench_wire.settle(peer.tally)
                     before = peer.tally.snapshot()
                     for _ in range(COUNTED_REQUESTS):
                         once(peer, org, flows[name])
@@ -341,7 +325,7 @@ def table_intro(title: str, header: list[str], rows: list[list[str]]) -> str:
 
 # The API's event hub follows these logs with change streams on its own connections: their
 # getMores run whatever the requests, more often after writes. Shown apart.
-WATCHED = ("getMore events", "getMore inbox_events")
+WATCHED = bench_wire.WATCHED
 
 
 def commands_cell(counts: dict[str, float]) -> str:
@@ -501,7 +485,7 @@ def main(argv: list[str]) -> None:
             DATABASE,
             smallest,
             max(ROUNDS, 5),
-            lambda: sum(layer_tally.snapshot().values()),
+            layer_tally,
         )
     elapsed = time.monotonic() - started
     tables = [throughput_table(results, c) for c in CONCURRENCY] + [

@@ -21,10 +21,8 @@ from app import store
 from app.http.middleware import log
 from app.main import create_app
 from app.settings import Settings
-from scripts import bench_peers, bench_scenarios
+from scripts import bench_peers, bench_scenarios, bench_wire
 from scripts.bench_data import Org
-
-SETTLE_SECONDS = 5
 
 
 class Recorder:
@@ -113,10 +111,10 @@ async def _cancel_others() -> None:
 
 
 def measure_layer(
-    uri: str, database: str, org: Org, rounds: int, leaked: Callable[[], int]
+    uri: str, database: str, org: Org, rounds: int, tally: bench_wire.Tally
 ) -> list[tuple[str, float, float, int]]:
     """(scenario label, API seconds, hand-built seconds, commands sent meanwhile) for thread +
-    50 messages and the inbox; `uri` should be a wire proxy whose count `leaked` reads."""
+    50 messages and the inbox; `uri` should be a wire proxy whose counts `tally` holds."""
     loop = asyncio.new_event_loop()
     db = store.open_database(uri, database, timeout_ms=60_000)
     log.addHandler(logging.StreamHandler(open(os.devnull, "w")))  # noqa: SIM115
@@ -126,7 +124,7 @@ def measure_layer(
     loop.run_until_complete(lifespan.enter_async_context(app.router.lifespan_context(app)))
     # The start-up's first sweeps (the events of recent writes: many after the write scenario)
     # run in the background: let them finish before measuring.
-    loop.run_until_complete(asyncio.sleep(SETTLE_SECONDS))
+    bench_wire.settle(tally, pause=lambda seconds: loop.run_until_complete(asyncio.sleep(seconds)))
     headers = [(b"authorization", f"Bearer {org.key}".encode())]
     rows = []
     try:
@@ -154,7 +152,7 @@ def measure_layer(
                     f"{scenario.name}: the API and the hand-built JSON differ"
                 )
                 recorder.replaying = True
-                before = leaked()
+                before = bench_wire.working(tally)
                 times: dict[int, list[float]] = {0: [], 1: []}
                 for n in range(rounds * 2):
                     call = (api, handmade)[n % 2]
@@ -162,7 +160,7 @@ def measure_layer(
                     for _ in range(20):
                         loop.run_until_complete(call())
                     times[n % 2].append((time.perf_counter() - started) / 20)
-                sent = leaked() - before
+                sent = bench_wire.working(tally) - before
             rows.append(
                 (
                     scenario.label,

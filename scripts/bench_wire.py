@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import struct
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -173,6 +174,32 @@ class Proxies:
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result()
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+# What the API's change streams send beside every request, whatever it does.
+WATCHED = ("getMore events", "getMore inbox_events")
+
+
+def working(tally: Tally) -> int:
+    """The commands the proxy has seen, its change streams' getMores aside."""
+    return sum(n for label, n in tally.snapshot().items() if label not in WATCHED)
+
+
+def settle(
+    tally: Tally,
+    quiet: float = 1.0,
+    most: float = 30.0,
+    pause: Callable[[float], object] = time.sleep,
+) -> None:
+    """Wait (by `pause`) until the proxy has seen nothing but change-stream getMores for
+    `quiet` seconds, at most `most`: the API's sweeps finish what other writers left (the naive
+    peer's messages have no events), which is no request's work."""
+    deadline = time.monotonic() + most
+    seen, since = working(tally), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet:
+        pause(0.1)
+        if (now := working(tally)) != seen:
+            seen, since = now, time.monotonic()
 
 
 def per_request(before: Counter[str], after: Counter[str], requests: int) -> dict[str, float]:

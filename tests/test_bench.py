@@ -116,7 +116,7 @@ def test_commands_are_counted_once_the_api_is_quiet() -> None:
     for thread in threads:
         thread.start()
     started = time.monotonic()
-    bench.settle(tally, quiet=0.3, most=5)
+    bench_wire.settle(tally, quiet=0.3, most=5)
     waited = time.monotonic() - started
     stop.set()
     for thread in threads:

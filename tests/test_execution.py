@@ -100,6 +100,19 @@ def _schema(executor: type) -> strawberry.Schema:
     return strawberry.Schema(query=Query, execution_context_class=executor)
 
 
+def counted(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The parent types `LeanExecution.<method>` is called for, from now on."""
+    calls: list[str] = []
+    original = getattr(LeanExecution, method)
+
+    def counting(self: LeanExecution, parent_type: Any, *args: Any) -> Any:
+        calls.append(parent_type.name)
+        return original(self, parent_type, *args)
+
+    monkeypatch.setattr(LeanExecution, method, counting)
+    return calls
+
+
 @pytest.mark.parametrize("case", sorted(HOLDERS))
 async def test_same_answer_as_graphql_core(case: str) -> None:
     lean = await _schema(LeanExecution).execute(QUERY, {"case": case})
@@ -136,14 +149,7 @@ def test_the_app_schema_takes_the_inline_path() -> None:
 async def test_plain_fields_skip_graphql_cores_field_execution(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    calls: list[str] = []
-    original = LeanExecution.execute_field
-
-    def counted(self: LeanExecution, parent_type: Any, *args: Any) -> Any:
-        calls.append(parent_type.name)
-        return original(self, parent_type, *args)
-
-    monkeypatch.setattr(LeanExecution, "execute_field", counted)
+    calls = counted(monkeypatch, "execute_field")
     result = await _schema(LeanExecution).execute(QUERY, {"case": "plain"})
     assert not result.errors
     # resolvers (holder, later), a field with a directive (included), a list of scalars
@@ -156,14 +162,7 @@ async def test_plain_selections_are_built_without_executing_their_fields(
 ) -> None:
     """A selection of plain fields only (at any depth, __typename included) is compiled: no
     object of it goes through field execution, while its answer stays graphql-core's."""
-    types: list[str] = []
-    original = LeanExecution.execute_fields
-
-    def counted(self: LeanExecution, parent_type: Any, *args: Any) -> Any:
-        types.append(parent_type.name)
-        return original(self, parent_type, *args)
-
-    monkeypatch.setattr(LeanExecution, "execute_fields", counted)
+    types = counted(monkeypatch, "execute_fields")
     query = """{ holder(case: "null_in_list") {
       leaves { name color __typename }  maybeLeaf { n: name size }  leaf { color } } }"""
     lean = await _schema(LeanExecution).execute(query)
