@@ -91,6 +91,21 @@ def cause_of(error: GraphQLError) -> BaseException | None:
     return cause
 
 
+def forget_frames(error: BaseException) -> None:
+    """Drop the tracebacks of an error and of every error behind it, once it is logged: their
+    frames hold the executor that holds the errors, a cycle that would keep every object of
+    the request until the cyclic garbage collector ran."""
+    pending: list[BaseException | None] = [error]
+    seen: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if current is not None and id(current) not in seen:
+            seen.add(id(current))
+            current.__traceback__ = None
+            behind = getattr(current, "original_error", None)
+            pending += [current.__cause__, current.__context__, behind]
+
+
 def app_error_of(error: GraphQLError) -> AppError | None:
     cause = cause_of(error)
     return cause if isinstance(cause, AppError) else None

@@ -1,18 +1,14 @@
 """Execution that completes plain fields inline.
 
-Most fields of an answer are attributes of a domain-built object: a message's `id`, `role`
-and `text`, an edge's `node`, a connection's `edges`. graphql-core executes each one as a full
-field (a path, a resolve info, Strawberry's resolver, then value completion through half a
-dozen calls), about 2 µs apiece, which is most of the cost of a large answer. Here a field with
-no resolver, arguments, directives or extensions is read in place: a scalar or enum is coerced
-there, an object (or a list of objects) of its type's own class has its subfields executed
-directly, with graphql-core's error handling. Anything unusual about the value (absent, null
-where not allowed, another class, refused by its coercion) takes the ordinary path, which
-raises the error graphql-core would; nothing has run for the field before it does.
-
-A selection made only of such fields, at any depth (a page's nodes, or its edges with their
-cursor and node), is compiled once per request into steps that build each object's answer in
-one loop; an object the steps cannot build as is takes the ordinary path, whole.
+Most fields of an answer are attributes of a domain-built object (a message's `id`, an edge's
+`node`), which graphql-core executes as full fields (a path, a resolve info, Strawberry's
+resolver, value completion through half a dozen calls): about 2 µs apiece, most of the cost of
+a large answer. Here a field with no resolver, arguments, directives or extensions is read in
+place: a scalar or enum is coerced there, an object (or list of objects) of its type's own
+class has its subfields executed directly, with graphql-core's error handling. A selection made
+only of such fields, at any depth, is compiled once per request into steps that build each
+object's answer in one loop. A value unusual in any way (absent, null where not allowed, of
+another class, refused by its coercion) takes the ordinary path, whole, and its error.
 """
 
 from collections.abc import Awaitable, Callable
@@ -146,8 +142,14 @@ class LeanExecution(StrawberryGraphQLCoreExecutionContext):
         # by the identity of a grouped field set, which graphql-core memoizes per selection
         self._planned: dict[int, tuple[GroupedFieldSet, Planned]] = {}
         # by an object type and the identity of the field details it is selected by
-        self._steps: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Steps | None]]
-        self._steps = {}
+        self._steps: dict[tuple[GraphQLObjectType, int], tuple[FieldDetailsList, Steps | None]] = {}
+
+    def build_response(self, data: dict[str, Any] | None) -> Any:
+        # graphql-core's executor refers to itself (its helpers are its bound methods): kept,
+        # every object of the request would wait for the cyclic garbage collector.
+        response = super().build_response(data)
+        del self.async_helpers
+        return response
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: GroupedFieldSet) -> Planned:
         found = self._planned.get(id(grouped_field_set))

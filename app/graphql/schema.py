@@ -10,7 +10,7 @@ from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaEx
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from app.errors import is_unexpected
+from app.errors import forget_frames, is_unexpected
 from app.graphql.execution import LeanExecution
 from app.graphql.extensions import CachedParse, FinishResult, QueryLimits, ResponseCap
 from app.graphql.limits import Limits
@@ -56,6 +56,8 @@ class ThreadsSchema(strawberry.Schema):
         unexpected = [error for error in errors if is_unexpected(error)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
+        for error in errors:
+            forget_frames(error)
 
 
 def make_schema(settings: Settings) -> ThreadsSchema:
