@@ -323,15 +323,14 @@ def table_intro(title: str, header: list[str], rows: list[list[str]]) -> str:
     return f"**{title}**\n\n{bench_report.table(header, rows)}\n"
 
 
-# The API's event hub follows these logs with change streams on its own connections: their
-# getMores run whatever the requests, more often after writes. Shown apart.
-WATCHED = bench_wire.WATCHED
-
-
 def commands_cell(counts: dict[str, float]) -> str:
     keys = sum(v for k, v in counts.items() if k.endswith(" api_keys"))
-    watched = sum(v for k, v in counts.items() if k in WATCHED)
-    others = {k: v for k, v in counts.items() if not k.endswith(" api_keys") and k not in WATCHED}
+    watched = sum(v for k, v in counts.items() if k in bench_wire.WATCHED)
+    others = {
+        k: v
+        for k, v in counts.items()
+        if not k.endswith(" api_keys") and k not in bench_wire.WATCHED
+    }
     total = sum(others.values())
     split = ", ".join(f"{k} {v:g}" for k, v in others.items())
     extra = (f" + key {keys:g}" if keys else "") + (f" + watch {watched:g}" if watched else "")

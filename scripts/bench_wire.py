@@ -176,7 +176,8 @@ class Proxies:
         self.thread.join(timeout=10)
 
 
-# What the API's change streams send beside every request, whatever it does.
+# The API's event hub follows these logs with change streams on its own connections: their
+# getMores run beside every request, whatever it does (more often after writes).
 WATCHED = ("getMore events", "getMore inbox_events")
 
 

@@ -16,8 +16,8 @@ THREAD = """query($id: ID!) { thread(id: $id) { id title metadata messageCount
     pageInfo { hasNextPage endCursor } } } }"""
 INBOX = """{ threads(first: 10, orderBy: UPDATED_AT) { totalCount
   nodes { id messages(first: 2) { nodes { id text } } } } }"""
-OURS = {"app", "graphql", "strawberry"}
 REFUSED = """query($id: ID!) { thread(id: $id) { messages(first: -1) { nodes { id } } } }"""
+OURS = {"app", "graphql", "strawberry"}  # the modules a request's own objects come from
 
 
 @pytest.mark.parametrize("query", [THREAD, INBOX, REFUSED], ids=["thread", "inbox", "refused"])
