@@ -13,7 +13,8 @@ from app.domain import ThreadChanges, ThreadState
 from app.services import forks, threads, trash
 from app.services.runtime import Runtime
 from app.store import Database
-from app.store.codec import thread_doc
+from app.store.codec import metadata_term, thread_doc
+from app.store.listings import thread_listing
 from tests.helpers.api import Api
 from tests.helpers.backends import Recorder
 from tests.helpers.factories import caller, make_thread
@@ -121,6 +122,18 @@ async def test_pages_examine_about_what_they_return(
 
 
 @pytest.mark.slow
+def test_the_scanned_metadata_term_is_not_matched_again() -> None:
+    """A metadata filter's scan holds one of its terms (the index's); every document the scan
+    finds has it, so only the others are checked per document."""
+    org = caller().organization_id
+    gold, any_kind = metadata_term("tier", "gold"), metadata_term("kind", "any")
+    one = thread_listing(domain.ThreadQuery(org, metadata=(("tier", "gold"),)))
+    assert one.scan["metaTerms"] == gold and "metaTerms" not in one.rest
+    query = domain.ThreadQuery(org, metadata=(("tier", "gold"), ("kind", "any")))
+    two = thread_listing(query, scan_term=any_kind)
+    assert two.scan["metaTerms"] == any_kind and two.rest["metaTerms"] == {"$all": [gold]}
+
+
 async def test_counts_do_not_scan(recorded: tuple[Database, Recorder]) -> None:
     db, recorder = recorded
     await spread(db, SPREAD)

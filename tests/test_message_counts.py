@@ -136,8 +136,8 @@ async def test_reading_the_count_reads_no_message(recorded: tuple[Database, Reco
         "query($id: ID!) { thread(id: $id) { messageCount } }", {"id": thread.id}
     )
     assert data["thread"]["messageCount"] == 5
-    assert [next(iter(c)) for c in recorder.commands] == ["aggregate"]
-    assert recorder.commands[0]["aggregate"] == store.THREADS
+    assert [next(iter(c)) for c in recorder.commands] == ["find"]
+    assert recorder.commands[0]["find"] == store.THREADS
 
 
 async def test_a_count_not_kept_yet_is_counted(api: Api, db: Database) -> None:

@@ -195,3 +195,18 @@ def test_an_older_held_message_gets_its_key() -> None:
         "seq": 7,
         "threadSeq": "thread_1:7",
     }
+
+
+async def test_a_thread_by_id_examines_one_document(
+    recorded: tuple[Database, Recorder],
+) -> None:
+    """`thread(id:)` reads its thread by equality on the by-id index: one key, one document,
+    however many threads the organization has."""
+    db, recorder = recorded
+    threads = [await make_thread(db) for _ in range(30)]
+    recorder.commands.clear()
+    data = await Api(db).ok("query($t: ID!) { thread(id: $t) { title } }", {"t": threads[7].id})
+    assert data["thread"] is not None
+    [command] = recorder.commands
+    assert command["find"] == store.THREADS
+    assert await examined(db, command) == (1, 1)

@@ -6,6 +6,8 @@ import pytest
 
 from app import store
 from app.domain import now
+from app.graphql import connections, types
+from app.pagination import Key, Ordering, encode_cursor
 from app.services import trash
 from app.services.runtime import Runtime
 from app.store import Database
@@ -172,6 +174,39 @@ async def test_total_count_only_when_selected(
     probe = await api.error(MESSAGES, {"id": thread.id})
     assert probe["extensions"] == {"code": "INTERNAL_SERVER_ERROR"}
     assert probe["path"] == ["thread", "messages", "totalCount"], "the probe is wired"
+
+
+async def test_cursors_only_when_selected(
+    api: Api, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page of nodes encodes only the cursors of PageInfo (its first and last item), and a
+    thread's eventCursor only when asked for; edges still carry theirs."""
+    thread = await make_thread(db, messages=6)
+    encoded: list[object] = []
+    original = encode_cursor
+
+    def counting(ordering: Ordering, key: Key) -> str:
+        encoded.append(key)
+        return original(ordering, key)
+
+    monkeypatch.setattr(connections, "encode_cursor", counting)
+    monkeypatch.setattr(types, "encode_cursor", counting)
+    nodes = "query($id: ID!) { thread(id: $id) { title messages(first: 5) { %s } } }"
+    data = await api.ok(
+        nodes % "nodes { text } pageInfo { startCursor endCursor }", {"id": thread.id}
+    )
+    info = data["thread"]["messages"]["pageInfo"]
+    assert len(encoded) == 2 and info["startCursor"] != info["endCursor"]
+    encoded.clear()
+    data = await api.ok(nodes % "edges { cursor } pageInfo { endCursor }", {"id": thread.id})
+    edges = data["thread"]["messages"]["edges"]
+    assert (
+        len(encoded) == 5
+        and edges[-1]["cursor"] == data["thread"]["messages"]["pageInfo"]["endCursor"]
+    )
+    encoded.clear()
+    data = await api.ok("query($id: ID!) { thread(id: $id) { eventCursor } }", {"id": thread.id})
+    assert len(encoded) == 1 and data["thread"]["eventCursor"]
 
 
 async def test_forged_cursor_via_api(api: Api, db: Database) -> None:

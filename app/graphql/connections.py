@@ -114,6 +114,7 @@ async def connection(
     fetch: Callable[[PageRequest], Awaitable[Page[Any]]] | None = None,
 ) -> Connection[NodeT]:
     """The page the paging arguments ask for: by `fetch`, or a query of its own."""
+    fields = selected(info)
     request = page_request(
         ordering,
         first=first,
@@ -122,7 +123,7 @@ async def connection(
         before=before,
         limit=limit,
         descending=order is SortOrder.DESC,
-        probe=selects_page_info(info),
+        probe="pageInfo" in fields,
     )
     if fetch is None:
         runtime = info.context.runtime
@@ -134,23 +135,26 @@ async def connection(
         )
     else:
         page = await fetch(request)
-    edges, nodes, page_info = paged(page, ordering, to_node, query=query, request=request)
+    edges, nodes, page_info = paged(
+        page, ordering, to_node, query=query, request=request, edges="edges" in fields
+    )
     return Connection(edges=edges, nodes=nodes, page_info=page_info, query=query)
 
 
-def selects_page_info(info: Info) -> bool:
-    """Whether the connection's selection holds `pageInfo`, under any alias, fragment or
-    directive: only then does its page read the item past it (whether more follow)."""
+def selected(info: Info) -> frozenset[str]:
+    """The names of the fields selected on the connection, under any alias, fragment or
+    directive: its page reads the item past it (whether more follow) only for `pageInfo`, and
+    builds edges (a cursor each) only for `edges`."""
     raw = info._raw_info
     selections = [
         s for node in raw.field_nodes if node.selection_set for s in node.selection_set.selections
     ]
+    names: set[str] = set()
     seen: set[str] = set()
     while selections:
         selection = selections.pop()
         if isinstance(selection, FieldNode):
-            if selection.name.value == "pageInfo":
-                return True
+            names.add(selection.name.value)
             continue
         fragment: FragmentDefinitionNode | InlineFragmentNode
         if isinstance(selection, FragmentSpreadNode):
@@ -163,7 +167,7 @@ def selects_page_info(info: Info) -> bool:
             assert isinstance(selection, InlineFragmentNode)
             fragment = selection
         selections.extend(fragment.selection_set.selections)
-    return False
+    return frozenset(names)
 
 
 def paged(
@@ -173,11 +177,15 @@ def paged(
     *,
     query: Query | None,
     request: PageRequest,
+    edges: bool = True,
 ) -> tuple[list[Edge[NodeT]], list[NodeT], PageInfo]:
-    """A page's edges, nodes and PageInfo: what every connection is made of."""
-    cursors = [encode_cursor(ordering, key) for key in page.keys]
+    """A page's edges, nodes and PageInfo: what every connection is made of. Without `edges`
+    (not selected) the edges are left empty, and no cursor but the page's first and last is
+    encoded."""
     nodes = [to_node(item) for item in page.items]
-    edges = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)]
+    keys = page.keys if edges else page.keys[:1] + page.keys[-1:]
+    cursors = [encode_cursor(ordering, key) for key in keys]
+    made = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)] if edges else []
     info = PageInfo(
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
@@ -185,4 +193,4 @@ def paged(
         query=query,
         request=request,
     )
-    return edges, nodes, info
+    return made, nodes, info

@@ -19,6 +19,7 @@ from app.revisions import MAX_REVISIONS
 # The GraphQL member of each domain member (an Enum call costs a chain of lookups).
 _ROLES = {role: MessageRole[role.name] for role in domain.Role}
 _STATUSES = {status: MessageStatus[status.name] for status in domain.MessageStatus}
+_STATES = {state: ThreadState[state.name] for state in domain.ThreadState}
 
 
 @strawberry.interface(description="An object with an id, fetchable with `node` and `nodes`.")
@@ -80,10 +81,7 @@ class Thread(Node):
         description="When the thread went to the trash: null unless it is there"
         " (`threads(filter: {deleted: true})`)."
     )
-    event_cursor: str = strawberry.field(
-        description="The cursor of the thread's latest event as of this read: threadEvents(after:"
-        " eventCursor) delivers what happens after it, so loading then subscribing loses nothing."
-    )
+    last_event: strawberry.Private[int]
     last_seq: strawberry.Private[int]
     kept_count: strawberry.Private[int | None]  # its messages, as the writes keep them
     origin: strawberry.Private[domain.ForkOrigin | None]
@@ -102,13 +100,20 @@ class Thread(Node):
             organization_id=thread.organization_id,
             user_id=thread.user_id,
             visible_in_ui=thread.visible_in_ui,
-            state=ThreadState(thread.state),
+            state=_STATES[thread.state],
             deleted_at=thread.deleted_at,
-            event_cursor=encode_cursor(EVENT_ORDER, (thread.last_event,)),
+            last_event=thread.last_event,
             last_seq=thread.last_seq,
             kept_count=thread.message_count,
             origin=thread.forked_from,
         )
+
+    @strawberry.field(
+        description="The cursor of the thread's latest event as of this read: threadEvents(after:"
+        " eventCursor) delivers what happens after it, so loading then subscribing loses nothing."
+    )
+    def event_cursor(self) -> str:
+        return encode_cursor(EVENT_ORDER, (self.last_event,))
 
     @strawberry.field(description="What the thread was forked from; null if it is no fork.")
     def forked_from(self) -> Optional["ForkOrigin"]:

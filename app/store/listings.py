@@ -79,8 +79,11 @@ def _tighter(range_: dict[str, KeyValue], condition: dict[str, KeyValue]) -> dic
     return merged
 
 
-def _metadata_filter(metadata: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    terms = [metadata_term(key, value) for key, value in metadata]
+def _metadata_filter(
+    metadata: Sequence[tuple[str, str]], *, scanned: str | None = None
+) -> dict[str, Any]:
+    """The metadata pairs as a condition on their terms, but for the one the scan matches."""
+    terms = [term for key, value in metadata if (term := metadata_term(key, value)) != scanned]
     return {"metaTerms": {"$all": terms}} if terms else {}
 
 
@@ -88,10 +91,11 @@ def thread_listing(query: ThreadQuery, *, scan_term: str | None = None) -> Listi
     """Scanned by (organization, user) or (organization, a metadata term: `scan_term`, else the
     first) when given, so that the index (..., order key) bounds the scan."""
     scan: dict[str, Any] = {"organizationId": query.organization_id}
+    scanned = None
     if query.user_id is not None:
         scan["userId"] = query.user_id
     elif query.metadata:
-        scan["metaTerms"] = scan_term or metadata_term(*query.metadata[0])
+        scanned = scan["metaTerms"] = scan_term or metadata_term(*query.metadata[0])
     states = [state.value for state in query.states]
     visibility = {"hidden": TRASHED} if query.trashed else VISIBLE
     rest: dict[str, Any] = {
@@ -102,7 +106,7 @@ def thread_listing(query: ThreadQuery, *, scan_term: str | None = None) -> Listi
         rest["visibleInUi"] = query.visible_in_ui
     if query.assistant_id is not None:
         rest["assistantId"] = query.assistant_id
-    rest |= _metadata_filter(query.metadata)
+    rest |= _metadata_filter(query.metadata, scanned=scanned)
     return Listing(THREADS, scan, rest, THREAD_KEYS[query.order])
 
 

@@ -88,17 +88,13 @@ class Recorder(store.CommandListenerBase):
 
 
 async def examined(db: store.Database, command: dict[str, Any]) -> tuple[int, int]:
-    """The documents and keys the server examines for a recorded aggregate (an index scan)."""
-    explained = await db.command(
-        {
-            "explain": {
-                "aggregate": command["aggregate"],
-                "pipeline": command["pipeline"],
-                "cursor": {},
-            },
-            "verbosity": "executionStats",
-        }
-    )
+    """The documents and keys the server examines for a recorded aggregate or find (an index
+    scan)."""
+    if "find" in command:
+        asked: dict[str, Any] = {k: command[k] for k in ("find", "filter", "limit") if k in command}
+    else:
+        asked = {k: command[k] for k in ("aggregate", "pipeline")} | {"cursor": {}}
+    explained = await db.command({"explain": asked, "verbosity": "executionStats"})
     assert "COLLSCAN" not in repr(explained["queryPlanner"]["winningPlan"])
     stats = explained["executionStats"]
     return int(stats["totalDocsExamined"]), int(stats["totalKeysExamined"])
