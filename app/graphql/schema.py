@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.errors import forget_frames, is_unexpected
+from app.graphql import arguments
 from app.graphql.execution import LeanExecution
 from app.graphql.extensions import CachedParse, FinishResult, QueryLimits, ResponseCap
 from app.graphql.limits import Limits
@@ -63,6 +64,7 @@ class ThreadsSchema(strawberry.Schema):
 def make_schema(settings: Settings) -> ThreadsSchema:
     """The schema with the settings' query limits; in production without suggestions of names
     in errors, and without introspection unless `graphql_introspection` asks for it."""
+    arguments.install()
     rules: list[type[ASTValidationRule]] = []
     if settings.production and not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
