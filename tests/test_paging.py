@@ -7,7 +7,8 @@ import pytest
 from app import store
 from app.domain import now
 from app.graphql import connections, types
-from app.pagination import Key, Ordering, encode_cursor
+from app.graphql.connections import PageInfo
+from app.pagination import Key, Ordering, Page, PageRequest, encode_cursor
 from app.services import trash
 from app.services.runtime import Runtime
 from app.store import Database
@@ -262,3 +263,15 @@ async def test_paging_across_wide_gaps(api: Api, db: Database) -> None:
         assert seen == [f"message {n}" for n in expected]
         backward = await page(api, thread.id, last=15, order=order)
         assert texts(backward) == [f"message {n}" for n in expected[-15:]]
+
+
+def test_a_known_answer_of_page_info_awaits_nothing() -> None:
+    """hasNextPage and hasPreviousPage answer a page's known answer as a plain value (an async
+    resolver would cost a coroutine and an await per connection); only a probe is awaited."""
+    request = PageRequest(size=2, forward=True, descending=True)
+    known: Page[object] = Page(items=[], keys=[], has_next=True, has_previous=False)
+    info = PageInfo(start_cursor=None, end_cursor=None, page=known, query=None, request=request)
+    definition = PageInfo.__strawberry_definition__  # type: ignore[attr-defined]
+    for name, expected in (("has_next_page", True), ("has_previous_page", False)):
+        resolver = definition.get_field(name).base_resolver
+        assert resolver.wrapped_func(info, None) is expected

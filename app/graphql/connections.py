@@ -1,7 +1,7 @@
 """Relay cursor connections: paging arguments, PageInfo, edges, and the page a query asks for."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar, cast
 
 import strawberry
 from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode
@@ -54,20 +54,23 @@ class PageInfo:
     query: Private[Query | None]  # None for a page that knows both answers
     request: Private[PageRequest]
 
-    async def _known_or_probe(self, info: Info, known: bool | None, *, previous: bool) -> bool:
+    def _known_or_probe(self, info: Info, known: bool | None, *, previous: bool) -> bool:
+        """The page's answer; only when it has none, a coroutine probing the list (which the
+        executor awaits): an async resolver would cost a task for an answer already known."""
         if known is not None:
             return known
         assert self.query is not None, "a page without a query knows both answers"
         db = info.context.runtime.db
-        return await store.exists_outside(db, self.query, self.request, previous=previous)
+        probe = store.exists_outside(db, self.query, self.request, previous=previous)
+        return cast(bool, probe)
 
     @strawberry.field(description="Whether items follow this page in the list's order.")
-    async def has_next_page(self, info: Info) -> bool:
-        return await self._known_or_probe(info, self.page.has_next, previous=False)
+    def has_next_page(self, info: Info) -> bool:
+        return self._known_or_probe(info, self.page.has_next, previous=False)
 
     @strawberry.field(description="Whether items precede this page in the list's order.")
-    async def has_previous_page(self, info: Info) -> bool:
-        return await self._known_or_probe(info, self.page.has_previous, previous=True)
+    def has_previous_page(self, info: Info) -> bool:
+        return self._known_or_probe(info, self.page.has_previous, previous=True)
 
 
 @strawberry.type(description="An item of a page, with the cursor to page from it.")
