@@ -139,7 +139,7 @@ async def connection(
     else:
         page = await fetch(request)
     edges, nodes, page_info = paged(
-        page, ordering, to_node, query=query, request=request, edges="edges" in fields
+        page, ordering, to_node, query=query, request=request, with_edges="edges" in fields
     )
     return Connection(edges=edges, nodes=nodes, page_info=page_info, query=query)
 
@@ -180,15 +180,16 @@ def paged(
     *,
     query: Query | None,
     request: PageRequest,
-    edges: bool = True,
+    with_edges: bool = True,
 ) -> tuple[list[Edge[NodeT]], list[NodeT], PageInfo]:
-    """A page's edges, nodes and PageInfo: what every connection is made of. Without `edges`
-    (not selected) the edges are left empty, and no cursor but the page's first and last is
-    encoded."""
+    """A page's edges, nodes and PageInfo: what every connection is made of. Without
+    `with_edges` (edges not selected) the edges are left empty, and no cursor but the page's
+    first and last is encoded."""
     nodes = [to_node(item) for item in page.items]
-    keys = page.keys if edges else page.keys[:1] + page.keys[-1:]
+    keys = page.keys if with_edges else page.keys[:1] + page.keys[-1:]
     cursors = [encode_cursor(ordering, key) for key in keys]
-    made = [Edge(cursor=c, node=n) for c, n in zip(cursors, nodes, strict=True)] if edges else []
+    pairs = zip(cursors, nodes, strict=True) if with_edges else ()
+    edges = [Edge(cursor=c, node=n) for c, n in pairs]
     info = PageInfo(
         start_cursor=cursors[0] if cursors else None,
         end_cursor=cursors[-1] if cursors else None,
@@ -196,4 +197,4 @@ def paged(
         query=query,
         request=request,
     )
-    return made, nodes, info
+    return edges, nodes, info
