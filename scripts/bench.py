@@ -13,8 +13,10 @@ README.md. `./scripts/bench search` prints only the search rows (scripts/bench_s
 
 Settings (environment): BENCH_SIZES (1000,10000,100000), BENCH_ROUNDS (3), BENCH_SECONDS (3,
 per batch), BENCH_CONCURRENCY (1,16), BENCH_SCENARIOS (some of thread50, inbox, page1, page100,
-filtered, counted, create; unset: all, which --write needs), BENCH_DATA_DIR (keep the seeded
-database there between runs; unset: a throwaway one)."""
+filtered, counted, create; unset: all, which --write needs), BENCH_PEERS (besides the API and
+the hand-written endpoint, some of naive, rest and floor: graphql-core alone over the hand-written
+commands, scripts/bench_floor.py; unset: naive and rest, which --write needs), BENCH_DATA_DIR
+(keep the seeded database there between runs; unset: a throwaway one)."""
 
 import asyncio
 import json
@@ -46,7 +48,7 @@ from scripts import (
     embedded,
 )
 from scripts.bench_data import Org
-from scripts.bench_scenarios import PEERS, kind
+from scripts.bench_scenarios import DEFAULT_PEERS, EXACT, PEERS, kind
 
 BIN = Path(sys.executable).parent
 DATABASE = "bench"
@@ -60,7 +62,13 @@ COUNTED_REQUESTS = 10  # requests per command count
 # The API's admission limit (MAX_REQUESTS_IN_FLIGHT, 8 by default) would answer part of
 # concurrency 16 with 503: raised, so that every peer serves every request.
 API_ENV = {"APP_ENV": "production", "MAX_REQUESTS_IN_FLIGHT": "64"}
-NAMES = {"api": "API", "handwritten": "hand-written", "naive": "naive", "rest": "REST"}
+NAMES = {
+    "api": "API",
+    "handwritten": "hand-written",
+    "naive": "naive",
+    "rest": "REST",
+    "floor": "graphql-core floor",
+}
 
 
 def log(message: str) -> None:
@@ -113,7 +121,8 @@ def start_peer(name: str, db_uri: str) -> subprocess.Popen[bytes]:
         target = ["app.main:create_app", "--http", "app.http.server:GuardedH11Protocol"]
         env = {**os.environ, **API_ENV, "MONGODB_URI": db_uri, "MONGODB_DATABASE": DATABASE}
     else:
-        target = [f"scripts.bench_peers:{name}", "--http", "h11"]
+        module = "bench_floor" if name == "floor" else "bench_peers"
+        target = [f"scripts.{module}:{name}", "--http", "h11"]
         env = {**os.environ, "BENCH_MONGODB_URI": db_uri, "BENCH_DATABASE": DATABASE}
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), *target, "--factory", *common],
@@ -157,11 +166,11 @@ def check_answers(peers: dict[str, Peer], orgs: list[Org], extra: dict[int, Any]
         for scenario in SCENARIOS:
             flows = scenario.flows(org, extra[org.size])
             ours = once(peers["api"], org, flows["api"])
-            for name in PEERS[1:]:
+            for name in [p for p in peers if p != "api"]:
                 theirs = once(peers[name], org, flows[name])
-                if scenario.read and name == "handwritten" and theirs["data"] != ours["data"]:
+                if scenario.read and name in EXACT and theirs["data"] != ours["data"]:
                     raise RuntimeError(
-                        f"{scenario.name} at {org.size}: the hand-written JSON differs: "
+                        f"{scenario.name} at {org.size}: the {NAMES[name]} JSON differs: "
                         f"{first_difference(ours['data'], theirs['data'])}"
                     )
                 mine, other = (
@@ -308,9 +317,11 @@ def throughput_table(results: Results, concurrency: int) -> str:
                 if peer != "handwritten":
                     cell += f" ({rps[peer] / rps['handwritten']:.2f}x)"
                 row.append(cell + (f", {bad} errors" if bad else ""))
-            row.append(f"{rps['api'] / rps['naive']:.2f}x")
+            if "naive" in rps:
+                row.append(f"{rps['api'] / rps['naive']:.2f}x")
             rows.append(row)
-    header = ["scenario", "threads", *(NAMES[p] for p in PEERS), "API / naive"]
+    header = ["scenario", "threads", *(NAMES[p] for p in PEERS)]
+    header += ["API / naive"] if "naive" in PEERS else []
     return table_intro(
         f"Requests per second at concurrency {concurrency} (median of {ROUNDS} batches of "
         f"{SECONDS:g} s; ratio: throughput vs the hand-written endpoint)",
@@ -443,8 +454,8 @@ def main(argv: list[str]) -> None:
         bench_search.search_main()
         return
     write = "--write" in argv
-    if write and CHOSEN:
-        raise SystemExit("--write needs every scenario: unset BENCH_SCENARIOS")
+    if write and (CHOSEN or PEERS != DEFAULT_PEERS):
+        raise SystemExit("--write needs every scenario and the usual peers: unset BENCH_SCENARIOS")
     command = " ".join(
         [
             f"{k}={os.environ[k]}"
@@ -454,6 +465,7 @@ def main(argv: list[str]) -> None:
                 "BENCH_SECONDS",
                 "BENCH_CONCURRENCY",
                 "BENCH_SCENARIOS",
+                "BENCH_PEERS",
             )
             if k in os.environ
         ]
@@ -518,11 +530,13 @@ def proxied(host: str, port: int) -> Iterator[bench_wire.Proxies]:
 
 
 @contextmanager
-def peers_running(proxies: bench_wire.Proxies) -> Iterator[dict[str, Peer]]:
-    """Every peer served by its own uvicorn, each through a wire proxy of its own; once ready."""
+def peers_running(
+    proxies: bench_wire.Proxies, names: tuple[str, ...] = PEERS
+) -> Iterator[dict[str, Peer]]:
+    """Each peer served by its own uvicorn, each through a wire proxy of its own; once ready."""
     with ExitStack() as stack:
         peers: dict[str, Peer] = {}
-        for name in PEERS:
+        for name in names:
             proxy_port, tally = proxies.open()
             process = start_peer(name, proxy_uri(proxy_port))
             stack.callback(stop, process)

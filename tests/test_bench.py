@@ -10,6 +10,7 @@ import pytest
 from pymongo import MongoClient, monitoring
 
 from scripts import bench, bench_data, bench_wire
+from scripts.bench_scenarios import ALL_PEERS
 
 
 class Listener(monitoring.CommandListener):
@@ -83,12 +84,16 @@ def test_replayed_reads_say_what_they_examined(secantus_uri: str) -> None:
 def test_every_peer_answers_what_the_api_answers(secantus_uri: str) -> None:
     """Each read scenario on a small organization, through the peers as the harness serves
     them (their own uvicorn processes, each through a wire proxy): the hand-written endpoint
-    answers the API's JSON exactly, the naive schema and the REST peer the same items in the
-    same order; and each writes createMessage."""
+    and the graphql-core floor answer the API's JSON exactly, the naive schema and the REST peer
+    the same items in the same order; and each writes createMessage."""
     host, port = secantus_uri.removeprefix("mongodb://").split(":")
     orgs = bench_data.run_seed(secantus_uri, bench.DATABASE, [100], log=lambda _: None)
     extra = bench.page100_ids(secantus_uri, orgs)
-    with bench.proxied(host, int(port)) as proxies, bench.peers_running(proxies) as peers:
+    with (
+        bench.proxied(host, int(port)) as proxies,
+        bench.peers_running(proxies, ALL_PEERS) as peers,
+    ):
+        assert set(peers) == set(ALL_PEERS)
         bench.check_answers(peers, orgs, extra)
         for peer in peers.values():
             assert sum(peer.tally.snapshot().values()) > 0
