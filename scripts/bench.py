@@ -14,8 +14,9 @@ README.md. `./scripts/bench search` prints only the search rows (scripts/bench_s
 Settings (environment): BENCH_SIZES (1000,10000,100000), BENCH_ROUNDS (3), BENCH_SECONDS (3,
 per batch), BENCH_CONCURRENCY (1,16), BENCH_SCENARIOS (some of thread50, inbox, page1, page100,
 filtered, counted, create; unset: all, which --write needs), BENCH_PEERS (besides the API and
-the hand-written endpoint, some of naive, rest and floor: graphql-core alone over the hand-written
-commands, scripts/bench_floor.py; unset: naive and rest, which --write needs), BENCH_DATA_DIR
+the hand-written endpoint, some of naive, rest, floor (graphql-core alone over the hand-written
+commands, scripts/bench_floor.py) and twin (the hand-written endpoint again, a second process: how
+far apart two identical programs land); unset: naive and rest, which --write needs), BENCH_DATA_DIR
 (keep the seeded database there between runs; unset: a throwaway one)."""
 
 import asyncio
@@ -68,6 +69,7 @@ NAMES = {
     "naive": "naive",
     "rest": "REST",
     "floor": "graphql-core floor",
+    "twin": "hand-written again",
 }
 
 
@@ -121,8 +123,10 @@ def start_peer(name: str, db_uri: str) -> subprocess.Popen[bytes]:
         target = ["app.main:create_app", "--http", "app.http.server:GuardedH11Protocol"]
         env = {**os.environ, **API_ENV, "MONGODB_URI": db_uri, "MONGODB_DATABASE": DATABASE}
     else:
-        module = "bench_floor" if name == "floor" else "bench_peers"
-        target = [f"scripts.{module}:{name}", "--http", "h11"]
+        factory = {"floor": "bench_floor:floor", "twin": "bench_peers:handwritten"}.get(
+            name, f"bench_peers:{name}"
+        )
+        target = [f"scripts.{factory}", "--http", "h11"]
         env = {**os.environ, "BENCH_MONGODB_URI": db_uri, "BENCH_DATABASE": DATABASE}
     process = subprocess.Popen(
         [str(BIN / "uvicorn"), *target, "--factory", *common],

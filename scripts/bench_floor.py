@@ -187,9 +187,9 @@ def floor_schema() -> GraphQLSchema:
     return schema
 
 
-def floor_app(db: store.Database) -> Starlette:
+def floor_app(db: store.Database, reads: Reads | None = None) -> Starlette:
     """POST /graphql {"query", "variables"} -> the API's JSON."""
-    keys, reads, schema = Keys(db), Reads(db), floor_schema()
+    keys, reads, schema = Keys(db), reads or Reads(db), floor_schema()
 
     @lru_cache(maxsize=256)
     def document(query: str) -> tuple[DocumentNode, list[GraphQLError]]:

@@ -13,7 +13,7 @@ from strawberry.relay import to_base64
 from app.pagination import MESSAGE_ORDER, encode_cursor
 from scripts.bench_data import Org
 
-ALL_PEERS = ("api", "handwritten", "naive", "rest", "floor")
+ALL_PEERS = ("api", "handwritten", "naive", "rest", "floor", "twin")
 DEFAULT_PEERS = ALL_PEERS[:4]
 _CHOSEN_PEERS = [p for p in os.environ.get("BENCH_PEERS", "").split(",") if p]
 # the API and the hand-written endpoint always: every ratio is to the hand-written endpoint
@@ -21,7 +21,7 @@ PEERS = tuple(
     p for p in ALL_PEERS if p in ("api", "handwritten") or p in (_CHOSEN_PEERS or DEFAULT_PEERS)
 )
 # the answers that must be the API's JSON exactly: the others answer the same items
-EXACT = ("handwritten", "floor")
+EXACT = ("handwritten", "floor", "twin")
 PAGE_AFTER = 9_900  # page 100 of 100 messages starts after message 9,900
 
 THREAD50 = """query Thread50($id: ID!) { thread(id: $id) {
@@ -82,9 +82,9 @@ class Scenario:
     essence: Callable[[str, Any], Any]
 
     def flows(self, org: Org, extra: dict[str, Any]) -> dict[str, dict[str, Any]]:
-        """Each peer's request; the floor's is the API's."""
+        """Each peer's request; the floor's is the API's, the twin's the hand-written one's."""
         flows = self.made(org, extra)
-        return flows | {"floor": flows["api"]}
+        return flows | {"floor": flows["api"], "twin": flows["handwritten"]}
 
 
 def _nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:

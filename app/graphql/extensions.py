@@ -1,5 +1,5 @@
-"""Schema extensions: error coding and result extensions, the query limits before validation,
-the response cap, the parse cache."""
+"""The schema's one extension and its steps: the parse cache, the query limits before
+validation, the string rule, the response cap, error coding and result extensions."""
 
 import re
 from collections.abc import Iterator
@@ -14,12 +14,14 @@ from graphql import ExecutionResult as GraphQLExecutionResult
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.execution import StreamExecutionResult
 
 from app import store
 from app.errors import HTTP_STATUS, coded
 from app.graphql.limits import Limits, check
+from app.graphql.strings import refuse_strings
 from app.http.middleware import current_request
 
 # Documents whose parse and validation are kept (each cache is a bounded LRU).
@@ -28,84 +30,65 @@ CACHE_SIZE = 256
 SUGGESTION = re.compile(r" Did you mean [^?]*\?")
 
 
-class FinishResult(SchemaExtension):
-    """Codes every error (the one place), sets the HTTP status for outages, adds the request
-    id (and in development the database commands so far) to the result and records the
-    operation for the request log. In production no message suggests names of the schema."""
-
-    def __init__(self, *, development: bool = True) -> None:
-        self.development = development
-
-    def on_operation(self) -> Iterator[None]:
-        yield
-        record = current_request.get()
-        run = self.execution_context
-        if record is not None:
-            record.operation = run.operation_name
-        result = run.result
-        if result is None or not result.errors:
-            return
-        codes = self._code(result)
-        if record is not None:
-            record.error_codes += codes
-        status = max((HTTP_STATUS.get(code, 0) for code in codes), default=0)
-        response = getattr(run.context, "response", None)
-        if status and response is not None:
-            response.status_code = status
-
-    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
-        """Each result a subscription sends."""
-        if isinstance(result, StrawberryExecutionResult) and result.errors:
-            self._code(result)
-        yield
-
-    def _code(self, result: Any) -> list[str]:
-        """Code the errors of a result (in place); their codes."""
-        record = current_request.get()
-        request_id = record.id if record is not None else None
-        result.errors = [
-            coded(error, request_id=request_id, unavailable=store.is_unavailable)
-            for error in result.errors or []
-        ]
-        if not self.development:
-            for error in result.errors:
-                error.message = SUGGESTION.sub("", error.message)
-        return [str((error.extensions or {}).get("code")) for error in result.errors]
-
-    def get_results(self) -> dict[str, Any]:
-        record = current_request.get()
-        if record is None:
-            return {}
-        if self.development:
-            return {"requestId": record.id, "dbCommands": record.commands}
-        return {"requestId": record.id}
+def finish(run: ExecutionContext, *, development: bool) -> None:
+    """After an operation: codes every error (the one place), sets the HTTP status for
+    outages and records the operation for the request log. In production no message suggests
+    names of the schema."""
+    record = current_request.get()
+    if record is not None:
+        record.operation = run.operation_name
+    result = run.result
+    if result is None or not result.errors:
+        return
+    codes = code_errors(result, development=development)
+    if record is not None:
+        record.error_codes += codes
+    status = max((HTTP_STATUS.get(code, 0) for code in codes), default=0)
+    response = getattr(run.context, "response", None)
+    if status and response is not None:
+        response.status_code = status
 
 
-class QueryLimits(SchemaExtension):
+def code_errors(result: Any, *, development: bool) -> list[str]:
+    """Code the errors of a result (in place); their codes."""
+    record = current_request.get()
+    request_id = record.id if record is not None else None
+    result.errors = [
+        coded(error, request_id=request_id, unavailable=store.is_unavailable)
+        for error in result.errors or []
+    ]
+    if not development:
+        for error in result.errors:
+            error.message = SUGGESTION.sub("", error.message)
+    return [str((error.extensions or {}).get("code")) for error in result.errors]
+
+
+def result_extensions(*, development: bool) -> dict[str, Any]:
+    """The request id (and in development the database commands so far)."""
+    record = current_request.get()
+    if record is None:
+        return {}
+    if development:
+        return {"requestId": record.id, "dbCommands": record.commands}
+    return {"requestId": record.id}
+
+
+def validate_within_limits(run: ExecutionContext, rules: "Rules") -> None:
     """Validation, after the query limits: an operation over a limit is refused before
     graphql-core's rules see it (some of them, such as overlapping fields, take time that grows
     much faster than the document). Validation results are cached per document; in production
     they suggest no names."""
-
-    def __init__(self, *, limits: Limits, hide_suggestions: bool) -> None:
-        self.limits = limits
-        self.hide_suggestions = hide_suggestions
-
-    def on_validate(self) -> Iterator[None]:
-        run = self.execution_context
-        document = run.graphql_document
-        if document is not None:
-            parsed = Parsed(run.query or str(id(document)), document)
-            sizes = _sizes(run.variables or {})
-            reason = _checked(run.schema._schema, parsed, sizes, self.limits)
-            run.pre_execution_errors = (
-                [GraphQLError(reason)]
-                if reason is not None
-                else _validate(
-                    run.schema._schema, parsed, run.validation_rules, self.hide_suggestions
-                )
-            )
-        yield
+    document = run.graphql_document
+    if document is not None:
+        parsed = Parsed(run.query or str(id(document)), document)
+        sizes = _sizes(run.variables or {})
+        schema = run.schema._schema
+        reason = _checked(schema, parsed, sizes, rules.limits)
+        run.pre_execution_errors = (
+            [GraphQLError(reason)]
+            if reason is not None
+            else _validate(schema, parsed, run.validation_rules, rules.production)
+        )
 
 
 @dataclass(frozen=True)
@@ -156,27 +139,21 @@ def _validate(
     return validate(schema, parsed.document, every, hide_suggestions=hide_suggestions)
 
 
-class ResponseCap(SchemaExtension):
+def cap_response(run: ExecutionContext, max_bytes: int) -> None:
     """Answers an error instead of a result whose JSON would exceed `max_bytes`: the backstop
     of the node budget, for what it cannot foresee (long texts)."""
-
-    def __init__(self, *, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-
-    def on_execute(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not isinstance(result, GraphQLExecutionResult) or result.data is None:
-            return
-        size = len(orjson.dumps(result.data))
-        if size > self.max_bytes:
-            result.data = None
-            result.errors = [
-                GraphQLError(
-                    f"The answer would be {size:,} bytes; at most {self.max_bytes:,} are"
-                    " allowed. Ask for smaller pages or fewer fields."
-                )
-            ]
+    result = run.result
+    if not isinstance(result, GraphQLExecutionResult) or result.data is None:
+        return
+    size = len(orjson.dumps(result.data))
+    if size > max_bytes:
+        result.data = None
+        result.errors = [
+            GraphQLError(
+                f"The answer would be {size:,} bytes; at most {max_bytes:,} are"
+                " allowed. Ask for smaller pages or fewer fields."
+            )
+        ]
 
 
 @lru_cache(maxsize=CACHE_SIZE)
@@ -184,13 +161,62 @@ def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
 
 
-class CachedParse(SchemaExtension):
+def cached_parse(run: ExecutionContext) -> None:
     """Strawberry's ParserCache, but leaving syntax errors to Strawberry's own parse (which
     reports them like any other error; ParserCache lets them escape the error mapping)."""
+    if run.query:
+        with suppress(GraphQLError):
+            run.graphql_document = _parse(run.query, run.parse_options.get("max_tokens"))
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What every operation is held to, from the settings."""
+
+    max_tokens: int
+    validation_rules: tuple[type[ASTValidationRule], ...]
+    limits: Limits
+    max_bytes: int
+    production: bool  # no names suggested in errors; no database commands in results
+
+
+class OperationHooks(SchemaExtension):
+    """Every step the schema adds to an operation, in one extension: Strawberry builds each
+    extension anew for every operation and looks up each of its hooks, so steps kept as
+    extensions of their own (seven) cost more than what most of them do.
+
+    Around the operation: its parse limited to `max_tokens`, the extra validation rules, then
+    `finish`. Parsing: `cached_parse`. Validation: `validate_within_limits`. Execution:
+    `strings.refuse_strings` before, `cap_response` after."""
+
+    def __init__(self, *, rules: Rules) -> None:
+        self.rules = rules
+
+    def on_operation(self) -> Iterator[None]:
+        run = self.execution_context
+        run.parse_options["max_tokens"] = self.rules.max_tokens
+        run.validation_rules = run.validation_rules + self.rules.validation_rules
+        yield
+        finish(run, development=not self.rules.production)
 
     def on_parse(self) -> Iterator[None]:
-        run = self.execution_context
-        if run.query:
-            with suppress(GraphQLError):
-                run.graphql_document = _parse(run.query, run.parse_options.get("max_tokens"))
+        cached_parse(self.execution_context)
         yield
+
+    def on_validate(self) -> Iterator[None]:
+        validate_within_limits(self.execution_context, self.rules)
+        yield
+
+    def on_execute(self) -> Iterator[None]:
+        refuse_strings(self.execution_context)
+        yield
+        cap_response(self.execution_context, self.rules.max_bytes)
+
+    def on_stream_result(self, result: StreamExecutionResult) -> Iterator[None]:
+        """Each result a subscription sends."""
+        if isinstance(result, StrawberryExecutionResult) and result.errors:
+            code_errors(result, development=not self.rules.production)
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        return result_extensions(development=not self.rules.production)

@@ -6,19 +6,18 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, GraphQLError, NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
+from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from app.errors import forget_frames, is_unexpected
 from app.graphql import arguments
 from app.graphql.execution import LeanExecution
-from app.graphql.extensions import CachedParse, FinishResult, QueryLimits, ResponseCap
+from app.graphql.extensions import OperationHooks, Rules
 from app.graphql.limits import Limits
 from app.graphql.mutations import Mutation
 from app.graphql.queries import Query
 from app.graphql.scalars import SCALARS
-from app.graphql.strings import StringRule
 from app.graphql.subscriptions import Subscription
 from app.graphql.types import Message, Thread
 from app.settings import Settings
@@ -74,15 +73,14 @@ def make_schema(settings: Settings) -> ThreadsSchema:
         selections=settings.max_query_selections,
         nodes=settings.max_query_nodes,
     )
-    extensions: list[Callable[[], SchemaExtension]] = [
-        partial(MaxTokensLimiter, max_token_count=settings.max_query_tokens),
-        CachedParse,
-        partial(AddValidationRules, rules),
-        partial(QueryLimits, limits=limits, hide_suggestions=settings.production),
-        StringRule,
-        partial(ResponseCap, max_bytes=settings.response_max_bytes),
-        partial(FinishResult, development=not settings.production),
-    ]
+    every = Rules(
+        max_tokens=settings.max_query_tokens,
+        validation_rules=tuple(rules),
+        limits=limits,
+        max_bytes=settings.response_max_bytes,
+        production=settings.production,
+    )
+    extensions: list[Callable[[], SchemaExtension]] = [partial(OperationHooks, rules=every)]
     return ThreadsSchema(
         query=Query,
         mutation=Mutation,

@@ -42,7 +42,7 @@ from graphql import (
 )
 from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.language.ast import ArgumentNode
-from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionContext
 from strawberry.types.graphql import OperationType
 
 from app.errors import InvalidInput
@@ -52,23 +52,20 @@ KEY_NAMES = frozenset({"after", "before", "idempotencyKey"})
 Check = tuple[str, str, bool, str | None]  # value, path, is a key, what the message calls it
 
 
-class StringRule(SchemaExtension):
-    """Refuses an operation given a string the rule forbids, with BAD_USER_INPUT and its path.
-    Strings in variables the operation does not use reach nothing and are left alone."""
-
-    def on_execute(self) -> Iterator[None]:
-        run = self.execution_context
-        document = run.graphql_document
-        if run.result is None and document is not None:
-            refusal = first_refusal(
-                run.schema._schema, document, run.operation_name, run.variables or {}
-            )
-            if refusal is not None:
-                if run.operation_type is OperationType.SUBSCRIPTION:
-                    raise refusal  # a subscription's executing hook has no result to set
-                error = GraphQLError(refusal.message, original_error=refusal)
-                run.result = GraphQLExecutionResult(data=None, errors=[error])
-        yield
+def refuse_strings(run: ExecutionContext) -> None:
+    """Before an operation runs: refuses it, given a string the rule forbids, with
+    BAD_USER_INPUT and its path (its result set to that error). Strings in variables the
+    operation does not use reach nothing and are left alone."""
+    document = run.graphql_document
+    if run.result is None and document is not None:
+        refusal = first_refusal(
+            run.schema._schema, document, run.operation_name, run.variables or {}
+        )
+        if refusal is not None:
+            if run.operation_type is OperationType.SUBSCRIPTION:
+                raise refusal  # a subscription's executing hook has no result to set
+            error = GraphQLError(refusal.message, original_error=refusal)
+            run.result = GraphQLExecutionResult(data=None, errors=[error])
 
 
 def first_refusal(
