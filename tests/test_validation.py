@@ -2,6 +2,7 @@
 
 import json
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,7 @@ from hypothesis import strategies as st
 from app import validation
 from app.domain import Caller
 from app.errors import InvalidInput
+from app.graphql import strings
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.services.runtime import Runtime
@@ -521,3 +523,31 @@ async def test_json_escapes_over_http(http: httpx.AsyncClient) -> None:
         "code": "BAD_USER_INPUT",
         "field": "input.metadata",
     }
+
+
+async def test_a_document_is_walked_once(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rule's walk of a document is done once, its literal strings checked then; what
+    variables give is checked on every request: in a variable, and in a Metadata literal
+    that holds a variable."""
+    walks: list[object] = []
+    walk = strings._Walk.operation
+
+    def counted(self: Any, *args: Any) -> Any:
+        walks.append(args)
+        return walk(self, *args)
+
+    monkeypatch.setattr(strings._Walk, "operation", counted)
+    monkeypatch.setattr(strings, "_plans", OrderedDict())
+    by_variable = "query($f: ThreadFilter) { threads(filter: $f) { totalCount } }"
+    in_scalar = "query($v: String) { threads(filter: {metadata: {k: $v}}) { totalCount } }"
+    literal = '{ threads(filter: {userId: "a\\u0000b"}) { totalCount } }'
+    for _ in range(2):
+        assert (await api.ok(by_variable, {"f": {"userId": "u"}}))["threads"]["totalCount"] == 0
+        error = await api.error(by_variable, {"f": {"userId": "\ud800"}})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.userId"}
+        assert (await api.ok(in_scalar, {"v": "ok"}))["threads"]["totalCount"] == 0
+        error = await api.error(in_scalar, {"v": "a\x00b"})
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.metadata"}
+        error = await api.error(literal)
+        assert error["extensions"] == {"code": "BAD_USER_INPUT", "field": "filter.userId"}
+    assert len(walks) == 3

@@ -9,7 +9,9 @@ the cursors `after` and `before`, `idempotencyKey`, every argument or field name
 the names of input object fields. Paths follow the arguments: `input.messages.0.content`.
 """
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
@@ -74,21 +76,77 @@ def first_refusal(
     operation_name: str | None,
     variables: Mapping[str, Any],
 ) -> InvalidInput | None:
-    """The first string of the operation to run that breaks the rule, as the error to answer."""
+    """The first string of the operation to run that breaks the rule, as the error to answer:
+    by the operation's plan (its literal strings checked once), with its variables."""
+    for step in _plan(schema, document, operation_name):
+        if isinstance(step, InvalidInput):
+            return InvalidInput(step.field, step.message)  # each request raises its own
+        if isinstance(step, Variable):
+            if step.name not in variables:
+                continue
+            checks = _given(variables[step.name], step.type, step.path, step.key)
+        else:
+            checks = _json(value_from_ast_untyped(step.node, dict(variables)), step.path)
+        for value, path, key, what in checks:
+            try:
+                unicode_string(value, field=path, key=key, what=what)
+            except InvalidInput as refusal:
+                return refusal
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """A variable where the operation uses it: its values are checked on every request."""
+
+    name: str
+    type: GraphQLInputType
+    path: str
+    key: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ScalarLiteral:
+    """A custom scalar written in the document with variables in it."""
+
+    node: ValueNode
+    path: str
+
+
+Step = InvalidInput | Variable | ScalarLiteral
+PLANS = 256  # operations whose plans are kept
+_plans: OrderedDict[tuple[int, int, str | None], tuple[Any, Any, list[Step]]] = OrderedDict()
+
+
+def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> list[Step]:
+    """The operation's steps in the order of its arguments: the refusal of each literal string
+    that breaks the rule (those that keep it are gone), each variable, each scalar literal with
+    variables. Kept per document (the parse cache gives the same one for the same text)."""
+    key = (id(schema), id(document), operation_name)
+    found = _plans.get(key)
+    if found is not None and found[0] is schema and found[1] is document:
+        _plans.move_to_end(key)
+        return found[2]
+    steps: list[Step] = []
     operation = get_operation_ast(document, operation_name)
     root = None if operation is None else schema.get_root_type(operation.operation)
-    if operation is None or root is None:
-        return None
-    fragments = {
-        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-    }
-    walk = _Walk(schema, fragments, variables)
-    for value, path, key, what in walk.operation(operation, root):
-        try:
-            unicode_string(value, field=path, key=key, what=what)
-        except InvalidInput as refusal:
-            return refusal
-    return None
+    if operation is not None and root is not None:
+        fragments = {
+            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+        }
+        for item in _Walk(schema, fragments).operation(operation, root):
+            if not isinstance(item, tuple):
+                steps.append(item)
+                continue
+            value, path, is_key, what = item
+            try:
+                unicode_string(value, field=path, key=is_key, what=what)
+            except InvalidInput as refusal:
+                steps.append(refusal.with_traceback(None))
+    _plans[key] = (schema, document, steps)
+    if len(_plans) > PLANS:
+        _plans.popitem(last=False)
+    return steps
 
 
 def _is_key(name: str, type_: GraphQLInputType) -> bool:
@@ -98,23 +156,23 @@ def _is_key(name: str, type_: GraphQLInputType) -> bool:
 
 
 class _Walk:
+    """The operation's strings, as the document has them: its literal strings as checks, its
+    variables and its scalar literals holding variables as steps for each request."""
+
     def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
+        self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]
     ) -> None:
-        self.schema, self.fragments, self.variables = schema, fragments, dict(variables)
+        self.schema, self.fragments = schema, fragments
 
     def operation(
         self, operation: OperationDefinitionNode, root: GraphQLNamedType
-    ) -> Iterator[Check]:
+    ) -> Iterator[Check | Step]:
         yield from self._directives(operation.directives)
         yield from self._selections(operation.selection_set, root, set())
 
     def _selections(
         self, selections: SelectionSetNode | None, parent: GraphQLNamedType, seen: set[str]
-    ) -> Iterator[Check]:
+    ) -> Iterator[Check | Step]:
         for selection in selections.selections if selections else ():
             yield from self._directives(selection.directives)
             if isinstance(selection, FieldNode):
@@ -144,7 +202,7 @@ class _Walk:
                 target = self.schema.get_type(fragment.type_condition.name.value) or parent
                 yield from self._selections(fragment.selection_set, target, seen)
 
-    def _directives(self, directives: tuple[DirectiveNode, ...] | None) -> Iterator[Check]:
+    def _directives(self, directives: tuple[DirectiveNode, ...] | None) -> Iterator[Check | Step]:
         for directive in directives or ():
             definition = self.schema.get_directive(directive.name.value)
             if definition is not None:
@@ -152,7 +210,7 @@ class _Walk:
 
     def _arguments(
         self, arguments: tuple[ArgumentNode, ...] | None, definitions: Mapping[str, Any]
-    ) -> Iterator[Check]:
+    ) -> Iterator[Check | Step]:
         for argument in arguments or ():
             name = argument.name.value
             definition = definitions.get(name)
@@ -162,12 +220,10 @@ class _Walk:
 
     def _literal(
         self, node: ValueNode, type_: GraphQLInputType, path: str, key: bool
-    ) -> Iterator[Check]:
-        """A value as written in the document (variables in it looked up)."""
+    ) -> Iterator[Check | Step]:
+        """A value as written in the document."""
         if isinstance(node, VariableNode):
-            name = node.name.value
-            if name in self.variables:
-                yield from self._given(self.variables[name], type_, path, key)
+            yield Variable(node.name.value, type_, path, key)
             return
         if isinstance(type_, GraphQLNonNull):
             type_ = type_.of_type
@@ -187,31 +243,45 @@ class _Walk:
                         field.value, definition.type, f"{path}.{name}", child_key
                     )
         elif isinstance(type_, GraphQLScalarType) and not is_specified_scalar_type(type_):
-            yield from _json(value_from_ast_untyped(node, self.variables), path)
+            if _holds_variables(node):
+                yield ScalarLiteral(node, path)
+            else:
+                yield from _json(value_from_ast_untyped(node), path)
         elif isinstance(node, StringValueNode):
             yield node.value, path, key, None
 
-    def _given(self, value: Any, type_: GraphQLInputType, path: str, key: bool) -> Iterator[Check]:
-        """A value given in the variables (raw JSON; ill-typed ones are left to coercion)."""
-        if isinstance(type_, GraphQLNonNull):
-            type_ = type_.of_type
-        if isinstance(type_, GraphQLList):
-            if isinstance(value, list):
-                for index, item in enumerate(value):
-                    yield from self._given(item, type_.of_type, f"{path}.{index}", key)
-            else:
-                yield from self._given(value, type_.of_type, path, key)
-        elif isinstance(type_, GraphQLInputObjectType):
-            for name, item in value.items() if isinstance(value, dict) else ():
-                yield name, path, True, f"{path} field name {name[:70]!r}"
-                definition = type_.fields.get(name)
-                if definition is not None:
-                    child_key = _is_key(name, definition.type)
-                    yield from self._given(item, definition.type, f"{path}.{name}", child_key)
-        elif isinstance(type_, GraphQLScalarType) and not is_specified_scalar_type(type_):
-            yield from _json(value, path)
-        elif isinstance(value, str):
-            yield value, path, key, None
+
+def _holds_variables(node: ValueNode) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_holds_variables(item) for item in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_holds_variables(field.value) for field in node.fields)
+    return False
+
+
+def _given(value: Any, type_: GraphQLInputType, path: str, key: bool) -> Iterator[Check]:
+    """A value given in the variables (raw JSON; ill-typed ones are left to coercion)."""
+    if isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
+    if isinstance(type_, GraphQLList):
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                yield from _given(item, type_.of_type, f"{path}.{index}", key)
+        else:
+            yield from _given(value, type_.of_type, path, key)
+    elif isinstance(type_, GraphQLInputObjectType):
+        for name, item in value.items() if isinstance(value, dict) else ():
+            yield name, path, True, f"{path} field name {name[:70]!r}"
+            definition = type_.fields.get(name)
+            if definition is not None:
+                child_key = _is_key(name, definition.type)
+                yield from _given(item, definition.type, f"{path}.{name}", child_key)
+    elif isinstance(type_, GraphQLScalarType) and not is_specified_scalar_type(type_):
+        yield from _json(value, path)
+    elif isinstance(value, str):
+        yield value, path, key, None
 
 
 def _json(value: object, path: str) -> Iterator[Check]:
