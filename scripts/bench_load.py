@@ -150,9 +150,11 @@ async def run_job(job: dict[str, Any]) -> dict[str, Any]:
     async def loop(user: User) -> None:
         while time.perf_counter() < deadline:
             at = time.perf_counter()
-            status, _ = await user.run()
+            status, answer = await user.run()
             latencies.append(time.perf_counter() - at)
-            statuses[str(status)] = statuses.get(str(status), 0) + 1
+            # a GraphQL answer with errors is a failure, whatever its status
+            label = "errors" if isinstance(answer, dict) and answer.get("errors") else str(status)
+            statuses[label] = statuses.get(label, 0) + 1
 
     await asyncio.gather(*(loop(user) for user in users))
     elapsed = time.perf_counter() - started
