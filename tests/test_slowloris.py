@@ -77,7 +77,9 @@ def test_half_sent_requests_neither_delay_others_nor_stay_open(
     monkeypatch.setenv("HEADER_TIMEOUT_SECONDS", str(HEADER_TIMEOUT))
     with serving(tmp_path) as (client, key):
         took, closed = asyncio.run(flood(str(client.base_url).rstrip("/"), key))
-    assert max(took) < 0.5, f"answers took up to {max(took) * 1000:.0f} ms"
+    # A server the half-sent requests hold answers only once they time out (HEADER_TIMEOUT);
+    # the bound leaves room for a loaded machine (688 ms seen once under the whole suite).
+    assert max(took) < HEADER_TIMEOUT / 3, f"answers took up to {max(took) * 1000:.0f} ms"
     assert all(seconds is not None for seconds in closed), (
         f"{closed.count(None)} of {HALF_SENT} half-sent requests were still open"
     )
