@@ -39,41 +39,27 @@ from scripts.bench_peers import (
     Doc,
     Keys,
     Reads,
-    _served,
     create_message,
-    iso,
     json_response,
     last_messages,
-    message_text,
+    message_json,
     newest_threads,
     page_of_messages,
+    served,
+    thread_json,
 )
 
 SDL = Path(__file__).resolve().parent.parent / "schema.graphql"
 
 
 def thread_node(doc: Doc) -> Doc:
-    return {
-        "id": doc["_id"],
-        "title": doc["title"],
-        "createdAt": iso(doc["createdAt"]),
-        "updatedAt": iso(doc["updatedAt"]),
-        "metadata": {p["k"]: p["v"] for p in doc["metadata"]},
-        "messageCount": doc["messageCount"],
-        "doc": doc,
-    }
+    """Every field the scenarios select; the document kept for the thread's messages."""
+    return thread_json(doc) | {"messageCount": doc["messageCount"], "doc": doc}
 
 
 def message_node(doc: Doc) -> Doc:
-    return {
-        "id": doc["_id"],
-        "role": doc["role"].upper(),
-        "text": message_text(doc),
-        "createdAt": iso(doc["createdAt"]),
-        "metadata": {p["k"]: p["v"] for p in doc["metadata"]},
-        "status": doc["status"].upper(),
-        "seq": doc["seq"],
-    }
+    """Every field the scenarios select; the number kept for cursors."""
+    return message_json(doc) | {"seq": doc["seq"]}
 
 
 def connection(nodes: list[Doc], more: bool, cursor: Callable[[Doc], str]) -> Doc:
@@ -210,10 +196,10 @@ def floor_app(db: store.Database, reads: Reads | None = None) -> Starlette:
         answer: Doc = {"data": result.data}
         if result.errors:
             answer["errors"] = [e.formatted for e in result.errors]
-        return Response(orjson.dumps(answer), media_type="application/json")
+        return json_response(answer)
 
     return Starlette(routes=[Route("/graphql", endpoint, methods=["POST"])])
 
 
 def floor() -> Starlette:
-    return _served(floor_app)
+    return served(floor_app)

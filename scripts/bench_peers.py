@@ -221,6 +221,29 @@ def message_text(doc: Doc) -> str:
     return codec.message_from_doc(doc).text
 
 
+def thread_json(doc: Doc) -> Doc:
+    """A thread's fields as thread + 50 selects them (its messages and count aside)."""
+    return {
+        "id": doc["_id"],
+        "title": doc["title"],
+        "createdAt": iso(doc["createdAt"]),
+        "updatedAt": iso(doc["updatedAt"]),
+        "metadata": {p["k"]: p["v"] for p in doc["metadata"]},
+    }
+
+
+def message_json(doc: Doc) -> Doc:
+    """A message's fields as thread + 50 selects them."""
+    return {
+        "id": doc["_id"],
+        "role": doc["role"].upper(),
+        "text": message_text(doc),
+        "createdAt": iso(doc["createdAt"]),
+        "metadata": {p["k"]: p["v"] for p in doc["metadata"]},
+        "status": doc["status"].upper(),
+    }
+
+
 # The hand-written endpoint: one handler per scenario, answering its GraphQL query's JSON.
 async def thread50(reads: Reads, org: str, v: Doc) -> Doc:
     thread = await reads.thread(org, v["id"])
@@ -230,26 +253,12 @@ async def thread50(reads: Reads, org: str, v: Doc) -> Doc:
     count = thread["messageCount"]  # kept on the thread by the writes
     cursors = [encode_cursor(MESSAGE_ORDER, (d["seq"],)) for d in page[:50]]
     edges = [
-        {
-            "cursor": cursor,
-            "node": {
-                "id": d["_id"],
-                "role": d["role"].upper(),
-                "text": message_text(d),
-                "createdAt": iso(d["createdAt"]),
-                "metadata": {p["k"]: p["v"] for p in d["metadata"]},
-                "status": d["status"].upper(),
-            },
-        }
+        {"cursor": cursor, "node": message_json(d)}
         for cursor, d in zip(cursors, page, strict=False)
     ]
     return {
         "thread": {
-            "id": thread["_id"],
-            "title": thread["title"],
-            "createdAt": iso(thread["createdAt"]),
-            "updatedAt": iso(thread["updatedAt"]),
-            "metadata": {p["k"]: p["v"] for p in thread["metadata"]},
+            **thread_json(thread),
             "messageCount": count,
             "messages": {
                 "edges": edges,
@@ -578,7 +587,7 @@ def rest_app(db: store.Database) -> Starlette:
     )
 
 
-def _served(make: Callable[[store.Database], Starlette]) -> Starlette:
+def served(make: Callable[[store.Database], Starlette]) -> Starlette:
     """The app `make` builds on a database opened at start-up and closed at shutdown."""
     db = _database()
 
@@ -593,14 +602,14 @@ def _served(make: Callable[[store.Database], Starlette]) -> Starlette:
 
 
 def handwritten() -> Starlette:
-    return _served(handwritten_app)
+    return served(handwritten_app)
 
 
 def rest() -> Starlette:
-    return _served(rest_app)
+    return served(rest_app)
 
 
 def naive() -> Starlette:
     from scripts import bench_naive  # which imports this module
 
-    return _served(bench_naive.naive_app)
+    return served(bench_naive.naive_app)

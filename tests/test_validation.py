@@ -2,7 +2,6 @@
 
 import json
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,7 @@ from hypothesis import strategies as st
 from app import validation
 from app.domain import Caller
 from app.errors import InvalidInput
-from app.graphql import strings
+from app.graphql import extensions, strings
 from app.graphql.context import Context
 from app.graphql.schema import schema
 from app.services.runtime import Runtime
@@ -537,7 +536,7 @@ async def test_a_document_is_walked_once(api: Api, monkeypatch: pytest.MonkeyPat
         return walk(self, *args)
 
     monkeypatch.setattr(strings._Walk, "operation", counted)
-    monkeypatch.setattr(strings, "_plans", OrderedDict())
+    extensions._string_plan.cache_clear()
     by_variable = "query($f: ThreadFilter) { threads(filter: $f) { totalCount } }"
     in_scalar = "query($v: String) { threads(filter: {metadata: {k: $v}}) { totalCount } }"
     literal = '{ threads(filter: {userId: "a\\u0000b"}) { totalCount } }'

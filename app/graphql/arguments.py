@@ -20,6 +20,7 @@ from dataclasses import MISSING
 from typing import Any
 
 import strawberry.schema.schema_converter as converter
+from strawberry.relay.types import GlobalID
 from strawberry.scalars import is_scalar
 from strawberry.types.arguments import convert_argument
 from strawberry.types.arguments import convert_arguments as _convert
@@ -133,10 +134,12 @@ def _input_plan(type_: Any, scalar_registry: Any, config: Any, seen: frozenset[i
     definition = type_.__strawberry_definition__
     if definition.from_input is not None:
         raise Unplanned
+    # an input's fields with no default are None unless given (graphql-core has checked the
+    # required ones are there)
     nulls = {
         f.python_name: None
         for f in definition.fields
-        if f.default_value is MISSING and f.default_factory is MISSING
+        if definition.is_input and f.default_value is MISSING and f.default_factory is MISSING
     }
     fields = [
         (
@@ -146,8 +149,6 @@ def _input_plan(type_: Any, scalar_registry: Any, config: Any, seen: frozenset[i
         )
         for f in definition.fields
     ]
-    if not definition.is_input:
-        nulls = {}
 
     def build(value: Any) -> Any:
         kwargs = dict(nulls)
@@ -172,8 +173,6 @@ def _nullable(convert: Convert) -> Convert:
 
 def _is_leaf(type_: Any, scalar_registry: Any) -> bool:
     """A scalar or an enum (optional or not): kept as given. `GlobalID` is left to Strawberry."""
-    from strawberry.relay.types import GlobalID
-
     if isinstance(type_, StrawberryOptional):
         type_ = type_.of_type
     if isinstance(type_, LazyType):

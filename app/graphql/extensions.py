@@ -17,11 +17,12 @@ from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
 from strawberry.types import ExecutionContext
 from strawberry.types.execution import ExecutionResult as StrawberryExecutionResult
 from strawberry.types.execution import StreamExecutionResult
+from strawberry.types.graphql import OperationType
 
 from app import store
 from app.errors import HTTP_STATUS, coded
+from app.graphql import strings
 from app.graphql.limits import Limits, check
-from app.graphql.strings import refuse_strings
 from app.http.middleware import current_request
 
 # Documents whose parse and validation are kept (each cache is a bounded LRU).
@@ -80,7 +81,7 @@ def validate_within_limits(run: ExecutionContext, rules: "Rules") -> None:
     they suggest no names."""
     document = run.graphql_document
     if document is not None:
-        parsed = Parsed(run.query or str(id(document)), document)
+        parsed = Parsed.of(run.query, document)
         sizes = _sizes(run.variables or {})
         schema = run.schema._schema
         reason = _checked(schema, parsed, sizes, rules.limits)
@@ -98,6 +99,10 @@ class Parsed:
 
     text: str
     document: DocumentNode = field(compare=False)
+
+    @staticmethod
+    def of(query: str | None, document: DocumentNode) -> "Parsed":
+        return Parsed(query or str(id(document)), document)
 
 
 # A page size, a list's length (in a 1-tuple), or None for anything else.
@@ -156,6 +161,28 @@ def cap_response(run: ExecutionContext, max_bytes: int) -> None:
         ]
 
 
+def refuse_strings(run: ExecutionContext) -> None:
+    """Before an operation runs: refuses it, given a string the rule forbids
+    (`strings.first_refusal`), with BAD_USER_INPUT and its path (its result set to that
+    error). The document's walk is kept per document; only its variables are checked again."""
+    document = run.graphql_document
+    if run.result is None and document is not None:
+        steps = _string_plan(run.schema._schema, Parsed.of(run.query, document), run.operation_name)
+        refusal = strings.first_refusal(steps, run.variables or {})
+        if refusal is not None:
+            if run.operation_type is OperationType.SUBSCRIPTION:
+                raise refusal  # a subscription's executing hook has no result to set
+            error = GraphQLError(refusal.message, original_error=refusal)
+            run.result = GraphQLExecutionResult(data=None, errors=[error])
+
+
+@lru_cache(maxsize=CACHE_SIZE)
+def _string_plan(
+    schema: GraphQLSchema, parsed: Parsed, operation_name: str | None
+) -> tuple[strings.Step, ...]:
+    return strings.plan(schema, parsed.document, operation_name)
+
+
 @lru_cache(maxsize=CACHE_SIZE)
 def _parse(query: str, max_tokens: int | None) -> DocumentNode:
     return parse(query, max_tokens=max_tokens)
@@ -187,7 +214,7 @@ class OperationHooks(SchemaExtension):
 
     Around the operation: its parse limited to `max_tokens`, the extra validation rules, then
     `finish`. Parsing: `cached_parse`. Validation: `validate_within_limits`. Execution:
-    `strings.refuse_strings` before, `cap_response` after."""
+    `refuse_strings` before, `cap_response` after."""
 
     def __init__(self, *, rules: Rules) -> None:
         self.rules = rules

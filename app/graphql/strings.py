@@ -9,8 +9,7 @@ the cursors `after` and `before`, `idempotencyKey`, every argument or field name
 the names of input object fields. Paths follow the arguments: `input.messages.0.content`.
 """
 
-from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +19,6 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
-    GraphQLError,
     GraphQLID,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -42,57 +40,13 @@ from graphql import (
     is_specified_scalar_type,
     value_from_ast_untyped,
 )
-from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql.language.ast import ArgumentNode
-from strawberry.types import ExecutionContext
-from strawberry.types.graphql import OperationType
 
 from app.errors import InvalidInput
 from app.validation import unicode_string
 
 KEY_NAMES = frozenset({"after", "before", "idempotencyKey"})
 Check = tuple[str, str, bool, str | None]  # value, path, is a key, what the message calls it
-
-
-def refuse_strings(run: ExecutionContext) -> None:
-    """Before an operation runs: refuses it, given a string the rule forbids, with
-    BAD_USER_INPUT and its path (its result set to that error). Strings in variables the
-    operation does not use reach nothing and are left alone."""
-    document = run.graphql_document
-    if run.result is None and document is not None:
-        refusal = first_refusal(
-            run.schema._schema, document, run.operation_name, run.variables or {}
-        )
-        if refusal is not None:
-            if run.operation_type is OperationType.SUBSCRIPTION:
-                raise refusal  # a subscription's executing hook has no result to set
-            error = GraphQLError(refusal.message, original_error=refusal)
-            run.result = GraphQLExecutionResult(data=None, errors=[error])
-
-
-def first_refusal(
-    schema: GraphQLSchema,
-    document: DocumentNode,
-    operation_name: str | None,
-    variables: Mapping[str, Any],
-) -> InvalidInput | None:
-    """The first string of the operation to run that breaks the rule, as the error to answer:
-    by the operation's plan (its literal strings checked once), with its variables."""
-    for step in _plan(schema, document, operation_name):
-        if isinstance(step, InvalidInput):
-            return InvalidInput(step.field, step.message)  # each request raises its own
-        if isinstance(step, Variable):
-            if step.name not in variables:
-                continue
-            checks = _given(variables[step.name], step.type, step.path, step.key)
-        else:
-            checks = _json(value_from_ast_untyped(step.node, dict(variables)), step.path)
-        for value, path, key, what in checks:
-            try:
-                unicode_string(value, field=path, key=key, what=what)
-            except InvalidInput as refusal:
-                return refusal
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,39 +68,52 @@ class ScalarLiteral:
 
 
 Step = InvalidInput | Variable | ScalarLiteral
-PLANS = 256  # operations whose plans are kept
-_plans: OrderedDict[tuple[int, int, str | None], tuple[Any, Any, list[Step]]] = OrderedDict()
 
 
-def _plan(schema: GraphQLSchema, document: DocumentNode, operation_name: str | None) -> list[Step]:
+def plan(
+    schema: GraphQLSchema, document: DocumentNode, operation_name: str | None
+) -> tuple[Step, ...]:
     """The operation's steps in the order of its arguments: the refusal of each literal string
     that breaks the rule (those that keep it are gone), each variable, each scalar literal with
-    variables. Kept per document (the parse cache gives the same one for the same text)."""
-    key = (id(schema), id(document), operation_name)
-    found = _plans.get(key)
-    if found is not None and found[0] is schema and found[1] is document:
-        _plans.move_to_end(key)
-        return found[2]
-    steps: list[Step] = []
+    variables. The same for every request of the document (kept by the schema's extension)."""
     operation = get_operation_ast(document, operation_name)
     root = None if operation is None else schema.get_root_type(operation.operation)
-    if operation is not None and root is not None:
-        fragments = {
-            d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
-        }
-        for item in _Walk(schema, fragments).operation(operation, root):
-            if not isinstance(item, tuple):
-                steps.append(item)
+    if operation is None or root is None:
+        return ()
+    fragments = {
+        d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
+    }
+    steps: list[Step] = []
+    for item in _Walk(schema, fragments).operation(operation, root):
+        if not isinstance(item, tuple):
+            steps.append(item)
+            continue
+        value, path, is_key, what = item
+        try:
+            unicode_string(value, field=path, key=is_key, what=what)
+        except InvalidInput as refusal:
+            steps.append(refusal.with_traceback(None))
+    return tuple(steps)
+
+
+def first_refusal(steps: Sequence[Step], variables: Mapping[str, Any]) -> InvalidInput | None:
+    """The first string of an operation that breaks the rule, as the error to answer: by its
+    steps (`plan`), with the request's variables."""
+    for step in steps:
+        if isinstance(step, InvalidInput):
+            return InvalidInput(step.field, step.message)  # each request raises its own
+        if isinstance(step, Variable):
+            if step.name not in variables:
                 continue
-            value, path, is_key, what = item
+            checks = _given(variables[step.name], step.type, step.path, step.key)
+        else:
+            checks = _json(value_from_ast_untyped(step.node, dict(variables)), step.path)
+        for value, path, key, what in checks:
             try:
-                unicode_string(value, field=path, key=is_key, what=what)
+                unicode_string(value, field=path, key=key, what=what)
             except InvalidInput as refusal:
-                steps.append(refusal.with_traceback(None))
-    _plans[key] = (schema, document, steps)
-    if len(_plans) > PLANS:
-        _plans.popitem(last=False)
-    return steps
+                return refusal
+    return None
 
 
 def _is_key(name: str, type_: GraphQLInputType) -> bool:
